@@ -1,0 +1,385 @@
+//! Ed25519 keys, RFC 7638 thumbprints and compact JWS.
+//!
+//! Signing goes through `jsonwebtoken` so every token has the standard JOSE serialization.
+//! Verification parses the compact form here (to report *which* rule a token breaks, as a
+//! finding) and checks the signature with `ed25519-dalek`'s `verify_strict` against keys that
+//! were length- and curve-checked when the trust store was loaded: `jsonwebtoken`'s own
+//! EdDSA verifier panics on a short key and does not check `typ`.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use countersign_wire::{Jwk, JwsHeader};
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sha2::{Digest as _, Sha256};
+
+/// The only JWS algorithm Countersign accepts.
+pub const ALG_EDDSA: &str = "EdDSA";
+
+/// Why a JWK is not a usable Ed25519 public key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JwkError {
+    /// `kty`/`crv` are not `OKP`/`Ed25519`.
+    #[error("unsupported key type {kty}/{crv}: only OKP/Ed25519 keys are accepted")]
+    Unsupported {
+        /// The key's `kty`.
+        kty: String,
+        /// The key's `crv`.
+        crv: String,
+    },
+    /// `x` is not base64url.
+    #[error("key x is not base64url without padding")]
+    NotBase64,
+    /// `x` does not decode to 32 bytes.
+    #[error("key x decodes to {0} bytes; an Ed25519 public key has 32")]
+    WrongLength(usize),
+    /// `x` is not a valid curve point.
+    #[error("key x is not a valid Ed25519 point")]
+    NotOnCurve,
+}
+
+/// Why a string is not a well-formed compact JWS.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JwsError {
+    /// Not three dot-separated parts.
+    #[error("not a compact JWS: expected 3 dot-separated parts, found {0}")]
+    Parts(usize),
+    /// A part is not base64url.
+    #[error("JWS {0} is not base64url without padding")]
+    Base64(&'static str),
+    /// The header or payload is not a JSON object.
+    #[error("JWS {part} is not a JSON object: {reason}")]
+    Json {
+        /// `header` or `payload`.
+        part: &'static str,
+        /// What the parser said.
+        reason: String,
+    },
+    /// The header lacks `alg` or has fields of the wrong type.
+    #[error("JWS header is invalid: {0}")]
+    Header(String),
+    /// The header lists critical extensions, which Countersign does not implement.
+    #[error("JWS header has crit extensions {0}, which are not supported")]
+    Critical(String),
+    /// The signature is not 64 bytes.
+    #[error("signature is {0} bytes; an Ed25519 signature has 64")]
+    SignatureLength(usize),
+    /// Signing failed.
+    #[error("signing failed: {0}")]
+    Sign(String),
+}
+
+/// A validated Ed25519 public key with its RFC 7638 thumbprint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicKey {
+    verifying: VerifyingKey,
+    x: String,
+    thumbprint: String,
+}
+
+impl PublicKey {
+    /// Validates a JWK: OKP/Ed25519, 32-byte `x`, a point on the curve.
+    pub fn from_jwk(jwk: &Jwk) -> Result<Self, JwkError> {
+        if jwk.kty != "OKP" || jwk.crv != "Ed25519" {
+            return Err(JwkError::Unsupported {
+                kty: jwk.kty.clone(),
+                crv: jwk.crv.clone(),
+            });
+        }
+        let bytes = URL_SAFE_NO_PAD
+            .decode(&jwk.x)
+            .map_err(|_| JwkError::NotBase64)?;
+        let bytes: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| JwkError::WrongLength(bytes.len()))?;
+        let verifying = VerifyingKey::from_bytes(&bytes).map_err(|_| JwkError::NotOnCurve)?;
+        Ok(Self::from_verifying(verifying))
+    }
+
+    fn from_verifying(verifying: VerifyingKey) -> Self {
+        let x = URL_SAFE_NO_PAD.encode(verifying.as_bytes());
+        let thumbprint = thumbprint_of_x(&x);
+        PublicKey {
+            verifying,
+            x,
+            thumbprint,
+        }
+    }
+
+    /// RFC 7638 thumbprint (base64url SHA-256 of the canonical JWK members): the key id.
+    pub fn thumbprint(&self) -> &str {
+        &self.thumbprint
+    }
+
+    /// The key as a public JWK (with its thumbprint as `kid`).
+    pub fn to_jwk(&self) -> Jwk {
+        Jwk {
+            kty: "OKP".into(),
+            crv: "Ed25519".into(),
+            x: self.x.clone(),
+            kid: Some(self.thumbprint.clone()),
+        }
+    }
+
+    /// Strict Ed25519 verification (rejects small-order keys and malleable signatures).
+    pub fn verify(&self, message: &[u8], signature: &[u8; 64]) -> bool {
+        self.verifying
+            .verify_strict(message, &Signature::from_bytes(signature))
+            .is_ok()
+    }
+}
+
+fn thumbprint_of_x(x: &str) -> String {
+    // RFC 7638 §3.2: required members only, lexicographic order, no whitespace.
+    let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+}
+
+/// An Ed25519 private key able to sign hops and decisions.
+pub struct SigningKeyPair {
+    signing: SigningKey,
+    encoding: jsonwebtoken::EncodingKey,
+    public: PublicKey,
+}
+
+impl std::fmt::Debug for SigningKeyPair {
+    // Never print private key material, not even in debug logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyPair")
+            .field("kid", &self.public.thumbprint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKeyPair {
+    /// A fresh key from the operating system's random source.
+    pub fn generate() -> Self {
+        Self::from_signing(SigningKey::generate(&mut rand_core::OsRng))
+    }
+
+    /// A key derived from a 32-byte seed (deterministic; for demos and tests).
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        Self::from_signing(SigningKey::from_bytes(&seed))
+    }
+
+    /// Reads a PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`).
+    pub fn from_pkcs8_pem(pem: &str) -> Result<Self, JwsError> {
+        SigningKey::from_pkcs8_pem(pem)
+            .map(Self::from_signing)
+            .map_err(|e| JwsError::Sign(format!("not an Ed25519 PKCS#8 PEM private key: {e}")))
+    }
+
+    /// The private key as PKCS#8 PEM. Keep it out of logs.
+    pub fn to_pkcs8_pem(&self) -> Result<String, JwsError> {
+        self.signing
+            .to_pkcs8_pem(Default::default())
+            .map(|pem| pem.to_string())
+            .map_err(|e| JwsError::Sign(e.to_string()))
+    }
+
+    fn from_signing(signing: SigningKey) -> Self {
+        let der = signing
+            .to_pkcs8_der()
+            .expect("encoding an in-memory Ed25519 key as PKCS#8 cannot fail");
+        let encoding = jsonwebtoken::EncodingKey::from_ed_der(der.as_bytes());
+        let public = PublicKey::from_verifying(signing.verifying_key());
+        SigningKeyPair {
+            signing,
+            encoding,
+            public,
+        }
+    }
+
+    /// The matching public key.
+    pub fn public(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// Signs `claims` as a compact JWS with header `{alg: EdDSA, typ, kid: thumbprint}`.
+    pub fn sign_jws<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, JwsError> {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.typ = Some(typ.to_owned());
+        header.kid = Some(self.public.thumbprint.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding)
+            .map_err(|e| JwsError::Sign(e.to_string()))
+    }
+
+    /// Raw Ed25519 signature; used by benchmarks to measure the cost of the primitive.
+    pub fn sign_raw(&self, message: &[u8]) -> [u8; 64] {
+        use ed25519_dalek::Signer as _;
+        self.signing.sign(message).to_bytes()
+    }
+}
+
+/// A structurally valid compact JWS whose signature has not been checked yet.
+#[derive(Clone, Debug)]
+pub struct CompactJws<'a> {
+    /// The decoded protected header.
+    pub header: JwsHeader,
+    /// The decoded payload.
+    pub claims: Map<String, Value>,
+    signing_input: &'a str,
+    signature: [u8; 64],
+}
+
+impl<'a> CompactJws<'a> {
+    /// Parses `header.payload.signature`; checks nothing cryptographic.
+    pub fn parse(token: &'a str) -> Result<Self, JwsError> {
+        let mut parts = token.split('.');
+        let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(JwsError::Parts(token.split('.').count()));
+        };
+        let header = decode_object(header_b64, "header")?;
+        if let Some(crit) = header.get("crit") {
+            return Err(JwsError::Critical(crit.to_string()));
+        }
+        let header: JwsHeader = serde_json::from_value(Value::Object(header))
+            .map_err(|e| JwsError::Header(e.to_string()))?;
+        let claims = decode_object(payload_b64, "payload")?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature_b64)
+            .map_err(|_| JwsError::Base64("signature"))?;
+        let signature: [u8; 64] = signature
+            .as_slice()
+            .try_into()
+            .map_err(|_| JwsError::SignatureLength(signature.len()))?;
+        let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
+        Ok(CompactJws {
+            header,
+            claims,
+            signing_input,
+            signature,
+        })
+    }
+
+    /// Whether `key` produced the signature.
+    pub fn verify_with(&self, key: &PublicKey) -> bool {
+        key.verify(self.signing_input.as_bytes(), &self.signature)
+    }
+}
+
+fn decode_object(part: &str, name: &'static str) -> Result<Map<String, Value>, JwsError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| JwsError::Base64(name))?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(JwsError::Json {
+            part: name,
+            reason: "not an object".into(),
+        }),
+        Err(e) => Err(JwsError::Json {
+            part: name,
+            reason: e.to_string(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn thumbprint_matches_rfc_8037_appendix_a3() {
+        // RFC 8037 A.3: the thumbprint of the example Ed25519 key.
+        let jwk = Jwk {
+            kty: "OKP".into(),
+            crv: "Ed25519".into(),
+            x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo".into(),
+            kid: None,
+        };
+        let key = PublicKey::from_jwk(&jwk).unwrap();
+        assert_eq!(
+            key.thumbprint(),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
+    }
+
+    #[test]
+    fn short_wrong_curve_and_garbage_keys_are_errors_not_panics() {
+        let short = Jwk {
+            kty: "OKP".into(),
+            crv: "Ed25519".into(),
+            x: "AAAAAAAAAAA".into(),
+            kid: None,
+        };
+        assert_eq!(PublicKey::from_jwk(&short), Err(JwkError::WrongLength(8)));
+        let p256 = Jwk {
+            kty: "EC".into(),
+            crv: "P-256".into(),
+            x: "AA".into(),
+            kid: None,
+        };
+        assert!(matches!(
+            PublicKey::from_jwk(&p256),
+            Err(JwkError::Unsupported { .. })
+        ));
+        let garbage = Jwk {
+            kty: "OKP".into(),
+            crv: "Ed25519".into(),
+            x: "!!".into(),
+            kid: None,
+        };
+        assert_eq!(PublicKey::from_jwk(&garbage), Err(JwkError::NotBase64));
+    }
+
+    #[test]
+    fn signed_jws_parses_and_verifies_only_with_its_own_key() {
+        let key = SigningKeyPair::from_seed([7; 32]);
+        let other = SigningKeyPair::from_seed([8; 32]);
+        let token = key
+            .sign_jws("delegation-hop+jwt", &json!({"iss": "a", "n": 1}))
+            .unwrap();
+        let jws = CompactJws::parse(&token).unwrap();
+        assert_eq!(jws.header.alg, "EdDSA");
+        assert_eq!(jws.header.typ.as_deref(), Some("delegation-hop+jwt"));
+        assert_eq!(jws.header.kid.as_deref(), Some(key.public().thumbprint()));
+        assert_eq!(jws.claims["iss"], "a");
+        assert!(jws.verify_with(key.public()));
+        assert!(!jws.verify_with(other.public()));
+    }
+
+    #[test]
+    fn malformed_tokens_get_precise_errors() {
+        assert_eq!(CompactJws::parse("abc").unwrap_err(), JwsError::Parts(1));
+        assert_eq!(
+            CompactJws::parse("a.b.c.d").unwrap_err(),
+            JwsError::Parts(4)
+        );
+        assert_eq!(
+            CompactJws::parse("!.e30.AA").unwrap_err(),
+            JwsError::Base64("header")
+        );
+        let not_object = URL_SAFE_NO_PAD.encode("[1]");
+        assert!(matches!(
+            CompactJws::parse(&format!("{not_object}.e30.AA")),
+            Err(JwsError::Json { part: "header", .. })
+        ));
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"EdDSA"}"#);
+        assert_eq!(
+            CompactJws::parse(&format!("{header}.e30.AAAA")).unwrap_err(),
+            JwsError::SignatureLength(3)
+        );
+        let crit = URL_SAFE_NO_PAD.encode(r#"{"alg":"EdDSA","crit":["b64"],"b64":false}"#);
+        assert!(matches!(
+            CompactJws::parse(&format!("{crit}.e30.AA")),
+            Err(JwsError::Critical(_))
+        ));
+    }
+
+    #[test]
+    fn pem_round_trip_keeps_the_key() {
+        let key = SigningKeyPair::generate();
+        let pem = key.to_pkcs8_pem().unwrap();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+        let back = SigningKeyPair::from_pkcs8_pem(&pem).unwrap();
+        assert_eq!(back.public(), key.public());
+        assert!(!format!("{key:?}").contains("PRIVATE"));
+    }
+}

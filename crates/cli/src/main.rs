@@ -1,0 +1,225 @@
+//! `countersign`: verify delegation requests, make keys, sign hops, write the demo scenarios.
+//!
+//! Exit codes follow the wire contract: `verify` exits 0 when the report has no error finding,
+//! 1 when it has any, and 2 for usage errors or unreadable input (as does every command).
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+use countersign_chain::digest::sha256_digest;
+use countersign_chain::{SigningKeyPair, TrustIndex, verify_request};
+use countersign_wire::{HOP_TYP, HopClaims, TrustStore};
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+#[command(
+    name = "countersign",
+    version,
+    about = "Human countersignatures for AI-agent delegation chains"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify a DelegationRequest's chain; prints the report as JSON.
+    Verify {
+        /// The DelegationRequest JSON file.
+        request: PathBuf,
+        /// The trust store (trust.json).
+        #[arg(long)]
+        trust: PathBuf,
+        /// Verify as of this RFC 3339 time instead of now (reproducible results).
+        #[arg(long, value_parser = parse_time)]
+        at: Option<DateTime<Utc>>,
+    },
+    /// Generate an Ed25519 key: writes the private key (PKCS#8 PEM, mode 0600), prints the public JWK.
+    Keygen {
+        /// Where to write the private key.
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Sign hop claims (JSON) as a delegation-hop+jwt compact JWS; prints the JWS.
+    SignHop {
+        /// The hop claims JSON file.
+        #[arg(long)]
+        claims: PathBuf,
+        /// The delegator's private key (PKCS#8 PEM from `keygen`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The parent hop's JWS file: sets `prev` to its digest.
+        #[arg(long)]
+        parent: Option<PathBuf>,
+    },
+    /// Write the brief's seven demo scenarios, their trust store and an index to DIR.
+    DemoRequests {
+        /// Output directory (created if missing).
+        dir: PathBuf,
+        /// Build the scenarios as of this RFC 3339 time instead of now.
+        #[arg(long, value_parser = parse_time)]
+        at: Option<DateTime<Utc>>,
+        /// Suffix for request ids, transaction ids and hop jtis.
+        #[arg(long, default_value = "demo")]
+        run_id: String,
+    },
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("not an RFC 3339 time: {e}"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("countersign: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Verify { request, trust, at } => {
+            verify(&request, &trust, at.unwrap_or_else(Utc::now))
+        }
+        Command::Keygen { out, force } => keygen(&out, force),
+        Command::SignHop {
+            claims,
+            key,
+            parent,
+        } => sign_hop(&claims, &key, parent.as_deref()),
+        Command::DemoRequests { dir, at, run_id } => {
+            demo_requests(&dir, at.unwrap_or_else(Utc::now), &run_id)
+        }
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
+    let bytes = fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))?;
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("{what} {} is not valid", path.display()))
+}
+
+fn verify(request: &Path, trust: &Path, now: DateTime<Utc>) -> anyhow::Result<ExitCode> {
+    let store: TrustStore = read_json(trust, "trust store")?;
+    let index = TrustIndex::from_store(&store)
+        .with_context(|| format!("trust store {}", trust.display()))?;
+    let bytes =
+        fs::read(request).with_context(|| format!("cannot read request {}", request.display()))?;
+    let verification = verify_request(&bytes, &index, now)
+        .with_context(|| format!("request {}", request.display()))?;
+    let report = &verification.report;
+    println!("{}", serde_json::to_string_pretty(report)?);
+    Ok(if report.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn keygen(out: &Path, force: bool) -> anyhow::Result<ExitCode> {
+    let key = SigningKeyPair::generate();
+    let pem = key.to_pkcs8_pem()?;
+    write_private(out, pem.as_bytes(), force)?;
+    let public = key.public();
+    println!(
+        "{}",
+        serde_json::to_string_pretty(
+            &json!({"jwk": public.to_jwk(), "thumbprint": public.thumbprint()})
+        )?
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a private key readable by its owner only, created with that mode (never widened).
+fn write_private(path: &Path, bytes: &[u8], force: bool) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if path.exists() && !force {
+        bail!("{} exists; pass --force to replace it", path.display());
+    }
+    if path.exists() {
+        fs::remove_file(path).with_context(|| format!("cannot replace {}", path.display()))?;
+    }
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(bytes)?;
+    Ok(())
+}
+
+fn sign_hop(claims: &Path, key: &Path, parent: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let mut value: Value = read_json(claims, "hop claims")?;
+    if let Some(parent) = parent {
+        let parent_jws = fs::read_to_string(parent)
+            .with_context(|| format!("cannot read parent hop {}", parent.display()))?;
+        let Value::Object(map) = &mut value else {
+            bail!("hop claims must be a JSON object")
+        };
+        map.insert(
+            "prev".into(),
+            Value::String(sha256_digest(parent_jws.trim().as_bytes())),
+        );
+    }
+    // Refuse claims the verifier could never accept, with the field that is wrong.
+    check_hop_claims(&value)?;
+    let pem =
+        fs::read_to_string(key).with_context(|| format!("cannot read key {}", key.display()))?;
+    let key = SigningKeyPair::from_pkcs8_pem(&pem)?;
+    println!("{}", key.sign_jws(HOP_TYP, &value)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_hop_claims(value: &Value) -> anyhow::Result<HopClaims> {
+    serde_json::from_value(value.clone())
+        .context("hop claims do not match the hop attestation contract")
+}
+
+fn demo_requests(dir: &Path, now: DateTime<Utc>, run_id: &str) -> anyhow::Result<ExitCode> {
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let demo = countersign_scenarios::demo::demo(now, run_id);
+    let trust_path = dir.join("trust.json");
+    fs::write(
+        &trust_path,
+        serde_json::to_string_pretty(&demo.trust_store())? + "\n",
+    )?;
+    let mut index = Vec::new();
+    for (i, scenario) in demo.scenarios.iter().enumerate() {
+        let file = format!("{:02}-{}.json", i + 1, scenario.slug);
+        fs::write(
+            dir.join(&file),
+            serde_json::to_string_pretty(&scenario.request)? + "\n",
+        )?;
+        index.push(json!({
+            "file": file,
+            "slug": scenario.slug,
+            "title": scenario.title,
+            "expected_findings": scenario.expected.iter().map(|(code, hop)| json!({"code": code, "hop": hop})).collect::<Vec<_>>(),
+        }));
+        println!("{file}  {}", scenario.title);
+    }
+    fs::write(
+        dir.join("index.json"),
+        serde_json::to_string_pretty(
+            &json!({"generated_at": now.to_rfc3339(), "trust": "trust.json", "scenarios": index}),
+        )? + "\n",
+    )?;
+    println!("trust.json  trust store for these requests");
+    Ok(ExitCode::SUCCESS)
+}

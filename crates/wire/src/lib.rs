@@ -1,0 +1,29 @@
+//! The Countersign wire contract v1 as Rust types.
+//!
+//! Everything that crosses a process boundary (gateway HTTP, console IPC, files the CLI reads
+//! and writes) is one of these types, so the gateway, the CLI and the Leptos UI share them and
+//! `cargo check` is the contract test between them. The crate is serde-only and compiles to
+//! `wasm32-unknown-unknown`.
+//!
+//! Shapes follow `shared/BRIEF.md` ("Wire contract v1"). Unknown fields are ignored on input
+//! (the contract grows by adding fields), and values that are signed or digested (amounts,
+//! ids) are strings. Times inside JWS claims are NumericDate seconds; times in JSON documents
+//! are RFC 3339 strings, kept as text here because the UI displays them verbatim and the
+//! verifier parses them where it must.
+#![deny(missing_docs)]
+
+mod finding;
+mod request;
+mod token;
+mod trust;
+
+pub use finding::{Finding, FindingCode, Severity, Verdict, VerificationReport};
+pub use request::{
+    Action, Alternative, Callback, DelegationRequest, Evidence, EvidenceKind, Impact, Money,
+    Purpose, REQUEST_SCHEMA, Tier, Tool, Uncertainty,
+};
+pub use token::{
+    AuthorizationDetail, Confirmation, DECISION_TYP, DecisionClaims, DecisionKind,
+    EvidenceCommitment, HOP_TYP, HopClaims, JwsHeader, PolicyRef,
+};
+pub use trust::{Jwk, Party, PartyKind, TrustStore};
