@@ -279,7 +279,7 @@ mod tests {
         );
         // As text "1000" < "999.99"; as decimals it is larger.
         assert!(matches!(
-            check_covered(&child, &[parent.clone()]),
+            check_covered(&child, std::slice::from_ref(&parent)),
             Err(Widening::Limit(_))
         ));
         let narrower =
@@ -296,7 +296,7 @@ mod tests {
         let higher =
             detail(json!({"type": "t", "actions": ["a"], "constraints": {"min_approvals": "3"}}));
         assert!(matches!(
-            check_covered(&lower, &[parent.clone()]),
+            check_covered(&lower, std::slice::from_ref(&parent)),
             Err(Widening::Limit(_))
         ));
         assert_eq!(check_covered(&higher, &[parent]), Ok(()));
@@ -306,7 +306,7 @@ mod tests {
     fn a_parent_without_locations_allows_any_but_not_the_reverse() {
         let any = detail(json!({"type": "t", "actions": ["a"]}));
         let one = detail(json!({"type": "t", "actions": ["a"], "locations": ["x"]}));
-        assert_eq!(check_covered(&one, &[any.clone()]), Ok(()));
+        assert_eq!(check_covered(&one, std::slice::from_ref(&any)), Ok(()));
         assert!(matches!(
             check_covered(&any, &[one]),
             Err(Widening::Ghost(_))
@@ -338,11 +338,11 @@ mod tests {
             json!({"type": "t", "actions": ["a"], "constraints": {"currency": "EUR", "to": ["y", "z"]}}),
         );
         let dropped = detail(json!({"type": "t", "actions": ["a"], "constraints": {"to": ["y"]}}));
-        assert_eq!(check_covered(&same, &[parent.clone()]), Ok(()));
+        assert_eq!(check_covered(&same, std::slice::from_ref(&parent)), Ok(()));
         for child in [changed, wider, dropped] {
             assert!(
                 matches!(
-                    check_covered(&child, &[parent.clone()]),
+                    check_covered(&child, std::slice::from_ref(&parent)),
                     Err(Widening::Limit(_))
                 ),
                 "{child:?}"

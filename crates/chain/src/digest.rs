@@ -3,19 +3,24 @@
 //! A digest of a JSON value is taken over its RFC 8785 (JCS) canonical bytes. JCS cannot carry
 //! integers above 2^53 portably (Python's `rfc8785` refuses them, Rust crates round them), so
 //! such numbers are refused here instead of being digested differently by different parties.
+//! The rule is on the value, whatever its notation: `1e21` is refused like
+//! `1000000000000000000000`, because after parsing the two cannot be told apart.
+
+use std::fmt::Write as _;
 
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-/// The largest integer magnitude JCS carries exactly in every implementation.
-pub const MAX_EXACT_INTEGER: u64 = 1 << 53;
+/// The largest integer magnitude JCS carries exactly in every implementation
+/// (ECMAScript's `Number.MAX_SAFE_INTEGER`, 2^53 − 1; Python's `rfc8785` refuses 2^53 itself).
+pub const MAX_EXACT_INTEGER: u64 = (1 << 53) - 1;
 
 /// Why a JSON value has no canonical digest.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CanonicalError {
-    /// An integer outside ±2^53.
+    /// An integer outside ±(2^53 − 1).
     #[error(
-        "integer {number} at {path} is beyond 2^53 and cannot be canonicalized portably; send amounts and ids as strings"
+        "integer {number} at {path} is beyond 2^53 − 1 and cannot be canonicalized portably; send amounts and ids as strings"
     )]
     IntegerOutOfRange {
         /// JSONPath-like location, e.g. `$.action.arguments.amount`.
@@ -40,10 +45,12 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
     out
 }
 
-/// RFC 8785 canonical bytes of a JSON value, refusing integers beyond 2^53.
+/// RFC 8785 canonical bytes of a JSON value, refusing integers beyond the safe range.
 pub fn canonical_json(value: &Value) -> Result<Vec<u8>, CanonicalError> {
-    check_number_domain(value, &mut String::from("$"))?;
-    serde_jcs::to_vec(value).map_err(|e| CanonicalError::Canonicalize(e.to_string()))
+    let mut out = Vec::with_capacity(256);
+    let mut path = String::from("$");
+    write_canonical(value, &mut out, &mut path)?;
+    Ok(out)
 }
 
 /// `sha256:<hex>` of the JCS canonical bytes of a JSON value.
@@ -51,48 +58,98 @@ pub fn json_digest(value: &Value) -> Result<String, CanonicalError> {
     Ok(sha256_digest(&canonical_json(value)?))
 }
 
-fn check_number_domain(value: &Value, path: &mut String) -> Result<(), CanonicalError> {
+/// RFC 8785 writer. Written here rather than taken from `serde_jcs` because that crate
+/// re-parses every object key and buffers every nested value, which made canonicalization the
+/// largest cost of verifying a request; `tests/chain/canonical.rs` cross-checks this writer
+/// against `serde_jcs`, and the interop test against Python's `rfc8785`.
+fn write_canonical(
+    value: &Value,
+    out: &mut Vec<u8>,
+    path: &mut String,
+) -> Result<(), CanonicalError> {
     match value {
-        Value::Number(number) => {
-            let beyond = if let Some(n) = number.as_u64() {
-                n > MAX_EXACT_INTEGER
-            } else if let Some(n) = number.as_i64() {
-                n.unsigned_abs() > MAX_EXACT_INTEGER
-            } else {
-                // Integers too large for i64/u64 arrive as integral floats.
-                number
-                    .as_f64()
-                    .is_some_and(|f| f.fract() == 0.0 && f.abs() > MAX_EXACT_INTEGER as f64)
-            };
-            if beyond {
-                return Err(CanonicalError::IntegerOutOfRange {
-                    path: path.clone(),
-                    number: number.to_string(),
-                });
-            }
-            Ok(())
-        }
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(number) => write_number(number, out, path)?,
+        // serde_json escapes exactly as RFC 8785 §3.2.2.2 asks: `"` and `\`, the short forms
+        // \b \t \n \f \r, other controls as lowercase \u00xx, everything else verbatim.
+        Value::String(text) => write_string(text, out)?,
         Value::Array(items) => {
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
                 let len = path.len();
-                path.push_str(&format!("[{i}]"));
-                check_number_domain(item, path)?;
+                let _ = write!(path, "[{i}]");
+                write_canonical(item, out, path)?;
                 path.truncate(len);
             }
-            Ok(())
+            out.push(b']');
         }
         Value::Object(map) => {
-            for (key, item) in map {
+            // RFC 8785 §3.2.3: members sorted by the UTF-16 code units of their names.
+            let mut members: Vec<(&String, &Value)> = map.iter().collect();
+            members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+            out.push(b'{');
+            for (i, (key, item)) in members.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(key, out)?;
+                out.push(b':');
                 let len = path.len();
                 path.push('.');
                 path.push_str(key);
-                check_number_domain(item, path)?;
+                write_canonical(item, out, path)?;
                 path.truncate(len);
             }
-            Ok(())
+            out.push(b'}');
         }
-        _ => Ok(()),
     }
+    Ok(())
+}
+
+fn write_string(text: &str, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
+    serde_json::to_writer(out, text).map_err(|e| CanonicalError::Canonicalize(e.to_string()))
+}
+
+fn write_number(
+    number: &serde_json::Number,
+    out: &mut Vec<u8>,
+    path: &str,
+) -> Result<(), CanonicalError> {
+    let out_of_range = || CanonicalError::IntegerOutOfRange {
+        path: path.to_owned(),
+        number: number.to_string(),
+    };
+    if let Some(n) = number.as_u64() {
+        if n > MAX_EXACT_INTEGER {
+            return Err(out_of_range());
+        }
+        out.extend_from_slice(n.to_string().as_bytes());
+    } else if let Some(n) = number.as_i64() {
+        if n.unsigned_abs() > MAX_EXACT_INTEGER {
+            return Err(out_of_range());
+        }
+        out.extend_from_slice(n.to_string().as_bytes());
+    } else {
+        let f = number.as_f64().ok_or_else(|| {
+            CanonicalError::Canonicalize(format!("number {number} is not finite"))
+        })?;
+        // Integers too large for i64/u64 arrive as integral floats.
+        if f.fract() == 0.0 && f.abs() > MAX_EXACT_INTEGER as f64 {
+            return Err(out_of_range());
+        }
+        if f == 0.0 {
+            // ECMAScript prints -0 as "0".
+            out.push(b'0');
+        } else {
+            out.extend_from_slice(ryu_js::Buffer::new().format_finite(f).as_bytes());
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -120,14 +177,14 @@ mod tests {
     }
 
     #[test]
-    fn integers_beyond_two_to_the_53_are_refused_with_their_path() {
-        let value = json!({"action": {"arguments": {"amount": 9_007_199_254_740_993_u64}}});
+    fn integers_beyond_the_safe_range_are_refused_with_their_path() {
+        let value = json!({"action": {"arguments": {"amount": 9_007_199_254_740_992_u64}}});
         let err = json_digest(&value).unwrap_err();
         assert_eq!(
             err,
             CanonicalError::IntegerOutOfRange {
                 path: "$.action.arguments.amount".into(),
-                number: "9007199254740993".into()
+                number: "9007199254740992".into()
             }
         );
         let huge: Value =
@@ -136,6 +193,6 @@ mod tests {
             json_digest(&huge),
             Err(CanonicalError::IntegerOutOfRange { path, .. }) if path == "$.n[1]"
         ));
-        assert!(json_digest(&json!({"ok": 9_007_199_254_740_992_u64, "f": 0.5})).is_ok());
+        assert!(json_digest(&json!({"ok": 9_007_199_254_740_991_u64, "neg": -9_007_199_254_740_991_i64, "f": 0.5})).is_ok());
     }
 }

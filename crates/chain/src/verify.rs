@@ -290,28 +290,27 @@ impl<'a> ChainWalk<'a> {
                     ),
                 );
             }
-            let claims: HopClaims =
-                match serde_path_to_error::deserialize(&Value::Object(jws.claims.clone())) {
-                    Ok(claims) => claims,
-                    Err(e) => {
-                        found(
-                            FindingCode::Malformed,
-                            format!(
-                                "hop {index} claims are invalid at {}: {}",
-                                e.path(),
-                                e.inner()
-                            ),
-                        );
-                        hops.push(VerifiedHop {
-                            index,
-                            header: Some(jws.header),
-                            claims: None,
-                            signer: SignerStatus::NotChecked,
-                        });
-                        parent = None;
-                        continue;
-                    }
-                };
+            let claims: HopClaims = match jws.claims() {
+                Ok(claims) => claims,
+                Err(e) => {
+                    found(
+                        FindingCode::Malformed,
+                        format!(
+                            "hop {index} claims are invalid at {}: {}",
+                            e.path(),
+                            e.inner()
+                        ),
+                    );
+                    hops.push(VerifiedHop {
+                        index,
+                        header: Some(jws.header),
+                        claims: None,
+                        signer: SignerStatus::NotChecked,
+                    });
+                    parent = None;
+                    continue;
+                }
+            };
 
             let signer = if alg_ok {
                 self.check_signature(index, &jws, &claims, &mut found)
@@ -332,13 +331,15 @@ impl<'a> ChainWalk<'a> {
             }
             self.check_hop_alone(index, &claims, &mut found);
 
+            parent = Some(Parent {
+                claims: claims.clone(),
+            });
             hops.push(VerifiedHop {
                 index,
                 header: Some(jws.header),
-                claims: Some(claims.clone()),
+                claims: Some(claims),
                 signer,
             });
-            parent = Some(Parent { claims });
         }
         hops
     }
@@ -669,6 +670,8 @@ fn check_action(
             Some(leaf.index),
             format!("the action is outside hop {}'s scope: {detail}", leaf.index),
         ));
+        // Over-provisioning only means something for an action the scope actually covers.
+        return;
     }
     let unneeded = unneeded_grants(action, &claims.authorization_details);
     if !unneeded.is_empty() {

@@ -1,4 +1,5 @@
-//! `countersign`: verify delegation requests, make keys, sign hops, write the demo scenarios.
+//! `countersign`: verify delegation requests, make keys, sign hops, digest JSON, write the demo
+//! scenarios.
 //!
 //! Exit codes follow the wire contract: `verify` exits 0 when the report has no error finding,
 //! 1 when it has any, and 2 for usage errors or unreadable input (as does every command).
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
-use countersign_chain::digest::sha256_digest;
+use countersign_chain::digest::{json_digest, sha256_digest};
 use countersign_chain::{SigningKeyPair, TrustIndex, verify_request};
 use countersign_wire::{HOP_TYP, HopClaims, TrustStore};
 use serde_json::{Value, json};
@@ -61,6 +62,14 @@ enum Command {
         #[arg(long)]
         parent: Option<PathBuf>,
     },
+    /// Print the sha256 digest of a file: of its JCS canonical form with --json, else of its bytes.
+    Digest {
+        /// The file.
+        file: PathBuf,
+        /// Digest the JSON value (RFC 8785 canonical form), as for arguments_digest.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write the brief's seven demo scenarios, their trust store and an index to DIR.
     DemoRequests {
         /// Output directory (created if missing).
@@ -102,6 +111,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             key,
             parent,
         } => sign_hop(&claims, &key, parent.as_deref()),
+        Command::Digest { file, json } => digest(&file, json),
         Command::DemoRequests { dir, at, run_id } => {
             demo_requests(&dir, at.unwrap_or_else(Utc::now), &run_id)
         }
@@ -189,6 +199,17 @@ fn sign_hop(claims: &Path, key: &Path, parent: Option<&Path>) -> anyhow::Result<
 fn check_hop_claims(value: &Value) -> anyhow::Result<HopClaims> {
     serde_json::from_value(value.clone())
         .context("hop claims do not match the hop attestation contract")
+}
+
+fn digest(file: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let digest = if json {
+        let value: Value = read_json(file, "JSON file")?;
+        json_digest(&value).with_context(|| format!("{}", file.display()))?
+    } else {
+        sha256_digest(&fs::read(file).with_context(|| format!("cannot read {}", file.display()))?)
+    };
+    println!("{digest}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn demo_requests(dir: &Path, now: DateTime<Utc>, run_id: &str) -> anyhow::Result<ExitCode> {
