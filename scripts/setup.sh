@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Idempotent setup for a bare Debian machine with rustup: checks each prerequisite and
+# installs only what is missing. Safe to run on every test or run.
+#
+#   scripts/setup.sh          build + test prerequisites
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[setup] %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Debian packages: Tauri/WebKit build dependencies, and what the tests use (Xvfb, the WebKit
+# WebDriver, a D-Bus session and a notification daemon for OS notifications, ImageMagick for
+# screenshots, Python for the interop tests).
+DEBIAN_PACKAGES=(
+  build-essential pkg-config libssl-dev
+  libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
+  libsoup-3.0-dev libjavascriptcoregtk-4.1-dev
+  xvfb webkit2gtk-driver dbus-x11 at-spi2-core dunst libnotify-bin imagemagick
+  python3 python3-venv
+)
+
+missing=()
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  say "Debian packages present"
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "cargo not found: install Rust with rustup first" >&2
+  exit 1
+fi
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+else
+  say "wasm32 target present"
+fi
+
+# Python for the cross-language tests: PyJWT (with cryptography for EdDSA) and rfc8785,
+# pinned so a new release cannot change what "interop" means under our feet.
+PY_REQUIREMENTS=("PyJWT[crypto]==2.15.1" "cryptography==50.0.2" "rfc8785==0.1.4")
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
+  python3 -m venv .venv
+fi
+if ! .venv/bin/python -c 'import jwt, rfc8785, cryptography' 2>/dev/null; then
+  say "installing Python test packages: ${PY_REQUIREMENTS[*]}"
+  .venv/bin/pip install -q --disable-pip-version-check "${PY_REQUIREMENTS[@]}"
+else
+  say "Python test packages present"
+fi
+say "done"
