@@ -70,6 +70,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Play a workflow against a gateway: submit the seven demo scenarios, wait for the
+    /// decisions, verify each against the gateway's JWKS, post receipts.
+    DemoWorkflow {
+        /// Gateway base URL.
+        #[arg(
+            long,
+            env = "COUNTERSIGN_GATEWAY",
+            default_value = "http://127.0.0.1:8787"
+        )]
+        gateway: String,
+        /// Workflow credential (from `countersign-gateway workflow add`).
+        #[arg(long, env = "COUNTERSIGN_WORKFLOW_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The gateway's audience, which decisions must name.
+        #[arg(long, default_value = "countersign-gateway")]
+        audience: String,
+        /// Stop waiting after this many seconds.
+        #[arg(long, default_value_t = 3600)]
+        timeout: u64,
+    },
     /// Write the brief's seven demo scenarios, their trust store and an index to DIR.
     DemoRequests {
         /// Output directory (created if missing).
@@ -112,6 +132,12 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             parent,
         } => sign_hop(&claims, &key, parent.as_deref()),
         Command::Digest { file, json } => digest(&file, json),
+        Command::DemoWorkflow {
+            gateway,
+            token,
+            audience,
+            timeout,
+        } => demo_workflow(&gateway, &token, &audience, timeout),
         Command::DemoRequests { dir, at, run_id } => {
             demo_requests(&dir, at.unwrap_or_else(Utc::now), &run_id)
         }
@@ -210,6 +236,68 @@ fn digest(file: &Path, json: bool) -> anyhow::Result<ExitCode> {
     };
     println!("{digest}");
     Ok(ExitCode::SUCCESS)
+}
+
+fn demo_workflow(
+    gateway: &str,
+    token: &str,
+    audience: &str,
+    timeout: u64,
+) -> anyhow::Result<ExitCode> {
+    use countersign_client::demo_workflow::{DemoStep, run_demo_workflow};
+    let runtime = tokio::runtime::Runtime::new()?;
+    let client = countersign_client::GatewayClient::new(gateway);
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let unverified = std::sync::atomic::AtomicUsize::new(0);
+    let print = |step: DemoStep| match step {
+        DemoStep::Submitted {
+            slug,
+            request_id,
+            state,
+            findings,
+        } => {
+            println!(
+                "submitted  {slug:<24} {request_id} → {} {}",
+                state.as_str(),
+                findings.join(" ")
+            )
+        }
+        DemoStep::Refused { slug, findings } => {
+            println!("refused    {slug:<24} {}", findings.join(" "))
+        }
+        DemoStep::Decided {
+            slug,
+            decision,
+            by,
+            receipt,
+        } => println!(
+            "decided    {slug:<24} {decision:?} by {by}; signature verified against the JWKS; receipt {receipt:?}"
+        ),
+        DemoStep::Unverified { slug, reason } => {
+            unverified.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            println!("UNVERIFIED {slug:<24} {reason}; not acting on it")
+        }
+        DemoStep::Ended { slug, state } => println!("ended      {slug:<24} {}", state.as_str()),
+    };
+    let open = runtime
+        .block_on(run_demo_workflow(
+            &client,
+            token,
+            audience,
+            chrono::Utc::now(),
+            &run_id,
+            std::time::Duration::from_secs(timeout),
+            &print,
+        ))
+        .context("demo workflow failed")?;
+    if open > 0 {
+        println!("{open} request(s) still undecided after {timeout} s");
+    }
+    Ok(if unverified.into_inner() > 0 || open > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn demo_requests(dir: &Path, now: DateTime<Utc>, run_id: &str) -> anyhow::Result<ExitCode> {

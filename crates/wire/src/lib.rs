@@ -12,6 +12,7 @@
 //! verifier parses them where it must.
 #![deny(missing_docs)]
 
+pub mod api;
 mod finding;
 mod request;
 mod token;

@@ -1,0 +1,302 @@
+//! HTTP client for the Countersign gateway.
+//!
+//! Workflows submit requests, long-poll for outcomes, verify decisions against the gateway's
+//! JWKS ([`verify_decision`]) and post receipts. Consoles authenticate every call with a
+//! fresh single-use token signed by the reviewer's own key ([`ConsoleIdentity`]), read the
+//! queue, follow live events and post decisions.
+#![deny(missing_docs)]
+
+mod decision;
+pub mod demo_workflow;
+mod events;
+
+use std::sync::Arc;
+
+use countersign_chain::SigningKeyPair;
+use countersign_review::{Clock, SystemClock};
+use countersign_wire::Jwk;
+use countersign_wire::api::{
+    ApiError, DecisionOutcome, DecisionRecord, DecisionSubmission, ErrorBody, QueueSnapshot,
+    Receipt, RequestRecord, SubmitResponse,
+};
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+
+pub use decision::{DecisionCheckError, verify_decision};
+pub use events::EventStream;
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The gateway could not be reached or the connection broke.
+    #[error("cannot reach the gateway: {0}")]
+    Unreachable(String),
+    /// The gateway answered with a typed error.
+    #[error("gateway refused ({status}): {} ({})", error.message, error.code)]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The error body.
+        error: ApiError,
+    },
+    /// The gateway answered something this client does not understand.
+    #[error("unexpected answer from the gateway: {0}")]
+    Protocol(String),
+}
+
+impl ClientError {
+    /// Whether retrying later may help (the gateway was unreachable).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, ClientError::Unreachable(_))
+    }
+}
+
+/// A reviewer's identity and key, for console calls.
+pub struct ConsoleIdentity {
+    /// Reviewer identity.
+    pub identity: String,
+    /// Their private key (never sent anywhere).
+    pub key: SigningKeyPair,
+    /// The gateway's audience.
+    pub audience: String,
+    /// Time source for token issue times.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl ConsoleIdentity {
+    /// An identity using the system clock.
+    pub fn new(identity: &str, key: SigningKeyPair, audience: &str) -> Self {
+        ConsoleIdentity {
+            identity: identity.into(),
+            key,
+            audience: audience.into(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// A fresh single-use token for one call.
+    pub fn token(&self) -> String {
+        countersign_review::mint_console_token(
+            &self.key,
+            &self.identity,
+            &self.audience,
+            self.clock.now(),
+            &uuid::Uuid::new_v4().to_string(),
+        )
+    }
+}
+
+/// A connection to one gateway.
+#[derive(Clone, Debug)]
+pub struct GatewayClient {
+    base: String,
+    http: reqwest::Client,
+}
+
+/// Submission outcome: accepted (pending or escalated) or refused with its report.
+#[derive(Clone, Debug)]
+pub enum Submitted {
+    /// Stored and routed.
+    Accepted(SubmitResponse),
+    /// Refused at intake.
+    Refused(ApiError),
+}
+
+impl GatewayClient {
+    /// A client for the gateway at `base_url` (e.g. `http://127.0.0.1:8787`).
+    pub fn new(base_url: &str) -> Self {
+        GatewayClient {
+            base: base_url.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn answer<T: DeserializeOwned>(
+        response: reqwest::Result<reqwest::Response>,
+    ) -> Result<T, ClientError> {
+        let response = response.map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| ClientError::Protocol(format!("{status}: {e}")));
+        }
+        match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(body) => Err(ClientError::Api {
+                status: status.as_u16(),
+                error: body.error,
+            }),
+            Err(_) => Err(ClientError::Protocol(format!(
+                "{status}: {}",
+                String::from_utf8_lossy(&bytes)
+            ))),
+        }
+    }
+
+    /// Submits a DelegationRequest (the exact bytes are what the gateway digests).
+    pub async fn submit(
+        &self,
+        workflow_token: &str,
+        body: &[u8],
+    ) -> Result<Submitted, ClientError> {
+        let response = self
+            .http
+            .post(self.url("/v1/requests"))
+            .bearer_auth(workflow_token)
+            .header("content-type", "application/json")
+            .body(body.to_vec())
+            .send()
+            .await;
+        match Self::answer::<SubmitResponse>(response).await {
+            Ok(accepted) => Ok(Submitted::Accepted(accepted)),
+            Err(ClientError::Api { status, error })
+                if status == StatusCode::UNPROCESSABLE_ENTITY.as_u16()
+                    && error.report.is_some() =>
+            {
+                Ok(Submitted::Refused(error))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Waits up to `wait_seconds` for a request's outcome.
+    pub async fn wait_for_decision(
+        &self,
+        workflow_token: &str,
+        request_id: &str,
+        wait_seconds: u64,
+    ) -> Result<DecisionOutcome, ClientError> {
+        let response = self
+            .http
+            .get(self.url(&format!("/v1/requests/{request_id}/decision")))
+            .query(&[("wait", wait_seconds)])
+            .bearer_auth(workflow_token)
+            .send()
+            .await;
+        Self::answer(response).await
+    }
+
+    /// Reports what the workflow did.
+    pub async fn post_receipt(
+        &self,
+        workflow_token: &str,
+        request_id: &str,
+        receipt: &Receipt,
+    ) -> Result<(), ClientError> {
+        let response = self
+            .http
+            .post(self.url(&format!("/v1/requests/{request_id}/receipt")))
+            .bearer_auth(workflow_token)
+            .json(receipt)
+            .send()
+            .await;
+        let response = response.map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        if response.status().is_success() {
+            return Ok(());
+        }
+        Self::answer::<serde_json::Value>(Ok(response))
+            .await
+            .map(|_| ())
+    }
+
+    /// The gateway's published keys.
+    pub async fn jwks(&self) -> Result<Vec<Jwk>, ClientError> {
+        #[derive(serde::Deserialize)]
+        struct Keys {
+            keys: Vec<Jwk>,
+        }
+        let keys: Keys = Self::answer(
+            self.http
+                .get(self.url("/.well-known/jwks.json"))
+                .send()
+                .await,
+        )
+        .await?;
+        Ok(keys.keys)
+    }
+
+    /// The open queue and the event id to subscribe from.
+    pub async fn queue(&self, console: &ConsoleIdentity) -> Result<QueueSnapshot, ClientError> {
+        Self::answer(
+            self.http
+                .get(self.url("/v1/queue"))
+                .bearer_auth(console.token())
+                .send()
+                .await,
+        )
+        .await
+    }
+
+    /// One request with its report and decision.
+    pub async fn request(
+        &self,
+        console: &ConsoleIdentity,
+        request_id: &str,
+    ) -> Result<RequestRecord, ClientError> {
+        Self::answer(
+            self.http
+                .get(self.url(&format!("/v1/requests/{request_id}")))
+                .bearer_auth(console.token())
+                .send()
+                .await,
+        )
+        .await
+    }
+
+    /// Posts a signed decision.
+    pub async fn decide(
+        &self,
+        console: &ConsoleIdentity,
+        request_id: &str,
+        decision_jws: &str,
+    ) -> Result<DecisionRecord, ClientError> {
+        let body = DecisionSubmission {
+            decision_jws: decision_jws.to_owned(),
+        };
+        Self::answer(
+            self.http
+                .post(self.url(&format!("/v1/requests/{request_id}/decisions")))
+                .bearer_auth(console.token())
+                .json(&body)
+                .send()
+                .await,
+        )
+        .await
+    }
+
+    /// Follows live events after `after` (an event id; 0 for all).
+    pub async fn events(
+        &self,
+        console: &ConsoleIdentity,
+        after: i64,
+    ) -> Result<EventStream, ClientError> {
+        let response = self
+            .http
+            .get(self.url("/v1/events"))
+            .bearer_auth(console.token())
+            .header("last-event-id", after.to_string())
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(Self::answer::<serde_json::Value>(Ok(response))
+                .await
+                .err()
+                .unwrap_or(ClientError::Protocol("error without body".into())));
+        }
+        Ok(EventStream::new(response))
+    }
+}

@@ -1,0 +1,140 @@
+//! What consoles read: the queue snapshot, one request, and the live event stream.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use countersign_store::StoredRequest;
+use countersign_wire::api::{ErrorCode, GatewayEvent, QueueSnapshot, RequestRecord};
+use futures_util::Stream;
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::AppState;
+use crate::auth::Console;
+use crate::error::{Failure, Result};
+
+async fn record(state: &AppState, stored: StoredRequest) -> Result<RequestRecord> {
+    let decision = if stored.state.is_open() {
+        None
+    } else {
+        state.store.decision(&stored.request_id).await?
+    };
+    let request = serde_json::from_str(&stored.body).map_err(Failure::internal)?;
+    Ok(RequestRecord {
+        request_id: stored.request_id,
+        state: stored.state,
+        tier: stored.tier,
+        expires_at: stored.expires_at_text,
+        received_at: stored.received_at,
+        request,
+        report: stored.report,
+        decision,
+    })
+}
+
+pub(crate) async fn queue(
+    State(state): State<AppState>,
+    Console(_): Console,
+) -> Result<Json<QueueSnapshot>> {
+    // Read the event id first: anything after it is delivered by /v1/events, so a console
+    // that subscribes from here misses nothing (it may see an event twice, never zero times).
+    let last_event_id = state.store.last_event_id().await?;
+    let mut requests = Vec::new();
+    for stored in state.store.open_requests().await? {
+        requests.push(record(&state, stored).await?);
+    }
+    Ok(Json(QueueSnapshot {
+        requests,
+        last_event_id,
+    }))
+}
+
+pub(crate) async fn request_detail(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Console(_): Console,
+) -> Result<Json<RequestRecord>> {
+    let stored = state
+        .store
+        .request(&id)
+        .await?
+        .ok_or_else(|| Failure::new(ErrorCode::NotFound, format!("no request {id}")))?;
+    Ok(Json(record(&state, stored).await?))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct EventsQuery {
+    after: Option<i64>,
+}
+
+fn sse_event(event: &GatewayEvent) -> Event {
+    Event::default()
+        .id(event.id.to_string())
+        .event(event.kind.as_str())
+        .json_data(event)
+        .unwrap_or_else(|_| Event::default().comment("unserializable event"))
+}
+
+pub(crate) async fn events(
+    State(state): State<AppState>,
+    Console(_): Console,
+    headers: HeaderMap,
+    Query(query): Query<EventsQuery>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let resume_from = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .or(query.after)
+        .unwrap_or(0);
+    // Subscribe before reading the backlog, then skip what the backlog already sent.
+    let mut live = state.events.subscribe();
+    let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(256);
+    tokio::spawn(async move {
+        let mut sent = resume_from;
+        let mut catch_up = true;
+        loop {
+            if catch_up {
+                loop {
+                    let batch = match state.store.events_after(sent, 500).await {
+                        Ok(batch) => batch,
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot read events for a subscriber");
+                            return;
+                        }
+                    };
+                    if batch.is_empty() {
+                        break;
+                    }
+                    for event in &batch {
+                        if tx.send(Ok(sse_event(event))).await.is_err() {
+                            return;
+                        }
+                        sent = event.id;
+                    }
+                }
+                catch_up = false;
+            }
+            match live.recv().await {
+                Ok(event) if event.id <= sent => {}
+                Ok(event) if event.id == sent + 1 => {
+                    if tx.send(Ok(sse_event(&event))).await.is_err() {
+                        return;
+                    }
+                    sent = event.id;
+                }
+                // A gap (events committed out of broadcast order) or a lag: read from storage.
+                Ok(_) | Err(RecvError::Lagged(_)) => catch_up = true,
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
+    Ok(Sse::new(ReceiverStream::new(rx))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}

@@ -1,0 +1,229 @@
+//! Decisions in (`POST …/decisions`), outcomes out (`GET …/decision?wait=`), receipts back.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use chrono::SecondsFormat;
+use countersign_review::{DecisionTarget, check_decision};
+use countersign_store::{DecisionWrite, NewDecision, ReceiptWrite, StoredRequest};
+use countersign_wire::api::{
+    DecisionOutcome, DecisionRecord, DecisionSubmission, ErrorCode, Receipt, RequestState,
+};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::auth::{Console, Workflow, reviewer_from_row};
+use crate::error::{Failure, Result};
+use crate::intake::json_bytes;
+
+/// Longest long-poll a workflow may ask for.
+pub const MAX_WAIT_SECONDS: u64 = 60;
+
+fn parse_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<T> {
+    let bytes = json_bytes(headers, body)?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Failure::new(ErrorCode::InvalidBody, format!("invalid body: {e}")))
+}
+
+async fn stored(state: &AppState, id: &str) -> Result<StoredRequest> {
+    state
+        .store
+        .request(id)
+        .await?
+        .ok_or_else(|| Failure::new(ErrorCode::NotFound, format!("no request {id}")))
+}
+
+pub(crate) async fn decide(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Console(caller): Console,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<DecisionRecord>)> {
+    let submission: DecisionSubmission = parse_body(&headers, body)?;
+    let request = stored(&state, &id).await?;
+    let kid = countersign_review::console_token::token_kid(&submission.decision_jws).ok_or_else(
+        || {
+            Failure::new(
+                ErrorCode::DecisionInvalid,
+                "decision is not a JWS with a kid",
+            )
+        },
+    )?;
+    let signer = state.store.reviewer_by_kid(&kid).await?.ok_or_else(|| {
+        Failure::new(
+            ErrorCode::DecisionInvalid,
+            "decision is signed by a key nobody enrolled",
+        )
+    })?;
+    let reviewer = reviewer_from_row(signer)?;
+    if reviewer.identity != caller.identity {
+        return Err(Failure::new(
+            ErrorCode::Forbidden,
+            "a console may only post its own reviewer's decisions",
+        ));
+    }
+    let now = state.clock.now();
+    let target = DecisionTarget {
+        request_id: &request.request_id,
+        txn: &request.txn,
+        request_digest: &request.request_digest,
+        chain_digest: request.report.chain_digest.as_deref().unwrap_or_default(),
+        action_digest: request.report.action_digest.as_deref().unwrap_or_default(),
+        tier: request.tier,
+        parties: &request.parties,
+        report: &request.report,
+    };
+    let claims = check_decision(
+        &submission.decision_jws,
+        &reviewer,
+        &target,
+        &state.audience,
+        now,
+    )?;
+    let decided_at = now.to_rfc3339_opts(SecondsFormat::Millis, true);
+    let record = DecisionRecord {
+        decision: claims.decision,
+        decided_by: claims.iss.clone(),
+        reason: claims.reason.clone(),
+        decided_at: decided_at.clone(),
+        decision_jws: submission.decision_jws.clone(),
+    };
+    let write = state
+        .store
+        .record_decision(
+            NewDecision {
+                jti: claims.jti,
+                request_id: request.request_id.clone(),
+                decision: claims.decision,
+                decided_by: claims.iss,
+                reason: claims.reason,
+                decided_at,
+                jws: submission.decision_jws,
+            },
+            now.timestamp(),
+        )
+        .await?;
+    match write {
+        DecisionWrite::Recorded(event) => {
+            tracing::info!(request_id = %request.request_id, state = event.state.as_str(), by = %record.decided_by, "decision accepted");
+            state.publish([event]);
+            state.wake_workers.notify_waiters();
+            Ok((StatusCode::CREATED, Json(record)))
+        }
+        DecisionWrite::Replayed => Err(Failure::new(
+            ErrorCode::DecisionReplayed,
+            "this decision (its jti) was already used",
+        )),
+        DecisionWrite::NotOpen(current) => Err(Failure::new(
+            ErrorCode::NotPending,
+            format!("request is already {}", current.as_str()),
+        )
+        .with_state(current)),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct WaitQuery {
+    #[serde(default)]
+    wait: u64,
+}
+
+async fn outcome(state: &AppState, request: &StoredRequest) -> Result<DecisionOutcome> {
+    let decision_jws = match request.state {
+        RequestState::Approved | RequestState::Rejected => state
+            .store
+            .decision(&request.request_id)
+            .await?
+            .map(|d| d.decision_jws),
+        _ => None,
+    };
+    Ok(DecisionOutcome {
+        request_id: request.request_id.clone(),
+        state: request.state,
+        decision_jws,
+    })
+}
+
+pub(crate) async fn wait_for_decision(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Workflow(workflow): Workflow,
+    Query(query): Query<WaitQuery>,
+) -> Result<Json<DecisionOutcome>> {
+    // Subscribe before reading, so an event between the read and the wait is not missed.
+    let mut events = state.events.subscribe();
+    let request = stored(&state, &id).await?;
+    if request.workflow != workflow {
+        return Err(Failure::new(
+            ErrorCode::NotFound,
+            format!("no request {id}"),
+        ));
+    }
+    if !request.state.is_open() || query.wait == 0 {
+        return Ok(Json(outcome(&state, &request).await?));
+    }
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_secs(query.wait.min(MAX_WAIT_SECONDS));
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Err(_) => break,
+            Ok(Ok(event)) if event.request_id != id => continue,
+            Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {
+                let request = stored(&state, &id).await?;
+                if !request.state.is_open() {
+                    return Ok(Json(outcome(&state, &request).await?));
+                }
+            }
+            Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => break,
+        }
+    }
+    Ok(Json(outcome(&state, &stored(&state, &id).await?).await?))
+}
+
+pub(crate) async fn receipt(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Workflow(workflow): Workflow,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<StatusCode> {
+    let receipt: Receipt = parse_body(&headers, body)?;
+    let request = stored(&state, &id).await?;
+    if request.workflow != workflow {
+        return Err(Failure::new(
+            ErrorCode::NotFound,
+            format!("no request {id}"),
+        ));
+    }
+    let at = state
+        .clock
+        .now()
+        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    match state
+        .store
+        .record_receipt(&id, &receipt, &at, &workflow)
+        .await?
+    {
+        ReceiptWrite::Recorded(event) => {
+            state.publish([event]);
+            Ok(StatusCode::CREATED)
+        }
+        ReceiptWrite::AlreadyRecorded => Ok(StatusCode::OK),
+        ReceiptWrite::NotDecided(current) => Err(Failure::new(
+            ErrorCode::NotPending,
+            format!(
+                "request is {}; there is no decision to act on",
+                current.as_str()
+            ),
+        )
+        .with_state(current)),
+    }
+}

@@ -1,0 +1,184 @@
+//! `POST /v1/requests`: verify, detect replays, store, route.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::SecondsFormat;
+use countersign_chain::verify_value;
+use countersign_review::{Replay, Routing, add_replay_findings, route};
+use countersign_store::{Admission, AdmitOutcome, NewRequest, StoredRequest};
+use countersign_wire::api::{ErrorCode, EventKind, RequestState, SubmitResponse};
+use serde_json::Value;
+
+use crate::AppState;
+use crate::auth::Workflow;
+use crate::error::{Failure, Result};
+
+/// Reads a JSON body as raw bytes, with typed errors for the wrong media type or size.
+pub(crate) fn json_bytes(
+    headers: &HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Bytes> {
+    let json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(Failure::new(
+            ErrorCode::UnsupportedMediaType,
+            "send the body as Content-Type: application/json",
+        ));
+    }
+    body.map_err(|rejection| match rejection {
+        BytesRejection::FailedToBufferBody(_)
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+        {
+            Failure::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the body is larger than {} bytes", crate::MAX_BODY_BYTES),
+            )
+        }
+        other => Failure::new(
+            ErrorCode::InvalidBody,
+            format!("cannot read the body: {other}"),
+        ),
+    })
+}
+
+fn answer(stored: &StoredRequest) -> Response {
+    if stored.state == RequestState::Refused {
+        return Failure::new(
+            ErrorCode::ChainRefused,
+            "the delegation chain is forged or malformed; the report says why",
+        )
+        .with_report(stored.report.clone())
+        .into_response();
+    }
+    let status = StatusCode::from_u16(stored.intake_status).unwrap_or(StatusCode::CREATED);
+    (
+        status,
+        Json(SubmitResponse {
+            request_id: stored.request_id.clone(),
+            state: stored.state,
+            report: stored.report.clone(),
+        }),
+    )
+        .into_response()
+}
+
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    Workflow(workflow): Workflow,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    let bytes = json_bytes(&headers, body)?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        Failure::new(
+            ErrorCode::InvalidBody,
+            format!("the body is not valid JSON: {e}"),
+        )
+    })?;
+    let now = state.clock.now();
+    let received_at = now.to_rfc3339_opts(SecondsFormat::Millis, true);
+
+    let verification = if bytes.len() > countersign_chain::MAX_REQUEST_BYTES {
+        countersign_chain::verify_request(&bytes, &state.trust, now).map_err(Failure::internal)?
+    } else {
+        verify_value(&value, &state.trust, now)
+    };
+    let report = verification.report;
+    let Some(request) = verification.request else {
+        // No usable request id: the refusal is recorded without one.
+        state
+            .store
+            .record_anonymous_refusal(
+                &workflow,
+                &received_at,
+                report.request_digest.as_deref(),
+                &report,
+            )
+            .await?;
+        return Err(Failure::new(
+            ErrorCode::ChainRefused,
+            "the request is malformed; the report says why",
+        )
+        .with_report(report));
+    };
+
+    let mut parties = vec![request.principal.clone()];
+    let mut hop_jtis = Vec::new();
+    for hop in &verification.hops {
+        if let Some(claims) = &hop.claims {
+            parties.extend([claims.iss.clone(), claims.sub.clone()]);
+            hop_jtis.push((hop.index, claims.jti.clone()));
+        }
+    }
+    parties.sort();
+    parties.dedup();
+    let expires_at = chrono::DateTime::parse_from_rfc3339(&request.expires_at)
+        .map(|t| t.timestamp())
+        .unwrap_or(0);
+    let new = NewRequest {
+        request_id: request.request_id.clone(),
+        workflow,
+        tier: request.action.impact.tier,
+        txn: request.txn.clone(),
+        expires_at,
+        expires_at_text: request.expires_at.clone(),
+        received_at,
+        request_digest: report.request_digest.clone().unwrap_or_default(),
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        parties,
+        callback_url: request.callback.as_ref().map(|c| c.url.clone()),
+        hop_jtis,
+    };
+
+    let outcome = state
+        .store
+        .admit(new, |sightings| {
+            let mut report = report.clone();
+            let replays: Vec<Replay> = sightings
+                .iter()
+                .map(|s| Replay {
+                    hop: s.hop,
+                    jti: s.jti.clone(),
+                    first_seen_in: s.request_id.clone(),
+                })
+                .collect();
+            add_replay_findings(&mut report, &replays);
+            let (state, intake_status, event) = match route(&report) {
+                Routing::Refused => (RequestState::Refused, 422, EventKind::RequestRefused),
+                Routing::Escalated => (RequestState::Escalated, 201, EventKind::RequestEscalated),
+                Routing::Pending => (RequestState::Pending, 201, EventKind::RequestAdded),
+            };
+            Admission {
+                state,
+                report,
+                intake_status,
+                event,
+            }
+        })
+        .await?;
+
+    match outcome {
+        AdmitOutcome::Admitted(stored, event) => {
+            tracing::info!(request_id = %stored.request_id, state = stored.state.as_str(), findings = stored.report.findings.len(), "request received");
+            state.publish([event]);
+            state.wake_workers.notify_waiters();
+            Ok(answer(&stored))
+        }
+        AdmitOutcome::Duplicate(stored) => Ok(answer(&stored)),
+        AdmitOutcome::Conflict(_) => Err(Failure::new(
+            ErrorCode::RequestIdConflict,
+            format!(
+                "request id {} was already submitted with a different body",
+                request.request_id
+            ),
+        )),
+    }
+}

@@ -1,0 +1,242 @@
+//! The Countersign gateway: the workflow-facing service.
+//!
+//! Handlers are thin: they authenticate, call the verifier (`countersign-chain`) and the
+//! review rules (`countersign-review`), and persist through `countersign-store`. Background
+//! workers expire overdue requests and deliver webhooks from the durable outbox.
+//!
+//! Routes:
+//! - `POST /v1/requests` (workflow): submit a DelegationRequest.
+//! - `GET /v1/requests/{id}/decision?wait=S` (workflow): long-poll for the outcome.
+//! - `POST /v1/requests/{id}/receipt` (workflow): what was executed.
+//! - `GET /v1/queue`, `GET /v1/requests/{id}`, `GET /v1/events` (console): snapshot, detail,
+//!   live events (SSE, resumable with `Last-Event-ID`).
+//! - `POST /v1/requests/{id}/decisions` (console): a reviewer's decision JWS.
+//! - `GET /.well-known/jwks.json` (public): keys that verify decisions and webhooks.
+
+pub mod auth;
+mod consoles;
+mod decisions;
+pub mod error;
+mod intake;
+mod workers;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use countersign_chain::{SigningKeyPair, TrustIndex};
+use countersign_review::Clock;
+use countersign_store::Store;
+use countersign_wire::api::{ErrorCode, GatewayEvent};
+use countersign_wire::{Jwk, TrustStore};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, broadcast, watch};
+
+use crate::error::Failure;
+
+/// Bodies above this are refused with 413 before reading further. Slightly above the
+/// verifier's 1 MiB so that an oversized request is still refused *with a report*.
+pub const MAX_BODY_BYTES: usize = 2 << 20;
+
+/// Everything handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) store: Store,
+    pub(crate) trust: Arc<TrustIndex>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) audience: String,
+    pub(crate) events: broadcast::Sender<GatewayEvent>,
+    pub(crate) gateway_key: Arc<SigningKeyPair>,
+    pub(crate) wake_workers: Arc<Notify>,
+}
+
+impl AppState {
+    /// Tells subscribers and waiters about committed events.
+    pub(crate) fn publish(&self, events: impl IntoIterator<Item = GatewayEvent>) {
+        for event in events {
+            // No receivers is fine: nobody is listening right now.
+            let _ = self.events.send(event);
+        }
+    }
+}
+
+/// Gateway settings (file, flags and environment are merged into this by the binary).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GatewayConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// SQLite database file.
+    pub database: PathBuf,
+    /// Trust store for chain verification.
+    pub trust: PathBuf,
+    /// The audience decisions must name.
+    pub audience: String,
+    /// The gateway's own Ed25519 key (PKCS#8 PEM; created with mode 0600 if missing).
+    pub key: PathBuf,
+}
+
+/// A running gateway.
+pub struct RunningGateway {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningGateway {
+    /// Stops accepting, finishes in-flight requests, stops the workers.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.task.await.context("gateway task panicked")?
+    }
+
+    /// Waits until the gateway stops by itself (it does not, unless it fails).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("gateway task panicked")?
+    }
+
+    /// A handle that triggers shutdown.
+    pub fn shutdown_handle(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}
+
+/// Loads or creates the gateway's signing key.
+pub fn load_or_create_key(path: &Path) -> anyhow::Result<SigningKeyPair> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if path.exists() {
+        let pem = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read gateway key {}", path.display()))?;
+        return SigningKeyPair::from_pkcs8_pem(&pem)
+            .with_context(|| format!("gateway key {}", path.display()));
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let key = SigningKeyPair::generate();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(key.to_pkcs8_pem()?.as_bytes())?;
+    Ok(key)
+}
+
+/// Loads the trust store file.
+pub fn load_trust(path: &Path) -> anyhow::Result<TrustIndex> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read trust store {}", path.display()))?;
+    let store: TrustStore = serde_json::from_slice(&bytes)
+        .with_context(|| format!("trust store {} is not valid", path.display()))?;
+    TrustIndex::from_store(&store).with_context(|| format!("trust store {}", path.display()))
+}
+
+/// Opens storage, binds the listener and starts serving and the workers.
+pub async fn start(
+    config: &GatewayConfig,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<RunningGateway> {
+    let store = Store::open(&config.database)
+        .await
+        .with_context(|| format!("cannot open database {}", config.database.display()))?;
+    let trust = load_trust(&config.trust)?;
+    let gateway_key = load_or_create_key(&config.key)?;
+    let (events, _) = broadcast::channel(4096);
+    let state = AppState {
+        store,
+        trust: Arc::new(trust),
+        clock,
+        audience: config.audience.clone(),
+        events,
+        gateway_key: Arc::new(gateway_key),
+        wake_workers: Arc::new(Notify::new()),
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let (shutdown, mut stop) = watch::channel(false);
+    let workers = workers::spawn(state.clone(), shutdown.subscribe());
+    let app = router(state);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            })
+            .await
+            .context("server failed")?;
+        for worker in workers {
+            let _ = worker.await;
+        }
+        Ok(())
+    });
+    tracing::info!(%addr, audience = %config.audience, "gateway listening");
+    Ok(RunningGateway {
+        addr,
+        shutdown,
+        task,
+    })
+}
+
+/// The HTTP surface.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/requests", post(intake::submit))
+        .route("/v1/requests/{id}", get(consoles::request_detail))
+        .route(
+            "/v1/requests/{id}/decision",
+            get(decisions::wait_for_decision),
+        )
+        .route("/v1/requests/{id}/decisions", post(decisions::decide))
+        .route("/v1/requests/{id}/receipt", post(decisions::receipt))
+        .route("/v1/queue", get(consoles::queue))
+        .route("/v1/events", get(consoles::events))
+        .route("/.well-known/jwks.json", get(jwks))
+        .fallback(|| async { Failure::new(ErrorCode::NotFound, "no such route") })
+        .method_not_allowed_fallback(|| async {
+            Failure::new(
+                ErrorCode::MethodNotAllowed,
+                "method not allowed on this route",
+            )
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// A JWK with the members a JWKS consumer expects.
+#[derive(Serialize)]
+struct PublishedKey {
+    #[serde(flatten)]
+    jwk: Jwk,
+    #[serde(rename = "use")]
+    key_use: &'static str,
+    alg: &'static str,
+}
+
+async fn jwks(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> error::Result<axum::Json<serde_json::Value>> {
+    let mut keys: Vec<PublishedKey> = state
+        .store
+        .reviewer_keys()
+        .await?
+        .into_iter()
+        .map(|jwk| PublishedKey {
+            jwk,
+            key_use: "sig",
+            alg: "EdDSA",
+        })
+        .collect();
+    keys.push(PublishedKey {
+        jwk: state.gateway_key.public().to_jwk(),
+        key_use: "sig",
+        alg: "EdDSA",
+    });
+    Ok(axum::Json(serde_json::json!({ "keys": keys })))
+}

@@ -1,0 +1,304 @@
+//! `countersign-gateway`: run the gateway and administer who may use it.
+//!
+//! Settings come from flags, then `COUNTERSIGN_*` environment variables, then a TOML file
+//! (`--config`), then defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use base64::Engine as _;
+use chrono::{SecondsFormat, Utc};
+use clap::{Args, Parser, Subcommand};
+use countersign_chain::PublicKey;
+use countersign_gateway::auth::{WORKFLOW_TOKEN_PREFIX, workflow_token_hash};
+use countersign_gateway::{GatewayConfig, start};
+use countersign_review::SystemClock;
+use countersign_store::{ReviewerRow, Store};
+use countersign_wire::{Jwk, Tier};
+use serde::Deserialize;
+
+#[derive(Parser)]
+#[command(
+    name = "countersign-gateway",
+    version,
+    about = "The Countersign gateway"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API until SIGINT or SIGTERM.
+    Serve(ServeArgs),
+    /// Manage workflow credentials.
+    #[command(subcommand)]
+    Workflow(WorkflowCommand),
+    /// Manage console users.
+    #[command(subcommand)]
+    Reviewer(ReviewerCommand),
+}
+
+#[derive(Args)]
+struct Settings {
+    /// TOML file with any of: listen, database, trust, audience, key, log_format.
+    #[arg(long, env = "COUNTERSIGN_CONFIG")]
+    config: Option<PathBuf>,
+    /// SQLite database file [default: countersign-gateway.db]
+    #[arg(long, env = "COUNTERSIGN_DATABASE")]
+    database: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    settings: Settings,
+    /// Address to listen on [default: 127.0.0.1:8787]
+    #[arg(long, env = "COUNTERSIGN_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Trust store for chain verification [default: trust.json]
+    #[arg(long, env = "COUNTERSIGN_TRUST")]
+    trust: Option<PathBuf>,
+    /// Audience that decisions must name [default: countersign-gateway]
+    #[arg(long, env = "COUNTERSIGN_AUDIENCE")]
+    audience: Option<String>,
+    /// The gateway's signing key, created if missing [default: gateway-key.pem]
+    #[arg(long, env = "COUNTERSIGN_KEY")]
+    key: Option<PathBuf>,
+    /// Log format: text or json [default: text]
+    #[arg(long, env = "COUNTERSIGN_LOG_FORMAT")]
+    log_format: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum WorkflowCommand {
+    /// Issue (or replace) a workflow's credential; prints it once.
+    Add {
+        /// Workflow name.
+        name: String,
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReviewerCommand {
+    /// Enrol a console user with their public key.
+    Enrol {
+        /// Identity, as decisions will name it in `iss`.
+        #[arg(long)]
+        identity: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Comma-separated roles: reviewer, supervisor, auditor.
+        #[arg(long, value_delimiter = ',', default_value = "reviewer")]
+        roles: Vec<String>,
+        /// Comma-separated tiers they may decide: low, medium, high, critical.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "low,medium,high,critical"
+        )]
+        tiers: Vec<String>,
+        /// Their public JWK: the JSON itself, or @FILE (as `countersign keygen` prints it).
+        #[arg(long)]
+        jwk: String,
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    database: Option<PathBuf>,
+    trust: Option<PathBuf>,
+    audience: Option<String>,
+    key: Option<PathBuf>,
+    log_format: Option<String>,
+}
+
+fn file_config(path: Option<&Path>) -> anyhow::Result<FileConfig> {
+    let Some(path) = path else {
+        return Ok(FileConfig::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("config {} is invalid", path.display()))
+}
+
+fn database(settings: &Settings, file: &FileConfig) -> PathBuf {
+    settings
+        .database
+        .clone()
+        .or_else(|| file.database.clone())
+        .unwrap_or_else(|| "countersign-gateway.db".into())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("countersign-gateway: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("countersign-gateway: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => serve(args).await,
+        Command::Workflow(WorkflowCommand::Add { name, settings }) => {
+            let file = file_config(settings.config.as_deref())?;
+            let store = Store::open(&database(&settings, &file)).await?;
+            let mut secret = [0u8; 32];
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut secret);
+            let token = format!(
+                "{WORKFLOW_TOKEN_PREFIX}{}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
+            );
+            store
+                .add_workflow(
+                    &name,
+                    &workflow_token_hash(&token),
+                    &Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+                )
+                .await?;
+            // The only time the credential is shown; the gateway keeps its hash.
+            println!("{token}");
+            Ok(())
+        }
+        Command::Reviewer(ReviewerCommand::Enrol {
+            identity,
+            name,
+            roles,
+            tiers,
+            jwk,
+            settings,
+        }) => {
+            let file = file_config(settings.config.as_deref())?;
+            let jwk_text = match jwk.strip_prefix('@') {
+                Some(path) => {
+                    std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?
+                }
+                None => jwk,
+            };
+            let value: serde_json::Value =
+                serde_json::from_str(&jwk_text).context("--jwk is not JSON")?;
+            // Accept the JWK itself or `countersign keygen` output ({"jwk": …, "thumbprint": …}).
+            let jwk: Jwk = serde_json::from_value(value.get("jwk").cloned().unwrap_or(value))
+                .context("--jwk is not a JWK")?;
+            let key = PublicKey::from_jwk(&jwk).context("--jwk is not a usable Ed25519 key")?;
+            for role in &roles {
+                if countersign_review::Role::parse(role).is_none() {
+                    bail!("unknown role {role:?}: use reviewer, supervisor or auditor");
+                }
+            }
+            let tiers = tiers
+                .iter()
+                .map(|t| {
+                    serde_json::from_value::<Tier>(serde_json::Value::String(t.clone()))
+                        .with_context(|| format!("unknown tier {t:?}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let store = Store::open(&database(&settings, &file)).await?;
+            let row = ReviewerRow {
+                identity: identity.clone(),
+                display_name: name,
+                roles,
+                tiers,
+                keys: vec![key.to_jwk()],
+            };
+            store
+                .enrol_reviewer(
+                    &row,
+                    &[key.thumbprint().to_owned()],
+                    &Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+                )
+                .await?;
+            println!("enrolled {identity} with key {}", key.thumbprint());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let file = file_config(args.settings.config.as_deref())?;
+    let log_format = args
+        .log_format
+        .or(file.log_format.clone())
+        .unwrap_or_else(|| "text".into());
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    match log_format.as_str() {
+        "json" => tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init(),
+        "text" => tracing_subscriber::fmt()
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .init(),
+        other => bail!("unknown log format {other:?}: use text or json"),
+    }
+    let config = GatewayConfig {
+        listen: args
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8787".parse().expect("valid address")),
+        database: database(&args.settings, &file),
+        trust: args
+            .trust
+            .or(file.trust)
+            .unwrap_or_else(|| "trust.json".into()),
+        audience: args
+            .audience
+            .or(file.audience)
+            .unwrap_or_else(|| "countersign-gateway".into()),
+        key: args
+            .key
+            .or(file.key)
+            .unwrap_or_else(|| "gateway-key.pem".into()),
+    };
+    let gateway = start(&config, Arc::new(SystemClock)).await?;
+    let stop = gateway.shutdown_handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = stop.send(true);
+    });
+    gateway.wait().await
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => return interrupt.await.unwrap_or(()),
+            };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,0 +1,132 @@
+//! Background work: expiring overdue requests (fail-closed) and delivering webhooks from the
+//! durable outbox with backoff. Both resume from the database after a restart.
+
+use std::time::Duration;
+
+use chrono::SecondsFormat;
+use countersign_review::webhook::sign_delivery;
+use countersign_store::Delivery;
+use futures_util::StreamExt as _;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::AppState;
+
+/// The longest a worker sleeps before looking at the clock again (tests move a manual clock).
+const TICK: Duration = Duration::from_millis(200);
+/// Backoff cap between webhook attempts.
+const MAX_BACKOFF_SECONDS: i64 = 300;
+
+pub(crate) fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    vec![
+        tokio::spawn(expire(state.clone(), stop.clone())),
+        tokio::spawn(deliver(state, stop)),
+    ]
+}
+
+async fn pause(state: &AppState, stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(TICK) => true,
+        _ = state.wake_workers.notified() => true,
+        _ = stop.wait_for(|stopped| *stopped) => false,
+    }
+}
+
+async fn expire(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        let now = state.clock.now();
+        match state
+            .store
+            .expire_due(
+                now.timestamp(),
+                &now.to_rfc3339_opts(SecondsFormat::Millis, true),
+            )
+            .await
+        {
+            Ok(events) if !events.is_empty() => {
+                tracing::info!(count = events.len(), "requests expired undecided");
+                state.publish(events);
+                state.wake_workers.notify_waiters();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "expiry sweep failed"),
+        }
+        if !pause(&state, &mut stop).await {
+            return;
+        }
+    }
+}
+
+async fn deliver(state: AppState, mut stop: watch::Receiver<bool>) {
+    let http = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+    {
+        Ok(http) => http,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the webhook client");
+            return;
+        }
+    };
+    loop {
+        let now = state.clock.now().timestamp();
+        match state.store.due_deliveries(now, 32).await {
+            Ok(due) => {
+                futures_util::stream::iter(due)
+                    .for_each_concurrent(8, |delivery| attempt(&state, &http, delivery))
+                    .await;
+            }
+            Err(e) => tracing::error!(error = %e, "cannot read the outbox"),
+        }
+        if !pause(&state, &mut stop).await {
+            return;
+        }
+    }
+}
+
+async fn attempt(state: &AppState, http: &reqwest::Client, delivery: Delivery) {
+    let now = state.clock.now();
+    let signature = sign_delivery(
+        &state.gateway_key,
+        &state.audience,
+        delivery.body.as_bytes(),
+        &delivery.delivery_id,
+        now.timestamp(),
+    );
+    let result = http
+        .post(&delivery.url)
+        .header("content-type", "application/json")
+        .header("idempotency-key", &delivery.delivery_id)
+        .header("countersign-signature", signature)
+        .body(delivery.body.clone())
+        .send()
+        .await;
+    let outcome = match result {
+        Ok(response) if response.status().is_success() => Ok(()),
+        Ok(response) => Err(format!("receiver answered {}", response.status())),
+        Err(e) => Err(format!("cannot reach receiver: {e}")),
+    };
+    let stored = match outcome {
+        Ok(()) => {
+            tracing::info!(delivery = %delivery.delivery_id, "webhook delivered");
+            state
+                .store
+                .delivery_succeeded(
+                    &delivery.delivery_id,
+                    &now.to_rfc3339_opts(SecondsFormat::Millis, true),
+                )
+                .await
+        }
+        Err(error) => {
+            let backoff = (1_i64 << delivery.attempts.min(16)).min(MAX_BACKOFF_SECONDS);
+            tracing::warn!(delivery = %delivery.delivery_id, attempts = delivery.attempts + 1, backoff, %error, "webhook delivery failed; will retry");
+            state
+                .store
+                .delivery_failed(&delivery.delivery_id, now.timestamp() + backoff, &error)
+                .await
+        }
+    };
+    if let Err(e) = stored {
+        tracing::error!(error = %e, "cannot record a webhook attempt");
+    }
+}

@@ -1,0 +1,258 @@
+//! `POST /v1/requests`: authentication, bad input, routing, idempotency, replay.
+
+use countersign_wire::api::RequestState;
+use serde_json::{Value, json};
+
+use crate::support::{OTHER_WORKFLOW_TOKEN, TestGateway, WORKFLOW_TOKEN, error_code, http};
+
+#[tokio::test]
+async fn intake_needs_workflow_credentials() {
+    let gw = TestGateway::start().await;
+    let body = gw.scenario("refund-exception");
+    for auth in [
+        None,
+        Some("cswf_not-issued"),
+        Some("not-even-a-workflow-token"),
+        Some(gw.reviewer.token().as_str()),
+    ] {
+        let mut request = http().post(gw.url("/v1/requests")).json(&body);
+        if let Some(token) = auth {
+            request = request.bearer_auth(token);
+        }
+        let (status, body) = error_code(request.send().await.unwrap()).await;
+        assert_eq!(status, 401, "{auth:?}");
+        assert_eq!(body["error"]["code"], "unauthenticated");
+    }
+}
+
+#[tokio::test]
+async fn client_mistakes_get_typed_4xx_errors_never_500() {
+    let gw = TestGateway::start().await;
+    let post = |content_type: &'static str, body: Vec<u8>| {
+        http()
+            .post(gw.url("/v1/requests"))
+            .bearer_auth(WORKFLOW_TOKEN)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let (status, body) = error_code(post("text/plain", b"{}".to_vec()).await.unwrap()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (415, Some("unsupported_media_type"))
+    );
+    let (status, body) = error_code(
+        post("application/json", b"{\"truncated\": ".to_vec())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_body"))
+    );
+    let (status, body) =
+        error_code(post("application/json", vec![b' '; 3 << 20]).await.unwrap()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+    let (status, body) =
+        error_code(post("application/json", b"[1, 2]".to_vec()).await.unwrap()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("chain_refused"))
+    );
+    assert_eq!(body["error"]["report"]["findings"][0]["code"], "MALFORMED");
+
+    let (status, body) = error_code(http().get(gw.url("/v1/nowhere")).send().await.unwrap()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (status, body) =
+        error_code(http().delete(gw.url("/v1/requests")).send().await.unwrap()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_request_is_refused_with_a_report() {
+    let gw = TestGateway::start().await;
+    let mut body = gw.scenario("refund-exception");
+    body["evidence"][0]["content"] = json!("x".repeat(1_200_000));
+    let (status, body) = error_code(gw.submit(&body).await).await;
+    assert_eq!(status, 422);
+    assert!(
+        body["error"]["report"]["findings"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("limit is 1048576")
+    );
+}
+
+#[tokio::test]
+async fn valid_requests_queue_invalid_ones_escalate_forged_ones_are_refused() {
+    let gw = TestGateway::start().await;
+    for (slug, status, state) in [
+        ("refund-exception", 201, "pending"),
+        ("treasury-summary", 201, "pending"),
+        ("ghost-export", 201, "escalated"),
+        ("undelegated-summarizer", 201, "escalated"),
+        ("forged-hop", 422, "refused"),
+    ] {
+        let response = gw.submit(&gw.scenario(slug)).await;
+        assert_eq!(response.status().as_u16(), status, "{slug}");
+        let body: Value = response.json().await.unwrap();
+        if status == 201 {
+            assert_eq!(body["state"], state, "{slug}");
+            assert!(
+                body["report"]["request_digest"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("sha256:")
+            );
+        } else {
+            assert_eq!(body["error"]["code"], "chain_refused");
+            assert_eq!(
+                body["error"]["report"]["findings"][0]["code"],
+                "UNKNOWN_KEY"
+            );
+        }
+    }
+    let queue = gw.client.queue(&gw.reviewer).await.unwrap();
+    let mut open: Vec<(String, RequestState)> = queue
+        .requests
+        .iter()
+        .map(|r| (r.request_id.clone(), r.state))
+        .collect();
+    open.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        open,
+        vec![
+            ("ghost-export-t".into(), RequestState::Escalated),
+            ("refund-exception-t".into(), RequestState::Pending),
+            ("treasury-summary-t".into(), RequestState::Pending),
+            ("undelegated-summarizer-t".into(), RequestState::Escalated),
+        ]
+    );
+    // The refusal was recorded: the forged request is stored as refused and has an event.
+    let forged = gw.record("forged-hop-t").await;
+    assert_eq!(forged.state, RequestState::Refused);
+    let mut events = gw.client.events(&gw.reviewer, 0).await.unwrap();
+    let mut kinds = Vec::new();
+    for _ in 0..5 {
+        kinds.push(
+            events
+                .next()
+                .await
+                .unwrap()
+                .unwrap()
+                .kind
+                .as_str()
+                .to_owned(),
+        );
+    }
+    assert_eq!(
+        kinds,
+        [
+            "request_added",
+            "request_added",
+            "request_escalated",
+            "request_escalated",
+            "request_refused"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn resubmitting_is_idempotent_and_a_different_body_conflicts_without_changing_anything() {
+    let gw = TestGateway::start().await;
+    let body = gw.scenario("refund-exception");
+    let first: Value = gw.submit(&body).await.json().await.unwrap();
+    let again = gw.submit(&body).await;
+    assert_eq!(again.status().as_u16(), 201);
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+
+    let mut changed = body.clone();
+    changed["action"]["summary"] = json!("Refund 9,999 EUR");
+    let (status, error) = error_code(gw.submit(&changed).await).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (409, Some("request_id_conflict"))
+    );
+    let stored = gw.record("refund-exception-t").await;
+    assert_eq!(
+        stored.request, body,
+        "the stored request must be the original"
+    );
+
+    // A refused request answers the same refusal again.
+    let forged = gw.scenario("forged-hop");
+    let (s1, b1) = error_code(gw.submit(&forged).await).await;
+    let (s2, b2) = error_code(gw.submit(&forged).await).await;
+    assert_eq!((s1, &b1), (s2, &b2));
+    assert_eq!(s1, 422);
+}
+
+#[tokio::test]
+async fn a_hop_reused_from_another_request_is_a_replay_and_escalates() {
+    let gw = TestGateway::start().await;
+    let original = gw.scenario("supplier-payment");
+    assert_eq!(gw.submit(&original).await.status().as_u16(), 201);
+    let mut replay = original.clone();
+    replay["request_id"] = json!("supplier-payment-again");
+    let body: Value = gw.submit(&replay).await.json().await.unwrap();
+    assert_eq!(body["state"], "escalated");
+    let codes: Vec<(&str, i64)> = body["report"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap(), f["hop"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(codes, [("REPLAYED_JTI", 0), ("REPLAYED_JTI", 1)]);
+    assert!(
+        body["report"]["findings"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("supplier-payment-t")
+    );
+}
+
+#[tokio::test]
+async fn workflows_only_see_their_own_requests() {
+    let gw = TestGateway::start().await;
+    gw.submit(&gw.scenario("refund-exception")).await;
+    let response = http()
+        .get(gw.url("/v1/requests/refund-exception-t/decision"))
+        .bearer_auth(OTHER_WORKFLOW_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn a_graceful_restart_keeps_the_queue_and_keeps_serving() {
+    let mut gw = TestGateway::start().await;
+    gw.submit(&gw.scenario("refund-exception")).await;
+    gw.restart().await;
+    assert_eq!(
+        gw.record("refund-exception-t").await.state,
+        RequestState::Pending
+    );
+    assert_eq!(
+        gw.submit(&gw.scenario("supplier-payment"))
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    assert_eq!(
+        gw.client.queue(&gw.reviewer).await.unwrap().requests.len(),
+        2
+    );
+    gw.stop().await;
+}

@@ -1,0 +1,7 @@
+//! The gateway over real HTTP on loopback, with a real SQLite file and a pinned clock.
+
+mod crash;
+mod decisions;
+mod delivery;
+mod intake;
+mod support;

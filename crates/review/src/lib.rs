@@ -1,0 +1,19 @@
+//! The review process as plain functions: where a verified request goes, whether a decision
+//! may be accepted, and who a console is.
+//!
+//! The gateway calls these with values it loaded from storage; nothing here does I/O or
+//! reads the clock, so every rule is testable with a pinned time.
+#![deny(missing_docs)]
+
+pub mod clock;
+pub mod console_token;
+pub mod decision;
+pub mod intake;
+pub mod reviewer;
+pub mod webhook;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use console_token::{CONSOLE_TOKEN_TYP, ConsoleTokenClaims, mint_console_token};
+pub use decision::{DecisionTarget, Rejection, check_decision, decision_claims};
+pub use intake::{Replay, Routing, add_replay_findings, route};
+pub use reviewer::{Reviewer, Role};

@@ -1,0 +1,58 @@
+//! Enrolled reviewers: who they are, what they may decide, which keys speak for them.
+
+use std::collections::BTreeSet;
+
+use countersign_chain::PublicKey;
+use countersign_wire::Tier;
+use serde::{Deserialize, Serialize};
+
+/// What a console user may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Decides pending requests in the tiers they are enrolled for.
+    Reviewer,
+    /// Works escalations; may override blocked requests with a recorded reason.
+    Supervisor,
+    /// Reads and exports; decides nothing.
+    Auditor,
+}
+
+impl Role {
+    /// Parses `reviewer`, `supervisor` or `auditor`.
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "reviewer" => Some(Role::Reviewer),
+            "supervisor" => Some(Role::Supervisor),
+            "auditor" => Some(Role::Auditor),
+            _ => None,
+        }
+    }
+}
+
+/// An enrolled console user.
+#[derive(Clone, Debug)]
+pub struct Reviewer {
+    /// Identity, as it appears in decisions' `iss`.
+    pub identity: String,
+    /// Name to show.
+    pub display_name: String,
+    /// Roles held.
+    pub roles: BTreeSet<Role>,
+    /// Tiers this person may decide.
+    pub tiers: BTreeSet<Tier>,
+    /// Enrolled public keys.
+    pub keys: Vec<PublicKey>,
+}
+
+impl Reviewer {
+    /// Whether they may decide requests at all.
+    pub fn may_decide(&self) -> bool {
+        self.roles.contains(&Role::Reviewer) || self.roles.contains(&Role::Supervisor)
+    }
+
+    /// Whether they hold `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}

@@ -1,0 +1,177 @@
+//! Storage against a real SQLite file: migrations, idempotent intake, first decision wins.
+
+use countersign_store::{Admission, AdmitOutcome, DecisionWrite, NewDecision, NewRequest, Store};
+use countersign_wire::api::{EventKind, RequestState};
+use countersign_wire::{DecisionKind, Tier, Verdict, VerificationReport};
+
+fn report() -> VerificationReport {
+    VerificationReport {
+        verdict: Verdict::Valid,
+        findings: vec![],
+        request_digest: Some("sha256:1".into()),
+        chain_digest: None,
+        action_digest: None,
+    }
+}
+
+fn new_request(id: &str, digest: &str, jtis: &[&str]) -> NewRequest {
+    NewRequest {
+        request_id: id.into(),
+        workflow: "wf".into(),
+        tier: Tier::High,
+        txn: "t".into(),
+        expires_at: 2_000_000_000,
+        expires_at_text: "2033-05-18T03:33:20Z".into(),
+        received_at: "2026-11-22T09:00:00Z".into(),
+        request_digest: digest.into(),
+        body: "{}".into(),
+        parties: vec!["user:p".into()],
+        callback_url: Some("http://127.0.0.1:1/hook".into()),
+        hop_jtis: jtis
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (i as u32, j.to_string()))
+            .collect(),
+    }
+}
+
+fn pending(_: &[countersign_store::JtiSighting]) -> Admission {
+    Admission {
+        state: RequestState::Pending,
+        report: report(),
+        intake_status: 201,
+        event: EventKind::RequestAdded,
+    }
+}
+
+#[tokio::test]
+async fn migrations_apply_to_a_new_file_and_reopening_is_a_no_op() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let store = Store::open(&path).await.unwrap();
+    assert_eq!(store.last_event_id().await.unwrap(), 0);
+    drop(store);
+    let store = Store::open(&path).await.unwrap();
+    assert_eq!(store.open_requests().await.unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn intake_is_idempotent_detects_conflicts_and_reports_jti_sightings() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db.sqlite")).await.unwrap();
+    assert!(matches!(
+        store
+            .admit(new_request("r1", "sha256:a", &["j0", "j1"]), pending)
+            .await
+            .unwrap(),
+        AdmitOutcome::Admitted(..)
+    ));
+    assert!(matches!(
+        store
+            .admit(new_request("r1", "sha256:a", &["j0"]), pending)
+            .await
+            .unwrap(),
+        AdmitOutcome::Duplicate(..)
+    ));
+    assert!(matches!(
+        store
+            .admit(new_request("r1", "sha256:b", &["j0"]), pending)
+            .await
+            .unwrap(),
+        AdmitOutcome::Conflict(..)
+    ));
+    let mut seen = Vec::new();
+    store
+        .admit(new_request("r2", "sha256:c", &["x", "j1"]), |sightings| {
+            seen = sightings.to_vec();
+            pending(sightings)
+        })
+        .await
+        .unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        (
+            seen[0].hop,
+            seen[0].jti.as_str(),
+            seen[0].request_id.as_str()
+        ),
+        (1, "j1", "r1")
+    );
+}
+
+#[tokio::test]
+async fn the_first_decision_wins_jtis_are_single_use_and_the_webhook_is_queued_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db.sqlite")).await.unwrap();
+    store
+        .admit(new_request("r1", "sha256:a", &[]), pending)
+        .await
+        .unwrap();
+    let decision = |jti: &str, kind| NewDecision {
+        jti: jti.into(),
+        request_id: "r1".into(),
+        decision: kind,
+        decided_by: "user:rita".into(),
+        reason: "ok".into(),
+        decided_at: "2026-11-22T09:01:00Z".into(),
+        jws: format!("jws-{jti}"),
+    };
+    let now = 1_795_338_000;
+    assert!(matches!(
+        store
+            .record_decision(decision("d1", DecisionKind::Approve), now)
+            .await
+            .unwrap(),
+        DecisionWrite::Recorded(_)
+    ));
+    assert!(matches!(
+        store
+            .record_decision(decision("d1", DecisionKind::Approve), now)
+            .await
+            .unwrap(),
+        DecisionWrite::Replayed
+    ));
+    assert!(matches!(
+        store
+            .record_decision(decision("d2", DecisionKind::Reject), now)
+            .await
+            .unwrap(),
+        DecisionWrite::NotOpen(RequestState::Approved)
+    ));
+    assert_eq!(
+        store.decision("r1").await.unwrap().unwrap().decision_jws,
+        "jws-d1"
+    );
+    let due = store.due_deliveries(now, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert!(due[0].body.contains("jws-d1"));
+}
+
+#[tokio::test]
+async fn expiry_is_fail_closed_and_decisions_after_it_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db.sqlite")).await.unwrap();
+    let mut request = new_request("r1", "sha256:a", &[]);
+    request.expires_at = 100;
+    store.admit(request, pending).await.unwrap();
+    assert!(store.expire_due(99, "t").await.unwrap().is_empty());
+    let expired = store.expire_due(100, "t").await.unwrap();
+    assert_eq!(expired.len(), 1);
+    assert_eq!(
+        store.request("r1").await.unwrap().unwrap().state,
+        RequestState::Expired
+    );
+    let late = NewDecision {
+        jti: "d".into(),
+        request_id: "r1".into(),
+        decision: DecisionKind::Approve,
+        decided_by: "u".into(),
+        reason: "r".into(),
+        decided_at: "t".into(),
+        jws: "j".into(),
+    };
+    assert!(matches!(
+        store.record_decision(late, 101).await.unwrap(),
+        DecisionWrite::NotOpen(RequestState::Expired)
+    ));
+}

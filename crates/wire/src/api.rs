@@ -1,0 +1,326 @@
+//! The gateway's HTTP API: request and response bodies, events and the error envelope.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{DecisionKind, Tier, VerificationReport};
+
+/// Stable error codes of the gateway API. Clients match on these, never on messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// No or unusable credentials.
+    Unauthenticated,
+    /// Authenticated, but the role or tier does not allow this.
+    Forbidden,
+    /// No such route or resource.
+    NotFound,
+    /// The body is not valid JSON or does not have the required shape.
+    InvalidBody,
+    /// The body is not `application/json`.
+    UnsupportedMediaType,
+    /// The body is larger than the gateway accepts.
+    PayloadTooLarge,
+    /// The chain is forged or malformed: refused at intake (the report says why).
+    ChainRefused,
+    /// The same request id was submitted with a different body.
+    RequestIdConflict,
+    /// The decision JWS is malformed, of the wrong type, or not signed by an enrolled key.
+    DecisionInvalid,
+    /// The decision is addressed to another audience, expired, or too long-lived.
+    DecisionNotAcceptable,
+    /// The decision's jti was already used.
+    DecisionReplayed,
+    /// The decision does not match the stored request's digests or ids.
+    DecisionMismatch,
+    /// The principal or an identity in the chain tried to decide the request.
+    SelfApproval,
+    /// The request is no longer pending (decided, expired, withdrawn or refused).
+    NotPending,
+    /// Approval is blocked for reviewers: the chain has error findings.
+    ApprovalBlocked,
+    /// A reason, or an acknowledgement of a warning, is missing.
+    ReasonRequired,
+    /// The method is not allowed on this route.
+    MethodNotAllowed,
+    /// Something failed inside the gateway; details are in its logs only.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::InvalidBody => "invalid_body",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::ChainRefused => "chain_refused",
+            ErrorCode::RequestIdConflict => "request_id_conflict",
+            ErrorCode::DecisionInvalid => "decision_invalid",
+            ErrorCode::DecisionNotAcceptable => "decision_not_acceptable",
+            ErrorCode::DecisionReplayed => "decision_replayed",
+            ErrorCode::DecisionMismatch => "decision_mismatch",
+            ErrorCode::SelfApproval => "self_approval",
+            ErrorCode::NotPending => "not_pending",
+            ErrorCode::ApprovalBlocked => "approval_blocked",
+            ErrorCode::ReasonRequired => "reason_required",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `{"error": {"code", "message"}}`, plus context for some codes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ApiError,
+}
+
+/// A typed API error.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Stable code.
+    pub code: ErrorCode,
+    /// Human-readable explanation; never contains internal details.
+    pub message: String,
+    /// The verification report, for `chain_refused`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<VerificationReport>,
+    /// The request's current state, for `not_pending`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<RequestState>,
+}
+
+/// Lifecycle of a request at the gateway.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestState {
+    /// Waiting for a reviewer.
+    Pending,
+    /// Blocked for reviewers: waiting for a supervisor.
+    Escalated,
+    /// Approved: the decision JWS says go.
+    Approved,
+    /// Rejected: the decision JWS says no.
+    Rejected,
+    /// Nobody decided in time; fail-closed, never approved.
+    Expired,
+    /// The workflow withdrew it.
+    Withdrawn,
+    /// Refused at intake (forged or malformed chain).
+    Refused,
+}
+
+impl RequestState {
+    /// The state as it appears on the wire and in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestState::Pending => "pending",
+            RequestState::Escalated => "escalated",
+            RequestState::Approved => "approved",
+            RequestState::Rejected => "rejected",
+            RequestState::Expired => "expired",
+            RequestState::Withdrawn => "withdrawn",
+            RequestState::Refused => "refused",
+        }
+    }
+
+    /// Parses the storage form.
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            RequestState::Pending,
+            RequestState::Escalated,
+            RequestState::Approved,
+            RequestState::Rejected,
+            RequestState::Expired,
+            RequestState::Withdrawn,
+            RequestState::Refused,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
+    /// Whether a decision can still change it.
+    pub fn is_open(self) -> bool {
+        matches!(self, RequestState::Pending | RequestState::Escalated)
+    }
+}
+
+/// Response to `POST /v1/requests`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubmitResponse {
+    /// The request id.
+    pub request_id: String,
+    /// Where it went: `pending` or `escalated`.
+    pub state: RequestState,
+    /// The verification report.
+    pub report: VerificationReport,
+}
+
+/// A request as consoles see it: the request as submitted, its report and its state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// Request id.
+    pub request_id: String,
+    /// Current state.
+    pub state: RequestState,
+    /// Impact tier (copied from the action for sorting).
+    pub tier: Tier,
+    /// RFC 3339 expiry.
+    pub expires_at: String,
+    /// RFC 3339 time the gateway received it.
+    pub received_at: String,
+    /// The request JSON exactly as submitted.
+    pub request: Value,
+    /// The verification report (including gateway-only findings such as REPLAYED_JTI).
+    pub report: VerificationReport,
+    /// The decision, once there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<DecisionRecord>,
+}
+
+/// A decision as stored and delivered.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    /// Approve or reject.
+    pub decision: DecisionKind,
+    /// Reviewer identity.
+    pub decided_by: String,
+    /// The reviewer's reason.
+    pub reason: String,
+    /// RFC 3339 time the gateway accepted it.
+    pub decided_at: String,
+    /// The decision JWS, verifiable against `/.well-known/jwks.json`.
+    pub decision_jws: String,
+}
+
+/// `GET /v1/queue`: open requests, and the event id to subscribe from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueueSnapshot {
+    /// Pending and escalated requests.
+    pub requests: Vec<RequestRecord>,
+    /// Id of the last event included; pass it as `Last-Event-ID` to `/v1/events`.
+    pub last_event_id: i64,
+}
+
+/// Kinds of live events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A request entered the reviewer queue.
+    RequestAdded,
+    /// A request entered the escalation queue.
+    RequestEscalated,
+    /// A request was approved or rejected.
+    RequestDecided,
+    /// A request expired undecided.
+    RequestExpired,
+    /// A request was withdrawn by its workflow.
+    RequestWithdrawn,
+    /// A request was refused at intake.
+    RequestRefused,
+    /// The workflow reported what it executed.
+    ReceiptRecorded,
+}
+
+impl EventKind {
+    /// The SSE `event:` name and storage form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::RequestAdded => "request_added",
+            EventKind::RequestEscalated => "request_escalated",
+            EventKind::RequestDecided => "request_decided",
+            EventKind::RequestExpired => "request_expired",
+            EventKind::RequestWithdrawn => "request_withdrawn",
+            EventKind::RequestRefused => "request_refused",
+            EventKind::ReceiptRecorded => "receipt_recorded",
+        }
+    }
+}
+
+/// One live event (the SSE `data:`); its `id` is the SSE id.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GatewayEvent {
+    /// Monotonic event id.
+    pub id: i64,
+    /// What happened.
+    pub kind: EventKind,
+    /// The request concerned.
+    pub request_id: String,
+    /// The request's state after the event.
+    pub state: RequestState,
+    /// RFC 3339 time of the event.
+    pub at: String,
+}
+
+/// Body of `POST /v1/requests/{id}/decisions`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionSubmission {
+    /// The reviewer's decision JWS.
+    pub decision_jws: String,
+}
+
+/// `GET /v1/requests/{id}/decision`: the outcome a workflow waits for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecisionOutcome {
+    /// Request id.
+    pub request_id: String,
+    /// Current state; `pending` or `escalated` if the wait ran out.
+    pub state: RequestState,
+    /// The decision JWS, when approved or rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_jws: Option<String>,
+}
+
+/// Body of `POST /v1/requests/{id}/receipt`: what the workflow did with the decision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// `executed`, `failed` or `skipped`.
+    pub status: ReceiptStatus,
+    /// RFC 3339 time of execution.
+    pub executed_at: String,
+    /// Free-text detail.
+    #[serde(default)]
+    pub detail: String,
+    /// Digest of the execution result, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_digest: Option<String>,
+}
+
+/// Outcomes a workflow can report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptStatus {
+    /// The action was carried out.
+    Executed,
+    /// It was attempted and failed.
+    Failed,
+    /// It was not carried out (for example after a rejection).
+    Skipped,
+}
+
+/// Body the gateway POSTs to a request's callback URL.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WebhookDelivery {
+    /// Unique per delivery; repeated on retries (the idempotency key).
+    pub delivery_id: String,
+    /// Request id.
+    pub request_id: String,
+    /// Final state.
+    pub state: RequestState,
+    /// The decision JWS, when approved or rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_jws: Option<String>,
+}
