@@ -140,8 +140,8 @@ pub(crate) async fn submit(
 
     let outcome = state
         .store
-        .admit(new, |sightings| {
-            let mut report = report.clone();
+        .admit(new, move |sightings| {
+            let mut report = report;
             let replays: Vec<Replay> = sightings
                 .iter()
                 .map(|s| Replay {

@@ -10,6 +10,8 @@
 
 use std::path::Path;
 
+mod intake;
+
 use countersign_wire::api::{
     DecisionRecord, EventKind, GatewayEvent, Receipt, RequestState, WebhookDelivery,
 };
@@ -28,6 +30,9 @@ pub enum StoreError {
     /// Migrations failed.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A batched write failed (the message of the underlying error).
+    #[error("batched write failed: {0}")]
+    Batch(String),
     /// A stored value cannot be read back (should not happen; data was written by us).
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
@@ -36,10 +41,11 @@ pub enum StoreError {
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Handle to the gateway database.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Store {
     write: SqlitePool,
     read: SqlitePool,
+    intake: tokio::sync::mpsc::Sender<intake::Job>,
 }
 
 /// A request as stored.
@@ -332,7 +338,12 @@ impl Store {
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Store { write, read })
+        let intake = intake::spawn(write.clone());
+        Ok(Store {
+            write,
+            read,
+            intake,
+        })
     }
 
     /// Registers a workflow credential (its SHA-256 digest).
@@ -457,104 +468,28 @@ impl Store {
         Ok(inserted == 1)
     }
 
-    /// Stores a new request atomically with replay detection: `admit` sees the hop jtis other
-    /// requests already used and decides state, report and answer; hop jtis of requests that
-    /// are not refused are then remembered.
+    /// Stores a new request atomically with replay detection: `decide` sees the hop jtis
+    /// other requests already used and decides state, report and answer; hop jtis of requests
+    /// that are not refused are then remembered. Concurrent calls are committed together
+    /// (see `intake.rs`).
     pub async fn admit(
         &self,
         new: NewRequest,
-        admit: impl FnOnce(&[JtiSighting]) -> Admission,
+        decide: impl FnOnce(&[JtiSighting]) -> Admission + Send + 'static,
     ) -> Result<AdmitOutcome> {
-        let mut tx = self.write.begin().await?;
-        if let Some(row) = sqlx::query("SELECT * FROM requests WHERE request_id = ?")
-            .bind(&new.request_id)
-            .fetch_optional(&mut *tx)
-            .await?
-        {
-            let existing = request_from_row(&row)?;
-            return Ok(if existing.request_digest == new.request_digest {
-                AdmitOutcome::Duplicate(existing)
-            } else {
-                AdmitOutcome::Conflict(existing)
-            });
-        }
-        let mut sightings = Vec::new();
-        for (hop, jti) in &new.hop_jtis {
-            if let Some(first) =
-                sqlx::query_scalar::<_, String>("SELECT request_id FROM hop_jtis WHERE jti = ?")
-                    .bind(jti)
-                    .fetch_optional(&mut *tx)
-                    .await?
-            {
-                sightings.push(JtiSighting {
-                    hop: *hop,
-                    jti: jti.clone(),
-                    request_id: first,
-                });
-            }
-        }
-        let admission = admit(&sightings);
-        let report = serde_json::to_string(&admission.report).map_err(|e| corrupt("report", e))?;
-        let parties = serde_json::to_string(&new.parties).map_err(|e| corrupt("parties", e))?;
-        sqlx::query(
-            "INSERT INTO requests (request_id, workflow, state, tier, txn, expires_at, expires_at_text, received_at, request_digest, body, report, parties, callback_url, intake_status)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&new.request_id)
-        .bind(&new.workflow)
-        .bind(admission.state.as_str())
-        .bind(new.tier.as_str())
-        .bind(&new.txn)
-        .bind(new.expires_at)
-        .bind(&new.expires_at_text)
-        .bind(&new.received_at)
-        .bind(&new.request_digest)
-        .bind(&new.body)
-        .bind(&report)
-        .bind(&parties)
-        .bind(&new.callback_url)
-        .bind(i64::from(admission.intake_status))
-        .execute(&mut *tx)
-        .await?;
-        if admission.state != RequestState::Refused {
-            for (hop, jti) in &new.hop_jtis {
-                sqlx::query(
-                    "INSERT OR IGNORE INTO hop_jtis (jti, request_id, hop) VALUES (?, ?, ?)",
-                )
-                .bind(jti)
-                .bind(&new.request_id)
-                .bind(i64::from(*hop))
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        let event = append_event(
-            &mut tx,
-            admission.event,
-            &new.request_id,
-            admission.state,
-            &new.received_at,
-            Some(&new.workflow),
-        )
-        .await?;
-        tx.commit().await?;
-        let stored = StoredRequest {
-            request_id: new.request_id,
-            workflow: new.workflow,
-            state: admission.state,
-            tier: new.tier,
-            txn: new.txn,
-            expires_at: new.expires_at,
-            expires_at_text: new.expires_at_text,
-            received_at: new.received_at,
-            request_digest: new.request_digest,
-            body: new.body,
-            report: admission.report,
-            parties: new.parties,
-            callback_url: new.callback_url,
-            intake_status: admission.intake_status,
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = intake::Job {
+            new,
+            decide: Box::new(decide),
+            reply,
         };
-        Ok(AdmitOutcome::Admitted(stored, event))
+        self.intake
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Batch("the intake writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Batch("the intake writer stopped".into()))?
     }
 
     /// Records a refusal of a body that had no usable request id.

@@ -3,5 +3,6 @@
 mod crash;
 mod decisions;
 mod delivery;
+mod demo;
 mod intake;
 mod support;

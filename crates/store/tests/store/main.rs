@@ -80,14 +80,19 @@ async fn intake_is_idempotent_detects_conflicts_and_reports_jti_sightings() {
             .unwrap(),
         AdmitOutcome::Conflict(..)
     ));
-    let mut seen = Vec::new();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
     store
-        .admit(new_request("r2", "sha256:c", &["x", "j1"]), |sightings| {
-            seen = sightings.to_vec();
-            pending(sightings)
-        })
+        .admit(
+            new_request("r2", "sha256:c", &["x", "j1"]),
+            move |sightings| {
+                *seen2.lock().unwrap() = sightings.to_vec();
+                pending(sightings)
+            },
+        )
         .await
         .unwrap();
+    let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1);
     assert_eq!(
         (
@@ -174,4 +179,64 @@ async fn expiry_is_fail_closed_and_decisions_after_it_are_refused() {
         store.record_decision(late, 101).await.unwrap(),
         DecisionWrite::NotOpen(RequestState::Expired)
     ));
+}
+
+#[tokio::test]
+async fn concurrent_admissions_batch_without_losing_per_request_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db.sqlite")).await.unwrap();
+    // 200 concurrent submissions: 100 distinct ids, each sent twice (one with another body),
+    // and every request reusing the jti of request 0.
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = format!("r{}", i % 100);
+            let digest = if i < 100 { "sha256:a" } else { "sha256:b" };
+            let jti = format!("own-{}", i % 100);
+            let outcome = store
+                .admit(new_request(&id, digest, &[&jti, "shared"]), |sightings| {
+                    let state = if sightings.iter().any(|s| s.jti == "shared") {
+                        RequestState::Escalated
+                    } else {
+                        RequestState::Pending
+                    };
+                    Admission {
+                        state,
+                        report: report(),
+                        intake_status: 201,
+                        event: EventKind::RequestAdded,
+                    }
+                })
+                .await
+                .unwrap();
+            (i, outcome)
+        }));
+    }
+    let mut admitted = 0;
+    let mut first_claim = 0;
+    let mut event_ids = std::collections::BTreeSet::new();
+    for task in tasks {
+        let (i, outcome) = task.await.unwrap();
+        match outcome {
+            AdmitOutcome::Admitted(stored, event) => {
+                admitted += 1;
+                assert!(event_ids.insert(event.id), "event ids are unique");
+                assert_eq!(event.request_id, stored.request_id);
+                if stored.state == RequestState::Pending {
+                    first_claim += 1;
+                }
+            }
+            AdmitOutcome::Duplicate(stored) | AdmitOutcome::Conflict(stored) => {
+                assert_eq!(stored.request_id, format!("r{}", i % 100));
+            }
+        }
+    }
+    assert_eq!(admitted, 100, "each id is admitted exactly once");
+    assert_eq!(
+        first_claim, 1,
+        "exactly one request saw the shared jti first"
+    );
+    assert_eq!(store.open_requests().await.unwrap().len(), 100);
+    assert_eq!(store.last_event_id().await.unwrap(), 100);
 }

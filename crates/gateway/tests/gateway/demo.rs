@@ -1,0 +1,113 @@
+//! The demo workflow against a gateway, with people deciding while it waits.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use countersign_client::demo_workflow::{DemoStep, run_demo_workflow};
+use countersign_wire::DecisionKind;
+use countersign_wire::api::{ReceiptStatus, RequestState};
+
+use crate::support::{AUDIENCE, TestGateway, WORKFLOW_TOKEN};
+
+#[tokio::test]
+async fn the_demo_workflow_submits_waits_verifies_and_posts_receipts() {
+    let gw = TestGateway::start().await;
+    let steps = Mutex::new(Vec::new());
+    let record_step = |step: DemoStep| steps.lock().unwrap().push(step);
+    let workflow = run_demo_workflow(
+        &gw.client,
+        WORKFLOW_TOKEN,
+        AUDIENCE,
+        gw.clock_now(),
+        "demo",
+        Duration::from_secs(20),
+        &record_step,
+    );
+    let people = async {
+        // Decide everything that reaches the queue: approve valid requests, reject blocked ones.
+        let mut decided = 0;
+        while decided < 6 {
+            for record in gw.client.queue(&gw.reviewer).await.unwrap().requests {
+                let flags: Vec<&str> = record
+                    .report
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity == countersign_wire::Severity::Warning)
+                    .map(|f| f.code.as_str())
+                    .collect();
+                let (who, decision, reason) = match record.state {
+                    RequestState::Pending => (
+                        &gw.reviewer,
+                        DecisionKind::Approve,
+                        "checked against the evidence",
+                    ),
+                    _ => (
+                        &gw.supervisor,
+                        DecisionKind::Reject,
+                        "blocked by the chain's findings",
+                    ),
+                };
+                let jws = gw.decision(who, &record, decision, reason, &flags);
+                if gw
+                    .post_decision(who, &record.request_id, &jws)
+                    .await
+                    .status()
+                    .as_u16()
+                    == 201
+                {
+                    decided += 1;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let (open, ()) = tokio::join!(workflow, people);
+    assert_eq!(open.unwrap(), 0, "every request settled");
+
+    let steps = steps.into_inner().unwrap();
+    let submitted = steps
+        .iter()
+        .filter(|s| matches!(s, DemoStep::Submitted { .. }))
+        .count();
+    let refused: Vec<_> = steps
+        .iter()
+        .filter_map(|s| match s {
+            DemoStep::Refused { slug, findings } => Some((slug.as_str(), findings.clone())),
+            _ => None,
+        })
+        .collect();
+    let mut decided: Vec<(String, DecisionKind, ReceiptStatus)> = steps
+        .iter()
+        .filter_map(|s| match s {
+            DemoStep::Decided {
+                slug,
+                decision,
+                receipt,
+                ..
+            } => Some((slug.clone(), *decision, *receipt)),
+            _ => None,
+        })
+        .collect();
+    decided.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(submitted, 6);
+    assert_eq!(refused, [("forged-hop", vec!["UNKNOWN_KEY".to_owned()])]);
+    assert!(
+        !steps
+            .iter()
+            .any(|s| matches!(s, DemoStep::Unverified { .. })),
+        "{steps:?}"
+    );
+    use DecisionKind::*;
+    use ReceiptStatus::*;
+    assert_eq!(
+        decided,
+        vec![
+            ("ghost-export".into(), Reject, Skipped),
+            ("refund-exception".into(), Approve, Executed),
+            ("supplier-payment".into(), Approve, Executed),
+            ("treasury-summary".into(), Approve, Executed),
+            ("undelegated-summarizer".into(), Reject, Skipped),
+            ("widened-recipients".into(), Reject, Skipped),
+        ]
+    );
+}
