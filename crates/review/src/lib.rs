@@ -10,6 +10,7 @@ pub mod console_token;
 pub mod decision;
 pub mod intake;
 pub mod reviewer;
+pub mod view;
 pub mod webhook;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod console;
 mod finding;
 mod request;
 mod token;

@@ -1,0 +1,108 @@
+//! The embedded demo: gateway, reviewer key and demo workflow, all on this machine.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use chrono::{SecondsFormat, Utc};
+use countersign_client::demo_workflow::run_demo_workflow;
+use countersign_client::{ConsoleIdentity, GatewayClient};
+use countersign_gateway::auth::workflow_token_hash;
+use countersign_gateway::{GatewayConfig, load_or_create_key, load_trust};
+use countersign_review::SystemClock;
+use countersign_scenarios::demo::demo;
+use countersign_store::{ReviewerRow, Store};
+use countersign_wire::Tier;
+
+use crate::sync::Console;
+
+const AUDIENCE: &str = "countersign-embedded-demo";
+const REVIEWER: &str = "user:demo.reviewer";
+
+pub(crate) async fn start(dir: &Path, app: tauri::AppHandle) -> anyhow::Result<Console> {
+    let now = Utc::now();
+    // The demo cast's keys are fixed, so this trust store is the same on every start.
+    let trust_path = dir.join("trust.json");
+    std::fs::write(
+        &trust_path,
+        serde_json::to_vec_pretty(&demo(now, "trust").trust_store())?,
+    )?;
+    // Generated on first run, kept with mode 0600; never sent to the webview.
+    let key = load_or_create_key(&dir.join("reviewer-key.pem")).context("reviewer key")?;
+    let config = GatewayConfig {
+        listen: "127.0.0.1:0".parse()?,
+        database: dir.join("gateway.db"),
+        trust: trust_path.clone(),
+        audience: AUDIENCE.into(),
+        key: dir.join("gateway-key.pem"),
+    };
+
+    let store = Store::open(&config.database).await?;
+    let public = key.public().clone();
+    let row = ReviewerRow {
+        identity: REVIEWER.into(),
+        display_name: "You (demo reviewer)".into(),
+        roles: vec!["reviewer".into()],
+        tiers: vec![Tier::Low, Tier::Medium, Tier::High, Tier::Critical],
+        keys: vec![public.to_jwk()],
+    };
+    let at = now.to_rfc3339_opts(SecondsFormat::Secs, true);
+    store
+        .enrol_reviewer(&row, &[public.thumbprint().to_owned()], &at)
+        .await?;
+    let mut secret = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut secret);
+    let workflow_token = format!(
+        "cswf_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
+    );
+    store
+        .add_workflow(
+            "embedded-demo-workflow",
+            &workflow_token_hash(&workflow_token),
+            &at,
+        )
+        .await?;
+    drop(store);
+
+    let gateway = countersign_gateway::start(&config, Arc::new(SystemClock)).await?;
+    let url = format!("http://{}", gateway.addr);
+    tracing::info!(%url, "embedded demo gateway started");
+    // The gateway lives as long as the app.
+    std::mem::forget(gateway);
+
+    let client = GatewayClient::new(&url);
+    let workflow_client = client.clone();
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    tauri::async_runtime::spawn(async move {
+        let log = |step| tracing::info!(?step, "demo workflow");
+        match run_demo_workflow(
+            &workflow_client,
+            &workflow_token,
+            AUDIENCE,
+            now,
+            &run_id,
+            Duration::from_secs(8 * 3600),
+            &log,
+        )
+        .await
+        {
+            Ok(open) => tracing::info!(open, "demo workflow finished"),
+            Err(e) => tracing::warn!(error = %e, "demo workflow stopped"),
+        }
+    });
+
+    let identity = ConsoleIdentity::new(REVIEWER, key, AUDIENCE);
+    let trust = load_trust(&trust_path)?;
+    Ok(Console::new(
+        client,
+        identity,
+        trust,
+        "You (demo reviewer)",
+        &url,
+        "embedded demo",
+        app,
+    ))
+}

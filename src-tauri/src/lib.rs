@@ -1,0 +1,54 @@
+//! The Countersign desktop console.
+//!
+//! With no configuration it runs the embedded demo (`demo.rs`): an in-process gateway on
+//! loopback, a freshly generated local reviewer key, and the demo workflow, so the queue fills
+//! with the brief's scenarios and decisions really flow back. `sync.rs` keeps a model of the
+//! queue in step with the gateway's live events; `commands.rs` are the thin Tauri commands the
+//! UI calls. The reviewer's private key stays in this process; the webview never sees it.
+
+mod commands;
+mod demo;
+mod notify;
+mod sync;
+
+use std::path::PathBuf;
+
+use tauri::Manager as _;
+
+/// Where the console keeps its data: `COUNTERSIGN_CONSOLE_DATA`, else the app data directory.
+fn data_dir(app: &tauri::App) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("COUNTERSIGN_CONSOLE_DATA") {
+        return Ok(dir.into());
+    }
+    Ok(app.path().app_data_dir()?)
+}
+
+/// Starts the console.
+pub fn run() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .try_init();
+    let result = tauri::Builder::default()
+        .setup(|app| {
+            let dir = data_dir(app)?;
+            std::fs::create_dir_all(&dir)?;
+            let handle = app.handle().clone();
+            // Bring up the embedded gateway before the window asks for anything.
+            let console = tauri::async_runtime::block_on(demo::start(&dir, handle.clone()))?;
+            app.manage(console.clone());
+            tauri::async_runtime::spawn(sync::run(console, handle));
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::snapshot,
+            commands::request,
+            commands::decide
+        ])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("countersign-console: {e}");
+        std::process::exit(1);
+    }
+}

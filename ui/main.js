@@ -1,0 +1,2 @@
+import init from "./countersign_ui.js";
+init();
