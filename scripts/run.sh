@@ -1,17 +1,15 @@
 #!/usr/bin/env bash
-# Sets up everything (idempotently) and runs the main job.
-#
-# Until the desktop console lands, the main job is the verifier on the brief's seven demo
-# scenarios: it writes them to demo-out/ and prints each verification report.
+# Sets up everything (idempotently), builds the console with its UI embedded, and starts it.
+# With no configuration the console runs its embedded demo: a gateway on loopback, a fresh
+# local reviewer key, and the demo workflow submitting the brief's seven scenarios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cargo build --release -q -p countersign-cli --locked
-bin=target/release/countersign
-[ -n "${CARGO_TARGET_DIR:-}" ] && bin="$CARGO_TARGET_DIR/release/countersign"
-out=demo-out
-"$bin" demo-requests "$out"
-for request in "$out"/0*.json; do
-  printf '\n== %s\n' "$request"
-  "$bin" verify "$request" --trust "$out/trust.json" || true
-done
+scripts/build-ui.sh
+cargo build --release --locked -p countersign-console --features custom-protocol
+target="${CARGO_TARGET_DIR:-target}"
+if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+  echo "No display: run this from a desktop session, or under Xvfb: xvfb-run -a $0" >&2
+  exit 1
+fi
+exec "$target/release/countersign-console"

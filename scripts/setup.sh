@@ -19,7 +19,7 @@ DEBIAN_PACKAGES=(
   build-essential pkg-config libssl-dev
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
   libsoup-3.0-dev libjavascriptcoregtk-4.1-dev
-  xvfb webkit2gtk-driver dbus-x11 at-spi2-core dunst libnotify-bin imagemagick
+  xvfb xauth webkit2gtk-driver dbus-x11 at-spi2-core dunst libnotify-bin imagemagick
   python3 python3-venv
 )
 
@@ -44,6 +44,24 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 else
   say "wasm32 target present"
+fi
+
+# The UI build: wasm-bindgen-cli must be exactly the wasm-bindgen version in Cargo.lock.
+wasm_bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wasm_bindgen_version" ]; then
+  say "installing wasm-bindgen-cli $wasm_bindgen_version (a few minutes)"
+  # Not --locked: its lockfile fails to build with this toolchain (see shared/BRIEF.md).
+  cargo install wasm-bindgen-cli --version "$wasm_bindgen_version" --quiet
+else
+  say "wasm-bindgen-cli $wasm_bindgen_version present"
+fi
+
+# The end-to-end tests drive the real app through tauri-driver (WebKitWebDriver is Debian's).
+if ! command -v tauri-driver >/dev/null; then
+  say "installing tauri-driver"
+  cargo install tauri-driver --version 2.1.0 --locked --quiet
+else
+  say "tauri-driver present"
 fi
 
 # Python for the cross-language tests: PyJWT (with cryptography for EdDSA) and rfc8785,

@@ -17,7 +17,14 @@ step "wire types compile for the UI (wasm32)"
 cargo check -p countersign-wire --target wasm32-unknown-unknown --locked
 
 step "tests"
-cargo test --workspace --locked --no-fail-fast
+cargo test --workspace --locked --no-fail-fast --exclude countersign-e2e
 
-step "benchmarks compile (run them with: cargo bench -p countersign-chain)"
+step "UI logic as WebAssembly (wasm-bindgen-test in Node)"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test --locked --target wasm32-unknown-unknown -p countersign-ui --lib
+
+step "end-to-end: the real console under Xvfb through WebDriver"
+scripts/e2e.sh
+
+step "benchmarks compile (run them with: cargo bench -p countersign-chain -p countersign-gateway)"
 cargo bench --workspace --locked --no-run

@@ -76,8 +76,21 @@ pub(crate) async fn start(dir: &Path, app: tauri::AppHandle) -> anyhow::Result<C
     let client = GatewayClient::new(&url);
     let workflow_client = client.clone();
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    // What the demo workflow does (and verifies) is also appended to a file, so anyone can
+    // check that decisions really reached it and verified against the JWKS.
+    let journal = std::sync::Mutex::new(
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("demo-workflow.jsonl"))?,
+    );
     tauri::async_runtime::spawn(async move {
-        let log = |step| tracing::info!(?step, "demo workflow");
+        let log = move |step: countersign_client::demo_workflow::DemoStep| {
+            tracing::info!(?step, "demo workflow");
+            if let (Ok(line), Ok(mut file)) = (serde_json::to_string(&step), journal.lock()) {
+                let _ = std::io::Write::write_all(&mut *file, format!("{line}\n").as_bytes());
+            }
+        };
         match run_demo_workflow(
             &workflow_client,
             &workflow_token,

@@ -72,11 +72,33 @@ pub fn App() -> impl IntoView {
             }
         })
     };
+    // The pending count in the page title too (the backend sets the window title).
+    Effect::new(move |_| {
+        if let Some(count) = snapshot.with(|s| s.as_ref().map(|s| s.queue.len())) {
+            document().set_title(&format!("Countersign — {count} pending"));
+        }
+    });
     refresh();
-    bridge::listen(CHANGED_EVENT, move |_| {
-        refresh();
-        // Keep the opened request current (someone else may have decided it).
-        if let Some(id) = opened.get_untracked() {
+    bridge::listen(CHANGED_EVENT, move |_| refresh());
+    // Reload the opened request only when its state changed (someone else decided it, or it
+    // expired): re-rendering it on every queue event would reset what the reviewer is doing.
+    Effect::new(move |_| {
+        let Some(id) = opened.get_untracked() else {
+            return;
+        };
+        let listed = snapshot.with(|s| {
+            s.as_ref()
+                .map(|s| s.queue.iter().find(|q| q.request_id == id).map(|q| q.state))
+        });
+        let shown = view.with_untracked(|v| {
+            v.as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .map(|v| v.record.state)
+        });
+        if let (Some(listed), Some(shown)) = (listed, shown)
+            && shown.is_open()
+            && listed != Some(shown)
+        {
             load(id);
         }
     });
@@ -116,12 +138,11 @@ pub fn App() -> impl IntoView {
             .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
             .is_some_and(|e| matches!(e.tag_name().as_str(), "TEXTAREA" | "INPUT"));
         if typing {
-            if event.key() == "Escape" {
-                if let Some(el) = document().active_element() {
-                    if let Ok(el) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el) {
-                        let _ = el.blur();
-                    }
-                }
+            if event.key() == "Escape"
+                && let Some(el) = document().active_element()
+                && let Ok(el) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el)
+            {
+                let _ = el.blur();
             }
             return;
         }
@@ -346,7 +367,7 @@ fn History(
                 view! {
                     <div class="row history" data-testid="history-row" on:click=move |_| opened.set(Some(id.clone()))>
                         <div class="row-top">
-                            <span class=format!("outcome {outcome}")>{outcome}</span>
+                            <span class=format!("history-outcome {outcome}")>{outcome}</span>
                             <span class="tier">{tier_label(item.tier)}</span>
                             <span class="countdown">{item.at.chars().take(16).collect::<String>().replace('T', " ")}</span>
                         </div>
@@ -396,10 +417,10 @@ impl DecisionState {
     fn intend(&self, kind: DecisionKind) {
         self.kind.set(Some(kind));
         self.confirming.set(false);
-        if let Some(el) = document().get_element_by_id("reason") {
-            if let Ok(el) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el) {
-                let _ = el.focus();
-            }
+        if let Some(el) = document().get_element_by_id("reason")
+            && let Ok(el) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el)
+        {
+            let _ = el.focus();
         }
     }
 }
@@ -458,6 +479,7 @@ fn RequestDetail(
             {typed.clone().map(|r| view! { <EvidencePanel request=r findings=record.report.findings.clone() /> })}
             {typed.clone().map(|r| view! { <UncertaintyPanel request=r /> })}
             <DecidePanel request=request decision=decision on_decided=on_decided />
+            <Outcome decision=decision />
         </article>
     }
 }
@@ -473,7 +495,7 @@ fn Findings(findings: Vec<Finding>) -> impl IntoView {
                     <li class=class data-testid="finding" data-code=code.clone()>
                         <span class="code">{code.clone()}</span>
                         <span class="explain">{explain(&code)}</span>
-                        <span class="detail">{f.detail}</span>
+                        <span class="finding-detail">{f.detail}</span>
                     </li>
                 }
             }).collect_view()}
@@ -655,6 +677,24 @@ fn UncertaintyPanel(request: DelegationRequest) -> impl IntoView {
     }
 }
 
+/// What became of the reviewer's last decision; stays visible after the panel turns into
+/// "Decided".
+#[component]
+fn Outcome(decision: DecisionState) -> impl IntoView {
+    view! {
+        <div class="outcome" data-testid="decision-outcome">
+                {move || decision.outcome.get().map(|outcome| match outcome {
+                    Ok(DecideOutcome::Delivered) => view! { <p class="ok">"Signed with your key and delivered to the workflow."</p> }.into_any(),
+                    Ok(DecideOutcome::Queued) => view! { <p class="warn">"The gateway is unreachable: your signed decision is queued and will be sent when it is back."</p> }.into_any(),
+                    Ok(DecideOutcome::AlreadyDecided(state)) => view! { <p class="warn">"Someone else decided first: the request is " {state} "."</p> }.into_any(),
+                    Ok(DecideOutcome::Expired) => view! { <p class="warn">"Too late: the request expired before your decision arrived."</p> }.into_any(),
+                    Ok(DecideOutcome::Refused(why)) => view! { <p class="bad">"The gateway refused the decision: " {why}</p> }.into_any(),
+                    Err(error) => view! { <p class="bad" data-testid="decision-error">{error.message}</p> }.into_any(),
+                })}
+            </div>
+    }
+}
+
 #[component]
 fn DecidePanel(
     request: RequestView,
@@ -783,16 +823,6 @@ fn DecidePanel(
             {move || decision.confirming.get().then(|| view! {
                 <p class="confirm" data-testid="confirm-critical">"This action is critical and cannot be undone. Click again to confirm."</p>
             })}
-            <div class="outcome" data-testid="decision-outcome">
-                {move || decision.outcome.get().map(|outcome| match outcome {
-                    Ok(DecideOutcome::Delivered) => view! { <p class="ok">"Signed with your key and delivered to the workflow."</p> }.into_any(),
-                    Ok(DecideOutcome::Queued) => view! { <p class="warn">"The gateway is unreachable: your signed decision is queued and will be sent when it is back."</p> }.into_any(),
-                    Ok(DecideOutcome::AlreadyDecided(state)) => view! { <p class="warn">"Someone else decided first: the request is " {state} "."</p> }.into_any(),
-                    Ok(DecideOutcome::Expired) => view! { <p class="warn">"Too late: the request expired before your decision arrived."</p> }.into_any(),
-                    Ok(DecideOutcome::Refused(why)) => view! { <p class="bad">"The gateway refused the decision: " {why}</p> }.into_any(),
-                    Err(error) => view! { <p class="bad" data-testid="decision-error">{error.message}</p> }.into_any(),
-                })}
-            </div>
         </section>
     }
     .into_any()

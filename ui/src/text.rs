@@ -75,6 +75,9 @@ pub fn looks_like_instructions(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    // The same tests run natively and as WebAssembly (wasm-bindgen-test-runner, in Node).
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn instructions_are_spotted_and_ordinary_text_is_not() {

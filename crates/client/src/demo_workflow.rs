@@ -15,7 +15,8 @@ use countersign_wire::api::{Receipt, ReceiptStatus, RequestState};
 use crate::{ClientError, GatewayClient, Submitted, verify_decision};
 
 /// Something the demo workflow did, for printing or display.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "step")]
 pub enum DemoStep {
     /// Submitted and stored.
     Submitted {
