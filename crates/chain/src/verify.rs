@@ -98,28 +98,20 @@ fn malformed_only(detail: String) -> Verification {
 }
 
 fn report_from(
-    mut findings: Vec<Finding>,
+    findings: Vec<Finding>,
     request_digest: Option<String>,
     chain_digest: Option<String>,
     action_digest: Option<String>,
 ) -> VerificationReport {
-    // Request-level findings first, then hop by hop; stable, so checks keep their order.
-    findings.sort_by_key(|f| f.hop.map_or(0, |h| u64::from(h) + 1));
-    let verdict = if findings
-        .iter()
-        .any(|f| f.severity == countersign_wire::Severity::Error)
-    {
-        Verdict::Invalid
-    } else {
-        Verdict::Valid
-    };
-    VerificationReport {
-        verdict,
+    let mut report = VerificationReport {
+        verdict: Verdict::Valid,
         findings,
         request_digest,
         chain_digest,
         action_digest,
-    }
+    };
+    report.settle();
+    report
 }
 
 /// Verifies a DelegationRequest already parsed as JSON.

@@ -32,6 +32,15 @@ fn parse_body<T: serde::de::DeserializeOwned>(
         .map_err(|e| Failure::new(ErrorCode::InvalidBody, format!("invalid body: {e}")))
 }
 
+/// A request as its own workflow sees it: another workflow's request does not exist for it.
+async fn owned(state: &AppState, id: &str, workflow: &str) -> Result<StoredRequest> {
+    let request = stored(state, id).await?;
+    if request.workflow != workflow {
+        return Err(Failure::new(ErrorCode::NotFound, format!("no request {id}")));
+    }
+    Ok(request)
+}
+
 async fn stored(state: &AppState, id: &str) -> Result<StoredRequest> {
     state
         .store
@@ -160,13 +169,7 @@ pub(crate) async fn wait_for_decision(
 ) -> Result<Json<DecisionOutcome>> {
     // Subscribe before reading, so an event between the read and the wait is not missed.
     let mut events = state.events.subscribe();
-    let request = stored(&state, &id).await?;
-    if request.workflow != workflow {
-        return Err(Failure::new(
-            ErrorCode::NotFound,
-            format!("no request {id}"),
-        ));
-    }
+    let request = owned(&state, &id, &workflow).await?;
     if !request.state.is_open() || query.wait == 0 {
         return Ok(Json(outcome(&state, &request).await?));
     }
@@ -196,13 +199,7 @@ pub(crate) async fn receipt(
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode> {
     let receipt: Receipt = parse_body(&headers, body)?;
-    let request = stored(&state, &id).await?;
-    if request.workflow != workflow {
-        return Err(Failure::new(
-            ErrorCode::NotFound,
-            format!("no request {id}"),
-        ));
-    }
+    let request = owned(&state, &id, &workflow).await?;
     let at = state
         .clock
         .now()

@@ -1,6 +1,6 @@
 //! Where a verified request goes at intake.
 
-use countersign_wire::{Finding, FindingCode, Severity, Verdict, VerificationReport};
+use countersign_wire::{Finding, FindingCode, VerificationReport};
 
 /// The three destinations of a request at intake.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,16 +48,5 @@ pub fn add_replay_findings(report: &mut VerificationReport, replays: &[Replay]) 
             ),
         ));
     }
-    report
-        .findings
-        .sort_by_key(|f| f.hop.map_or(0, |h| u64::from(h) + 1));
-    report.verdict = if report
-        .findings
-        .iter()
-        .any(|f| f.severity == Severity::Error)
-    {
-        Verdict::Invalid
-    } else {
-        Verdict::Valid
-    };
+    report.settle();
 }
