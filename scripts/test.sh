@@ -27,4 +27,4 @@ step "end-to-end: the real console under Xvfb through WebDriver"
 scripts/e2e.sh
 
 step "benchmarks compile (run them with: cargo bench -p countersign-chain -p countersign-gateway)"
-cargo bench --workspace --locked --no-run
+cargo bench --locked --no-run -p countersign-chain -p countersign-gateway

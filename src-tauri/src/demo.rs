@@ -95,7 +95,7 @@ pub(crate) async fn start(dir: &Path, app: tauri::AppHandle) -> anyhow::Result<C
             &workflow_client,
             &workflow_token,
             AUDIENCE,
-            now,
+            &SystemClock,
             &run_id,
             Duration::from_secs(8 * 3600),
             &log,

@@ -284,7 +284,7 @@ fn demo_workflow(
             &client,
             token,
             audience,
-            chrono::Utc::now(),
+            &countersign_review::SystemClock,
             &run_id,
             std::time::Duration::from_secs(timeout),
             &print,

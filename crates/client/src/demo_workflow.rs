@@ -6,8 +6,9 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::SecondsFormat;
 use countersign_chain::digest::json_digest;
+use countersign_review::Clock;
 use countersign_scenarios::demo::demo;
 use countersign_wire::DecisionKind;
 use countersign_wire::api::{Receipt, ReceiptStatus, RequestState};
@@ -69,12 +70,12 @@ pub async fn run_demo_workflow(
     client: &GatewayClient,
     workflow_token: &str,
     audience: &str,
-    now: DateTime<Utc>,
+    clock: &dyn Clock,
     run_id: &str,
     give_up_after: Duration,
     on_step: &(dyn Fn(DemoStep) + Send + Sync),
 ) -> Result<usize, ClientError> {
-    let scenarios = demo(now, run_id).scenarios;
+    let scenarios = demo(clock.now(), run_id).scenarios;
     let mut waiting = Vec::new();
     for scenario in &scenarios {
         let body = serde_json::to_vec(&scenario.request)
@@ -136,7 +137,7 @@ pub async fn run_demo_workflow(
                 return Ok(true);
             };
             let jwks = client.jwks().await?;
-            match verify_decision(&jws, &jwks, audience, request_id, digest, Utc::now()) {
+            match verify_decision(&jws, &jwks, audience, request_id, digest, clock.now()) {
                 Ok(claims) => {
                     let receipt = match claims.decision {
                         DecisionKind::Approve => ReceiptStatus::Executed,
@@ -152,7 +153,7 @@ pub async fn run_demo_workflow(
                             request_id,
                             &Receipt {
                                 status: receipt,
-                                executed_at: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+                                executed_at: clock.now().to_rfc3339_opts(SecondsFormat::Secs, true),
                                 detail: detail.into(),
                                 result_digest: None,
                             },

@@ -36,7 +36,10 @@ fn parse_body<T: serde::de::DeserializeOwned>(
 async fn owned(state: &AppState, id: &str, workflow: &str) -> Result<StoredRequest> {
     let request = stored(state, id).await?;
     if request.workflow != workflow {
-        return Err(Failure::new(ErrorCode::NotFound, format!("no request {id}")));
+        return Err(Failure::new(
+            ErrorCode::NotFound,
+            format!("no request {id}"),
+        ));
     }
     Ok(request)
 }
@@ -199,7 +202,7 @@ pub(crate) async fn receipt(
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode> {
     let receipt: Receipt = parse_body(&headers, body)?;
-    let request = owned(&state, &id, &workflow).await?;
+    owned(&state, &id, &workflow).await?;
     let at = state
         .clock
         .now()

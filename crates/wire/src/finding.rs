@@ -223,8 +223,13 @@ impl VerificationReport {
     /// Puts findings in report order (request-level first, then hop by hop, each group in the
     /// order the checks ran) and sets the verdict: invalid exactly when a finding is an error.
     pub fn settle(&mut self) {
-        self.findings.sort_by_key(|f| f.hop.map_or(0, |h| u64::from(h) + 1));
-        self.verdict = if self.has_errors() { Verdict::Invalid } else { Verdict::Valid };
+        self.findings
+            .sort_by_key(|f| f.hop.map_or(0, |h| u64::from(h) + 1));
+        self.verdict = if self.has_errors() {
+            Verdict::Invalid
+        } else {
+            Verdict::Valid
+        };
     }
 
     /// Whether any finding is an error.

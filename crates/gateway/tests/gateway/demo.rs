@@ -18,7 +18,7 @@ async fn the_demo_workflow_submits_waits_verifies_and_posts_receipts() {
         &gw.client,
         WORKFLOW_TOKEN,
         AUDIENCE,
-        gw.clock_now(),
+        gw.clock.as_ref(),
         "demo",
         Duration::from_secs(20),
         &record_step,

@@ -18,8 +18,11 @@ pub const AUDIENCE: &str = "test-gateway";
 pub const WORKFLOW_TOKEN: &str = "cswf_test-workflow-credential";
 pub const OTHER_WORKFLOW_TOKEN: &str = "cswf_other-workflow-credential";
 
+/// The pinned start of a test: the real time when it starts, to the second. The gateway only
+/// sees the manual clock, but a workflow verifying a decision with a stock JOSE library (PyJWT)
+/// checks `exp` against the real clock, so the two must agree at the start.
 pub fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap()
+    Utc.timestamp_opt(Utc::now().timestamp(), 0).unwrap()
 }
 
 pub struct TestGateway {
@@ -47,7 +50,8 @@ fn person(identity: &str, seed: u8, clock: &Arc<ManualClock>) -> ConsoleIdentity
 impl TestGateway {
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let demo = demo(t0(), "t");
+        let start = t0();
+        let demo = demo(start, "t");
         std::fs::write(
             dir.path().join("trust.json"),
             serde_json::to_vec(&demo.trust_store()).unwrap(),
@@ -60,7 +64,7 @@ impl TestGateway {
             audience: AUDIENCE.into(),
             key: dir.path().join("gateway-key.pem"),
         };
-        let clock = Arc::new(ManualClock::new(t0()));
+        let clock = Arc::new(ManualClock::new(start));
         let reviewer = person("user:rita.reviewer", 1, &clock);
         let supervisor = person("user:sol.supervisor", 2, &clock);
         let auditor = person("user:ada.auditor", 3, &clock);

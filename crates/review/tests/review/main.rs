@@ -22,7 +22,10 @@ fn now() -> chrono::DateTime<Utc> {
 fn report(codes: &[FindingCode]) -> VerificationReport {
     let mut report = VerificationReport {
         verdict: Verdict::Valid,
-        findings: codes.iter().map(|c| Finding::new(c.clone(), Some(1), "x")).collect(),
+        findings: codes
+            .iter()
+            .map(|c| Finding::new(c.clone(), Some(1), "x"))
+            .collect(),
         request_digest: Some("sha256:r".into()),
         chain_digest: Some("sha256:c".into()),
         action_digest: Some("sha256:a".into()),
