@@ -4,12 +4,14 @@ use chrono::Utc;
 use countersign_client::ClientError;
 use countersign_review::decision_claims;
 use countersign_wire::DECISION_TYP;
-use countersign_wire::api::{ErrorCode, RequestState};
+use countersign_wire::api::ErrorCode;
 use countersign_wire::console::{
-    ConsoleError, Decide, DecideOutcome, GetRequest, GetSnapshot, RequestView, Snapshot,
+    ConsoleError, Decide, DecideOutcome, ExportPublicKey, ExportedKey, GatewaySettings, GetRequest,
+    GetSettings, GetSnapshot, RequestView, Restart, SaveSettings, SettingsView, Snapshot,
 };
 use tauri::State;
 
+use crate::settings;
 use crate::sync::Console;
 
 fn error(code: &str, message: impl Into<String>) -> ConsoleError {
@@ -71,25 +73,82 @@ pub(crate) async fn decide(
         .key
         .sign_jws(DECISION_TYP, &claims)
         .map_err(|e| error("internal", e.to_string()))?;
-    let outcome = match console
-        .client
-        .decide(&console.identity, &req.request_id, &jws)
+    console
+        .deliver(&req.request_id, req.decision, &jws)
         .await
-    {
-        Ok(_) => DecideOutcome::Delivered,
-        Err(e) if e.is_unreachable() => {
-            console.queue_decision(&req.request_id, jws);
-            DecideOutcome::Queued
-        }
-        Err(ClientError::Api { error: api, .. }) => match (api.code, api.state) {
-            (ErrorCode::NotPending, Some(RequestState::Expired)) => DecideOutcome::Expired,
-            (ErrorCode::NotPending, Some(state)) => {
-                DecideOutcome::AlreadyDecided(state.as_str().into())
-            }
-            (code, _) => DecideOutcome::Refused(format!("{code}: {}", api.message)),
-        },
-        Err(other) => return Err(error("internal", other.to_string())),
+        .map_err(|e| error("internal", e.to_string()))
+}
+
+/// The gateway this console is connected to now (`None`: the embedded demo).
+fn running(console: &Console) -> Option<GatewaySettings> {
+    (console.reviewer.mode != "embedded demo").then(|| GatewaySettings {
+        url: console.reviewer.gateway.clone(),
+        identity: console.identity.identity.clone(),
+        display_name: console.reviewer.display_name.clone(),
+        audience: console.identity.audience.clone(),
+    })
+}
+
+fn settings_view(console: &Console) -> Result<SettingsView, ConsoleError> {
+    let saved =
+        settings::effective(&console.data_dir).map_err(|e| error("invalid", format!("{e:#}")))?;
+    let identity = match &saved {
+        Some(gateway) => gateway.identity.clone(),
+        None => "user:you".into(),
     };
-    console.changed();
-    Ok(outcome)
+    Ok(SettingsView {
+        reviewer: console.reviewer.clone(),
+        restart_needed: saved != running(console),
+        gateway: saved,
+        data_dir: console.data_dir.display().to_string(),
+        key_path: console.key_path.display().to_string(),
+        enrol_command: format!(
+            "countersign-gateway reviewer enrol --identity {identity} --name '{}' --roles reviewer --jwk @{}",
+            console.reviewer.display_name.replace('\'', ""),
+            console.data_dir.join(PUBLIC_KEY_FILE).display()
+        ),
+    })
+}
+
+const PUBLIC_KEY_FILE: &str = "reviewer-public.jwk.json";
+
+#[tauri::command]
+pub(crate) fn settings(
+    console: State<'_, Console>,
+    req: GetSettings,
+) -> Result<SettingsView, ConsoleError> {
+    let GetSettings {} = req;
+    settings_view(&console)
+}
+
+#[tauri::command]
+pub(crate) fn save_settings(
+    console: State<'_, Console>,
+    req: SaveSettings,
+) -> Result<SettingsView, ConsoleError> {
+    settings::save(&console.data_dir, req.gateway)
+        .map_err(|problems| error("invalid", problems.join("; ")))?;
+    settings_view(&console)
+}
+
+#[tauri::command]
+pub(crate) fn export_public_key(
+    console: State<'_, Console>,
+    req: ExportPublicKey,
+) -> Result<ExportedKey, ConsoleError> {
+    let ExportPublicKey {} = req;
+    let path = console.data_dir.join(PUBLIC_KEY_FILE);
+    let jwk = console.reviewer.public_jwk.clone();
+    std::fs::write(&path, format!("{jwk}\n"))
+        .map_err(|e| error("internal", format!("cannot write {}: {e}", path.display())))?;
+    Ok(ExportedKey {
+        path: path.display().to_string(),
+        jwk,
+    })
+}
+
+#[tauri::command]
+pub(crate) fn restart(app: tauri::AppHandle, req: Restart) {
+    let Restart {} = req;
+    app.restart();
 }

@@ -10,18 +10,19 @@ use chrono::{SecondsFormat, Utc};
 use countersign_client::demo_workflow::run_demo_workflow;
 use countersign_client::{ConsoleIdentity, GatewayClient};
 use countersign_gateway::auth::workflow_token_hash;
-use countersign_gateway::{GatewayConfig, load_or_create_key, load_trust};
+use countersign_gateway::{GatewayConfig, load_or_create_key};
 use countersign_review::SystemClock;
 use countersign_scenarios::demo::demo;
 use countersign_store::{ReviewerRow, Store};
 use countersign_wire::Tier;
 
-use crate::sync::Console;
+use crate::sync::Session;
 
 const AUDIENCE: &str = "countersign-embedded-demo";
 const REVIEWER: &str = "user:demo.reviewer";
 
-pub(crate) async fn start(dir: &Path, app: tauri::AppHandle) -> anyhow::Result<Console> {
+/// Starts the embedded gateway and the demo workflow; the session reviews as the local key.
+pub(crate) async fn start(dir: &Path) -> anyhow::Result<Session> {
     let now = Utc::now();
     // The demo cast's keys are fixed, so this trust store is the same on every start.
     let trust_path = dir.join("trust.json");
@@ -30,7 +31,8 @@ pub(crate) async fn start(dir: &Path, app: tauri::AppHandle) -> anyhow::Result<C
         serde_json::to_vec_pretty(&demo(now, "trust").trust_store())?,
     )?;
     // Generated on first run, kept with mode 0600; never sent to the webview.
-    let key = load_or_create_key(&dir.join("reviewer-key.pem")).context("reviewer key")?;
+    let key_path = dir.join("reviewer-key.pem");
+    let key = load_or_create_key(&key_path).context("reviewer key")?;
     let config = GatewayConfig {
         listen: "127.0.0.1:0".parse()?,
         database: dir.join("gateway.db"),
@@ -107,15 +109,12 @@ pub(crate) async fn start(dir: &Path, app: tauri::AppHandle) -> anyhow::Result<C
         }
     });
 
-    let identity = ConsoleIdentity::new(REVIEWER, key, AUDIENCE);
-    let trust = load_trust(&trust_path)?;
-    Ok(Console::new(
+    Ok(Session {
         client,
-        identity,
-        trust,
-        "You (demo reviewer)",
-        &url,
-        "embedded demo",
-        app,
-    ))
+        identity: ConsoleIdentity::new(REVIEWER, key, AUDIENCE),
+        display_name: "You (demo reviewer)".into(),
+        mode: "embedded demo",
+        data_dir: dir.to_owned(),
+        key_path,
+    })
 }

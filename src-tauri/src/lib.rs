@@ -9,6 +9,7 @@
 mod commands;
 mod demo;
 mod notify;
+mod settings;
 mod sync;
 
 use std::path::PathBuf;
@@ -23,6 +24,27 @@ fn data_dir(app: &tauri::App) -> anyhow::Result<PathBuf> {
     Ok(app.path().app_data_dir()?)
 }
 
+/// A session with a real gateway, as the reviewer enrolled there with this console's key.
+fn external(
+    gateway: &countersign_wire::console::GatewaySettings,
+    dir: &std::path::Path,
+) -> anyhow::Result<sync::Session> {
+    let key_path = dir.join("reviewer-key.pem");
+    let key = countersign_gateway::load_or_create_key(&key_path)?;
+    Ok(sync::Session {
+        client: countersign_client::GatewayClient::new(&gateway.url),
+        identity: countersign_client::ConsoleIdentity::new(
+            &gateway.identity,
+            key,
+            &gateway.audience,
+        ),
+        display_name: gateway.display_name.clone(),
+        mode: "gateway",
+        data_dir: dir.to_owned(),
+        key_path,
+    })
+}
+
 /// Starts the console.
 pub fn run() {
     let _ = tracing_subscriber::fmt()
@@ -35,8 +57,14 @@ pub fn run() {
             let dir = data_dir(app)?;
             std::fs::create_dir_all(&dir)?;
             let handle = app.handle().clone();
-            // Bring up the embedded gateway before the window asks for anything.
-            let console = tauri::async_runtime::block_on(demo::start(&dir, handle.clone()))?;
+            // Connect (or bring up the embedded gateway) before the window asks for anything.
+            let console = tauri::async_runtime::block_on(async {
+                let session = match settings::effective(&dir)? {
+                    Some(gateway) => external(&gateway, &dir)?,
+                    None => demo::start(&dir).await?,
+                };
+                sync::Console::open(session, handle.clone()).await
+            })?;
             app.manage(console.clone());
             tauri::async_runtime::spawn(sync::run(console, handle));
             Ok(())
@@ -44,7 +72,11 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::snapshot,
             commands::request,
-            commands::decide
+            commands::decide,
+            commands::settings,
+            commands::save_settings,
+            commands::export_public_key,
+            commands::restart
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -1,9 +1,41 @@
 //! OS notifications for high and critical requests; activating one opens that request.
 
+use countersign_wire::api::RequestRecord;
 use countersign_wire::console::FOCUS_EVENT;
 use tauri::{Emitter as _, Manager as _};
 
-pub(crate) fn high_impact(app: &tauri::AppHandle, request_id: &str, tier: &str, summary: &str) {
+/// At most this many notifications at once; beyond it, one says how many more there are.
+const AT_ONCE: usize = 5;
+
+/// Announces high-impact requests, most urgent first, without flooding the desktop.
+pub(crate) fn arrivals(app: &tauri::AppHandle, records: &[&RequestRecord]) {
+    let mut records = records.to_vec();
+    records.sort_by(|a, b| {
+        b.tier
+            .cmp(&a.tier)
+            .then_with(|| a.expires_at.cmp(&b.expires_at))
+    });
+    for record in records.iter().take(AT_ONCE) {
+        let summary = record
+            .request
+            .pointer("/action/summary")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        high_impact(app, &record.request_id, record.tier.as_str(), summary);
+    }
+    if records.len() > AT_ONCE {
+        let more = records.len() - AT_ONCE;
+        let shown = notify_rust::Notification::new()
+            .appname("Countersign")
+            .summary(&format!("{more} more high-impact handoffs await review"))
+            .show();
+        if let Err(e) = shown {
+            tracing::warn!(error = %e, "cannot show a notification");
+        }
+    }
+}
+
+fn high_impact(app: &tauri::AppHandle, request_id: &str, tier: &str, summary: &str) {
     let app = app.clone();
     let request_id = request_id.to_owned();
     let summary: String = summary.chars().take(180).collect();

@@ -1,19 +1,23 @@
-//! The console's model of the queue, kept in step with the gateway's live events, and the
-//! decisions signed while the gateway was unreachable.
+//! The console's model of the queue, kept in step with the gateway's live events and backed by
+//! the local cache, so the queue and history survive restarts and stay readable offline, and a
+//! decision signed while the gateway was unreachable is kept until the gateway answers.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{SecondsFormat, Utc};
 use countersign_chain::{TrustIndex, verify_value};
 use countersign_client::{ClientError, ConsoleIdentity, GatewayClient};
 use countersign_review::view::chain_view;
+use countersign_store::{ConsoleCache, SignedDecision};
 use countersign_wire::api::{EventKind, RequestRecord, RequestState};
 use countersign_wire::console::{
-    CHANGED_EVENT, Connection, HistoryItem, QueueItem, RequestView, ReviewerInfo, Snapshot,
+    CHANGED_EVENT, Connection, DecideOutcome, DeliveryItem, HistoryItem, QueueItem, RequestView,
+    ReviewerInfo, Snapshot,
 };
-use countersign_wire::{Severity, Tier};
+use countersign_wire::{DecisionKind, Severity, Tier, TrustStore};
 use tauri::{Emitter as _, Manager as _};
 
 #[derive(Default)]
@@ -21,8 +25,18 @@ struct Model {
     open: BTreeMap<String, RequestRecord>,
     closed: BTreeMap<String, RequestRecord>,
     connection: Option<Connection>,
-    /// Signed decisions waiting for the gateway to come back: (request id, JWS).
-    outbox: Vec<(String, String)>,
+    deliveries: Vec<SignedDecision>,
+}
+
+/// Where this console connects and as whom.
+pub(crate) struct Session {
+    pub(crate) client: GatewayClient,
+    pub(crate) identity: ConsoleIdentity,
+    pub(crate) display_name: String,
+    /// `embedded demo` or `gateway`.
+    pub(crate) mode: &'static str,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) key_path: PathBuf,
 }
 
 /// Shared console state.
@@ -30,9 +44,14 @@ struct Model {
 pub(crate) struct Console {
     pub(crate) client: GatewayClient,
     pub(crate) identity: Arc<ConsoleIdentity>,
-    trust: Arc<TrustIndex>,
+    pub(crate) reviewer: ReviewerInfo,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) key_path: PathBuf,
+    cache: ConsoleCache,
+    trust: Arc<RwLock<Arc<TrustIndex>>>,
     model: Arc<Mutex<Model>>,
-    reviewer: ReviewerInfo,
+    /// Held while decisions are being posted, so none is sent twice at once.
+    sending: Arc<tokio::sync::Mutex<()>>,
     app: tauri::AppHandle,
 }
 
@@ -45,49 +64,105 @@ fn text(record: &RequestRecord, pointer: &str) -> String {
         .to_owned()
 }
 
+fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// What the gateway's answer to a posted decision means for the reviewer; `None` when the
+/// gateway could not be reached (the decision stays queued).
+pub(crate) fn outcome_of<T>(result: Result<T, ClientError>) -> Option<DecideOutcome> {
+    use countersign_wire::api::ErrorCode;
+    Some(match result {
+        Ok(_) => DecideOutcome::Delivered,
+        Err(e) if e.is_unreachable() => return None,
+        Err(ClientError::Api { error, .. }) => match (error.code, error.state) {
+            (ErrorCode::NotPending, Some(RequestState::Expired)) => DecideOutcome::Expired,
+            (ErrorCode::NotPending, Some(state)) => {
+                DecideOutcome::AlreadyDecided(state.as_str().into())
+            }
+            (code, _) => DecideOutcome::Refused(format!("{code}: {}", error.message)),
+        },
+        Err(other) => DecideOutcome::Refused(other.to_string()),
+    })
+}
+
 impl Console {
-    pub(crate) fn new(
-        client: GatewayClient,
-        identity: ConsoleIdentity,
-        trust: TrustIndex,
-        display_name: &str,
-        gateway: &str,
-        mode: &str,
-        app: tauri::AppHandle,
-    ) -> Self {
-        let public = identity.key.public();
-        let reviewer = ReviewerInfo {
-            identity: identity.identity.clone(),
-            display_name: display_name.into(),
-            key_fingerprint: public.thumbprint().to_owned(),
-            public_jwk: serde_json::to_string(&public.to_jwk()).unwrap_or_default(),
-            gateway: gateway.into(),
-            mode: mode.into(),
+    /// Opens the cache and restores what the reviewer last saw.
+    pub(crate) async fn open(session: Session, app: tauri::AppHandle) -> anyhow::Result<Self> {
+        // One cache per gateway and reviewer, so switching gateways never mixes queues.
+        let cache_dir = session.data_dir.join("cache");
+        std::fs::create_dir_all(&cache_dir)?;
+        let name = match session.mode {
+            "embedded demo" => "embedded-demo".to_owned(),
+            _ => {
+                use sha2::Digest as _;
+                let digest = sha2::Sha256::digest(
+                    format!(
+                        "{}\n{}",
+                        session.client.base_url(),
+                        session.identity.identity
+                    )
+                    .as_bytes(),
+                );
+                digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+            }
         };
-        Console {
-            client,
-            identity: Arc::new(identity),
-            trust: Arc::new(trust),
-            model: Arc::default(),
-            reviewer,
-            app,
+        let cache = ConsoleCache::open(&cache_dir.join(format!("{name}.db"))).await?;
+        let trust = match cache.trust().await? {
+            Some(store) => TrustIndex::from_store(&store)?,
+            None => TrustIndex::from_store(&TrustStore {
+                parties: BTreeMap::new(),
+            })?,
+        };
+        let mut model = Model::default();
+        for record in cache.records().await? {
+            if record.state.is_open() {
+                model.open.insert(record.request_id.clone(), record);
+            } else {
+                model.closed.insert(record.request_id.clone(), record);
+            }
         }
+        model.deliveries = cache.deliveries().await?;
+        let public = session.identity.key.public();
+        let reviewer = ReviewerInfo {
+            identity: session.identity.identity.clone(),
+            display_name: session.display_name,
+            key_fingerprint: public.thumbprint().to_owned(),
+            public_jwk: serde_json::to_string(&public.to_jwk())?,
+            gateway: session.client.base_url().to_owned(),
+            mode: session.mode.into(),
+        };
+        Ok(Console {
+            client: session.client,
+            identity: Arc::new(session.identity),
+            reviewer,
+            data_dir: session.data_dir,
+            key_path: session.key_path,
+            cache,
+            trust: Arc::new(RwLock::new(Arc::new(trust))),
+            model: Arc::new(Mutex::new(model)),
+            sending: Arc::default(),
+            app,
+        })
     }
 
     fn model(&self) -> std::sync::MutexGuard<'_, Model> {
         self.model.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn name(&self, identity: &str) -> String {
-        self.trust
-            .party(identity)
-            .map(|p| p.display_name.clone())
-            .unwrap_or_else(|| identity.to_owned())
+    fn trust(&self) -> Arc<TrustIndex> {
+        self.trust.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    fn queue_item(&self, record: &RequestRecord) -> QueueItem {
+    fn queue_item(&self, trust: &TrustIndex, record: &RequestRecord) -> QueueItem {
+        let name = |identity: &str| {
+            trust
+                .party(identity)
+                .map(|p| p.display_name.clone())
+                .unwrap_or_else(|| identity.to_owned())
+        };
         let request = &record.request;
-        let mut chain = vec![self.name(&text(record, "/principal"))];
+        let mut chain = vec![name(&text(record, "/principal"))];
         let parties: Vec<String> = record
             .request
             .get("chain")
@@ -101,7 +176,15 @@ impl Console {
                     .collect()
             })
             .unwrap_or_default();
-        chain.extend(parties.iter().map(|p| self.name(p)));
+        chain.extend(parties.iter().map(|p| name(p)));
+        let count = |severity: Severity| {
+            record
+                .report
+                .findings
+                .iter()
+                .filter(|f| f.severity == severity)
+                .count()
+        };
         QueueItem {
             request_id: record.request_id.clone(),
             state: record.state,
@@ -112,18 +195,8 @@ impl Console {
                 text(record, "/action/type"),
                 text(record, "/action/operation")
             ),
-            errors: record
-                .report
-                .findings
-                .iter()
-                .filter(|f| f.severity == Severity::Error)
-                .count(),
-            warnings: record
-                .report
-                .findings
-                .iter()
-                .filter(|f| f.severity == Severity::Warning)
-                .count(),
+            errors: count(Severity::Error),
+            warnings: count(Severity::Warning),
             codes: record
                 .report
                 .findings
@@ -145,8 +218,13 @@ impl Console {
 
     /// Everything the UI renders.
     pub(crate) fn snapshot(&self) -> Snapshot {
+        let trust = self.trust();
         let model = self.model();
-        let mut queue: Vec<QueueItem> = model.open.values().map(|r| self.queue_item(r)).collect();
+        let mut queue: Vec<QueueItem> = model
+            .open
+            .values()
+            .map(|r| self.queue_item(&trust, r))
+            .collect();
         // Most urgent first: tier, then time to expiry.
         queue.sort_by(|a, b| {
             b.tier
@@ -176,7 +254,27 @@ impl Console {
             .closed
             .values()
             .filter(|r| r.state == RequestState::Refused)
-            .map(|r| self.queue_item(r))
+            .map(|r| self.queue_item(&trust, r))
+            .collect();
+        let summary = |id: &str| {
+            model
+                .open
+                .get(id)
+                .or_else(|| model.closed.get(id))
+                .map(|r| text(r, "/action/summary"))
+                .unwrap_or_default()
+        };
+        let deliveries = model
+            .deliveries
+            .iter()
+            .map(|d| DeliveryItem {
+                request_id: d.request_id.clone(),
+                summary: summary(&d.request_id),
+                decision: d.decision,
+                signed_at: d.queued_at.clone(),
+                outcome: d.outcome.clone().unwrap_or(DecideOutcome::Queued),
+                settled_at: d.settled_at.clone(),
+            })
             .collect();
         Snapshot {
             queue,
@@ -184,6 +282,7 @@ impl Console {
             refused,
             connection: model.connection.clone().unwrap_or(Connection::Connecting),
             reviewer: self.reviewer.clone(),
+            deliveries,
         }
     }
 
@@ -202,8 +301,9 @@ impl Console {
             None => self.client.request(&self.identity, request_id).await?,
         };
         // Re-verify locally for the per-hop view; the gateway's report stays authoritative.
-        let verification = verify_value(&record.request, &self.trust, Utc::now());
-        let (hops, _) = chain_view(&verification, &self.trust);
+        let trust = self.trust();
+        let verification = verify_value(&record.request, &trust, Utc::now());
+        let (hops, _) = chain_view(&verification, &trust);
         let placed: Vec<u32> = hops.iter().map(|h| h.index).collect();
         let hops = hops
             .into_iter()
@@ -232,8 +332,65 @@ impl Console {
         })
     }
 
-    pub(crate) fn queue_decision(&self, request_id: &str, jws: String) {
-        self.model().outbox.push((request_id.to_owned(), jws));
+    /// Keeps a signed decision (durably, before sending), then tries to send it.
+    pub(crate) async fn deliver(
+        &self,
+        request_id: &str,
+        decision: DecisionKind,
+        jws: &str,
+    ) -> anyhow::Result<DecideOutcome> {
+        let outcome = {
+            let _sending = self.sending.lock().await;
+            let id = self
+                .cache
+                .queue_decision(request_id, decision, jws, &now_text())
+                .await?;
+            self.send(id, request_id, jws)
+                .await
+                .unwrap_or(DecideOutcome::Queued)
+        };
+        self.reload_deliveries().await;
+        self.changed();
+        Ok(outcome)
+    }
+
+    /// Posts one kept decision and records the answer; `None` if the gateway is unreachable.
+    /// Callers hold `sending`, so a decision is never in flight twice.
+    async fn send(&self, id: i64, request_id: &str, jws: &str) -> Option<DecideOutcome> {
+        let result = self.client.decide(&self.identity, request_id, jws).await;
+        let mut outcome = outcome_of(result)?;
+        let current = self.client.request(&self.identity, request_id).await.ok();
+        // An earlier attempt may have reached the gateway with its answer lost on the way
+        // back: if the decision on record is this very JWS, it was delivered.
+        if matches!(outcome, DecideOutcome::AlreadyDecided(_))
+            && current
+                .as_ref()
+                .and_then(|r| r.decision.as_ref())
+                .is_some_and(|d| d.decision_jws == jws)
+        {
+            outcome = DecideOutcome::Delivered;
+        }
+        if let Err(e) = self.cache.settle(id, &outcome, &now_text()).await {
+            tracing::warn!(error = %e, "cannot record a delivery outcome");
+        }
+        if let Some(record) = current {
+            self.store(vec![record]).await;
+        }
+        Some(outcome)
+    }
+
+    async fn reload_deliveries(&self) {
+        match self.cache.deliveries().await {
+            Ok(deliveries) => self.model().deliveries = deliveries,
+            Err(e) => tracing::warn!(error = %e, "cannot read the local cache"),
+        }
+    }
+
+    /// Fetches a request's current record and keeps it; failures leave the cached copy.
+    async fn refresh_record(&self, request_id: &str) {
+        if let Ok(record) = self.client.request(&self.identity, request_id).await {
+            self.store(vec![record]).await;
+        }
     }
 
     fn set_connection(&self, connection: Connection) {
@@ -241,14 +398,19 @@ impl Console {
         self.changed();
     }
 
-    fn store(&self, record: RequestRecord) {
+    async fn store(&self, records: Vec<RequestRecord>) {
+        if let Err(e) = self.cache.put(&records, &now_text()).await {
+            tracing::warn!(error = %e, "cannot write the local cache");
+        }
         let mut model = self.model();
-        model.open.remove(&record.request_id);
-        model.closed.remove(&record.request_id);
-        if record.state.is_open() {
-            model.open.insert(record.request_id.clone(), record);
-        } else {
-            model.closed.insert(record.request_id.clone(), record);
+        for record in records {
+            model.open.remove(&record.request_id);
+            model.closed.remove(&record.request_id);
+            if record.state.is_open() {
+                model.open.insert(record.request_id.clone(), record);
+            } else {
+                model.closed.insert(record.request_id.clone(), record);
+            }
         }
     }
 
@@ -260,52 +422,95 @@ impl Console {
         let _ = self.app.emit(CHANGED_EVENT, ());
     }
 
-    async fn flush_outbox(&self) {
-        let queued = std::mem::take(&mut self.model().outbox);
-        for (request_id, jws) in queued {
-            match self.client.decide(&self.identity, &request_id, &jws).await {
-                Err(e) if e.is_unreachable() => {
-                    self.model().outbox.push((request_id, jws));
-                    continue;
-                }
-                Err(e) => {
-                    tracing::info!(%request_id, error = %e, "queued decision was not accepted")
-                }
-                Ok(_) => tracing::info!(%request_id, "queued decision delivered"),
-            }
-            if let Ok(record) = self.client.request(&self.identity, &request_id).await {
-                self.store(record);
-            }
+    /// Sends the decisions signed while the gateway was unreachable, oldest first, and records
+    /// what the gateway said about each.
+    async fn flush_outbox(&self) -> Result<(), ClientError> {
+        let _sending = self.sending.lock().await;
+        let unsettled = self
+            .cache
+            .unsettled()
+            .await
+            .map_err(|e| ClientError::Protocol(format!("local cache: {e}")))?;
+        for queued in unsettled {
+            let Some(outcome) = self.send(queued.id, &queued.request_id, &queued.jws).await else {
+                return Err(ClientError::Unreachable(
+                    "the gateway went away while sending queued decisions".into(),
+                ));
+            };
+            tracing::info!(request_id = %queued.request_id, ?outcome, "queued decision sent");
         }
+        drop(_sending);
+        self.reload_deliveries().await;
+        Ok(())
+    }
+
+    /// Takes the gateway's trust store (names, keys) and keeps a copy for offline use.
+    async fn refresh_trust(&self) -> Result<(), ClientError> {
+        let store = self.client.trust(&self.identity).await?;
+        match TrustIndex::from_store(&store) {
+            Ok(index) => {
+                *self.trust.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(index);
+                if let Err(e) = self.cache.put_trust(&store, &now_text()).await {
+                    tracing::warn!(error = %e, "cannot cache the trust store");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "the gateway's trust store is not usable"),
+        }
+        Ok(())
     }
 }
 
 /// Follows the gateway for as long as the app runs, reconnecting after any failure.
 pub(crate) async fn run(console: Console, app: tauri::AppHandle) {
     loop {
-        match follow(&console, &app).await {
-            Ok(()) => {}
-            Err(e) => console.set_connection(Connection::Offline(e.to_string())),
+        if let Err(e) = follow(&console, &app).await {
+            console.set_connection(Connection::Offline(e.to_string()));
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
 async fn follow(console: &Console, app: &tauri::AppHandle) -> Result<(), ClientError> {
+    console.refresh_trust().await?;
+    // Decisions signed offline go first: they were made on what the reviewer saw then.
+    console.flush_outbox().await?;
     let snapshot = console.client.queue(&console.identity).await?;
     let mut events = console
         .client
         .events(&console.identity, snapshot.last_event_id)
         .await?;
-    {
-        let mut model = console.model();
-        model.open = snapshot
+    // What left the open set while we were away was decided, expired or withdrawn: fetch it
+    // so history shows how it ended.
+    let left: Vec<String> = {
+        let model = console.model();
+        model
+            .open
+            .keys()
+            .filter(|id| !snapshot.requests.iter().any(|r| &r.request_id == *id))
+            .cloned()
+            .collect()
+    };
+    // High-impact requests this console has never seen (it was closed, or is just starting)
+    // get a notification like those arriving live.
+    let unseen: Vec<&RequestRecord> = {
+        let model = console.model();
+        snapshot
             .requests
-            .into_iter()
-            .map(|r| (r.request_id.clone(), r))
-            .collect();
+            .iter()
+            .filter(|r| r.tier >= Tier::High)
+            .filter(|r| {
+                !model.open.contains_key(&r.request_id) && !model.closed.contains_key(&r.request_id)
+            })
+            .collect()
+    };
+    crate::notify::arrivals(app, &unseen);
+    console.store(snapshot.requests).await;
+    // Closed before we subscribed (or while we were away): history and refusals.
+    let recent = console.client.history(&console.identity, 500).await?;
+    console.store(recent).await;
+    for request_id in left {
+        console.refresh_record(&request_id).await;
     }
-    console.flush_outbox().await;
     console.set_connection(Connection::Online);
     while let Some(event) = events.next().await {
         let event = event?;
@@ -313,19 +518,21 @@ async fn follow(console: &Console, app: &tauri::AppHandle) -> Result<(), ClientE
             .client
             .request(&console.identity, &event.request_id)
             .await?;
-        let notify = matches!(
-            event.kind,
-            EventKind::RequestAdded | EventKind::RequestEscalated
-        ) && record.tier >= Tier::High;
-        if notify {
-            crate::notify::high_impact(
-                app,
-                &record.request_id,
-                record.tier.as_str(),
-                &text(&record, "/action/summary"),
-            );
+        let seen = {
+            let model = console.model();
+            model.open.contains_key(&record.request_id)
+                || model.closed.contains_key(&record.request_id)
+        };
+        // A request is announced once; an escalation is news even for a known request.
+        let news = match event.kind {
+            EventKind::RequestAdded => !seen,
+            EventKind::RequestEscalated => true,
+            _ => false,
+        };
+        if news && record.tier >= Tier::High && record.state.is_open() {
+            crate::notify::arrivals(app, &[&record]);
         }
-        console.store(record);
+        console.store(vec![record]).await;
         console.changed();
     }
     Err(ClientError::Unreachable("the event stream ended".into()))

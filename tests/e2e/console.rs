@@ -1,156 +1,14 @@
 //! The real desktop console, built with the UI embedded, driven through tauri-driver.
 //!
-//! Each test starts its own app with a fresh data directory, so the embedded demo fills the
-//! queue with the brief's scenarios. Run through `scripts/e2e.sh` (Xvfb, D-Bus, dunst).
+//! Each test starts its own app with a fresh data directory: most run the embedded demo, which
+//! fills the queue with the brief's scenarios; the offline test connects the console to a real
+//! gateway it can stop and restart. Run through `scripts/e2e.sh` (Xvfb, D-Bus, dunst).
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use fantoccini::elements::Element;
-use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{Value, json};
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn console_binary() -> PathBuf {
-    let path = std::env::var_os("COUNTERSIGN_CONSOLE_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| workspace().join("target"));
-            target.join("debug/countersign-console")
-        });
-    assert!(
-        path.exists(),
-        "{} is missing: run scripts/e2e.sh, which builds the console with the UI embedded",
-        path.display()
-    );
-    path
-}
-
-/// One app instance: tauri-driver, the app it launches, and a WebDriver session.
-struct App {
-    driver: Child,
-    client: Client,
-    data: tempfile::TempDir,
-}
-
-impl App {
-    async fn start() -> App {
-        let data = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let native = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let driver = Command::new("tauri-driver")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native.to_string(),
-            ])
-            .env("COUNTERSIGN_CONSOLE_DATA", data.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tauri-driver is installed by scripts/setup.sh");
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "tauri:options".into(),
-            json!({"application": console_binary()}),
-        );
-        caps.insert("browserName".into(), json!("wry"));
-        let mut client = None;
-        for _ in 0..100 {
-            match ClientBuilder::rustls()
-                .expect("tls config")
-                .capabilities(caps.clone())
-                .connect(&format!("http://127.0.0.1:{port}"))
-                .await
-            {
-                Ok(c) => {
-                    client = Some(c);
-                    break;
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-            }
-        }
-        let client = client.expect("a WebDriver session with the console");
-        App {
-            driver,
-            client,
-            data,
-        }
-    }
-
-    async fn stop(mut self) {
-        let _ = self.client.close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-
-    /// Waits until `css` matches at least `count` elements.
-    async fn wait_for(&self, css: &str, count: usize) -> Vec<Element> {
-        for _ in 0..150 {
-            let found = self
-                .client
-                .find_all(Locator::Css(css))
-                .await
-                .unwrap_or_default();
-            if found.len() >= count {
-                return found;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("timed out waiting for {count} × {css}");
-    }
-
-    async fn open(&self, request_prefix: &str) -> Element {
-        self.wait_for("[data-testid=queue-row]", 6).await;
-        // Rows are re-rendered as live events arrive; retry a click that hit a replaced row.
-        let row = format!("[data-testid=queue-row][data-request-id^='{request_prefix}']");
-        for _ in 0..20 {
-            if let Ok(found) = self.client.find(Locator::Css(&row)).await
-                && found.click().await.is_ok()
-            {
-                let view =
-                    format!("[data-testid=request-view][data-request-id^='{request_prefix}']");
-                return self.wait_for(&view, 1).await.remove(0);
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("no queue row for {request_prefix}");
-    }
-
-    async fn screenshot(&self, name: &str) {
-        let png = self.client.screenshot().await.unwrap();
-        std::fs::create_dir_all(workspace().join("docs")).unwrap();
-        std::fs::write(workspace().join("docs").join(name), png).unwrap();
-    }
-
-    async fn text(&self, css: &str) -> String {
-        self.wait_for(css, 1).await.remove(0).text().await.unwrap()
-    }
-
-    /// The demo workflow's journal: what it submitted, received and verified.
-    fn journal(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.data.path().join("demo-workflow.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
+use countersign_e2e::{App, Gateway, WORKFLOW_TOKEN};
+use fantoccini::Locator;
+use serde_json::json;
 
 #[tokio::test]
 async fn the_demo_queue_shows_the_seven_scenarios() {
@@ -271,6 +129,29 @@ async fn approving_a_valid_request_delivers_a_decision_the_workflow_verifies() {
             assert_eq!(step["decision"], "approve");
             assert_eq!(step["receipt"], "executed");
             assert_eq!(step["by"], "user:demo.reviewer");
+            // History: the outcome, the decider, the reason, and the delivery.
+            app.click("[data-testid=tab-history]").await;
+            let row = app
+                .text("[data-testid=history-row][data-request-id^='refund-exception']")
+                .await
+                .to_lowercase();
+            assert!(
+                row.contains("approved")
+                    && row.contains("by user:demo.reviewer")
+                    && row.contains("delivery was 11 days late"),
+                "{row}"
+            );
+            let delivery = app
+                .wait_for(
+                    "[data-testid=delivery][data-request-id^='refund-exception']",
+                    1,
+                )
+                .await
+                .remove(0);
+            assert_eq!(
+                delivery.attr("data-outcome").await.unwrap().as_deref(),
+                Some("delivered")
+            );
             app.stop().await;
             return;
         }
@@ -334,5 +215,193 @@ async fn evidence_with_script_or_html_is_shown_as_text() {
     );
     let injected = app.client.execute("return typeof window.pwned === 'undefined' && document.querySelectorAll('.evidence-content script').length === 0", vec![]).await.unwrap();
     assert_eq!(injected, json!(true));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_decision_made_while_the_gateway_is_down_is_delivered_after_it_comes_back() {
+    let data = tempfile::tempdir().unwrap();
+    let mut gateway = Gateway::start(data.path()).await;
+    let refund = gateway.submit("refund-exception").await;
+    gateway.submit("treasury-summary").await;
+    let app = App::start_with(data, &gateway.console_env()).await;
+    app.wait_for("[data-testid=queue-row]", 2).await;
+    assert_eq!(app.text("[data-testid=pending-count]").await, "2 pending");
+    app.open("refund-exception").await;
+
+    gateway.stop().await;
+    let banner = app.text("[data-testid=offline-banner]").await;
+    assert!(banner.contains("Offline"), "{banner}");
+    app.wait_for("[data-testid=reason]", 1).await[0]
+        .send_keys("Late delivery confirmed by the carrier; refund within policy.")
+        .await
+        .unwrap();
+    app.click("[data-testid=approve]").await;
+    let outcome = app.text("[data-testid=decision-outcome] p").await;
+    assert!(outcome.contains("queued"), "{outcome}");
+    let queued = app.text("[data-testid=queued-banner]").await;
+    assert!(queued.starts_with("1 decision is signed"), "{queued}");
+    // Nothing reached the workflow while the gateway was down.
+    gateway.resume().await;
+    let waiting = gateway
+        .client
+        .wait_for_decision(WORKFLOW_TOKEN, &refund.request_id, 0)
+        .await
+        .unwrap();
+    if waiting.decision_jws.is_some() {
+        // The console may already have reconnected and sent it: that is the next check anyway.
+        assert_eq!(waiting.state, countersign_wire::api::RequestState::Approved);
+    }
+
+    // Back online: the console sends it by itself and says so.
+    app.click("[data-testid=tab-history]").await;
+    let delivered = format!(
+        "[data-testid=delivery][data-request-id='{}'][data-outcome=delivered]",
+        refund.request_id
+    );
+    app.wait_for(&delivered, 1).await;
+    let outcome = gateway
+        .client
+        .wait_for_decision(WORKFLOW_TOKEN, &refund.request_id, 10)
+        .await
+        .unwrap();
+    assert_eq!(outcome.state, countersign_wire::api::RequestState::Approved);
+    let jwks = gateway.client.jwks().await.unwrap();
+    let claims = countersign_client::verify_decision(
+        outcome.decision_jws.as_deref().unwrap(),
+        &jwks,
+        countersign_e2e::AUDIENCE,
+        &refund.request_id,
+        refund.report.request_digest.as_deref().unwrap(),
+        chrono::Utc::now(),
+    )
+    .expect("the workflow verifies the decision signed offline");
+    assert_eq!(claims.iss, countersign_e2e::REVIEWER);
+    assert!(
+        app.client
+            .find(Locator::Css("[data-testid=queued-banner]"))
+            .await
+            .is_err(),
+        "nothing is left waiting"
+    );
+
+    // The queue and history survive a restart, and stay readable with the gateway down.
+    let data = app.stop().await;
+    gateway.stop().await;
+    let app = App::start_with(data, &gateway.console_env()).await;
+    app.wait_for("[data-testid=offline-banner]", 1).await;
+    let rows = app.wait_for("[data-testid=queue-row]", 1).await;
+    assert_eq!(rows.len(), 1);
+    assert!(
+        rows[0]
+            .attr("data-request-id")
+            .await
+            .unwrap()
+            .unwrap()
+            .starts_with("treasury-summary")
+    );
+    app.click("[data-testid=tab-history]").await;
+    let history = app.text("[data-testid=history-row]").await.to_lowercase();
+    assert!(
+        history.contains("approved") && history.contains("late delivery confirmed"),
+        "{history}"
+    );
+    app.screenshot("offline.png").await;
+    app.stop().await;
+}
+
+fn dunst(args: &[&str]) -> String {
+    let output = std::process::Command::new("dunstctl")
+        .args(args)
+        .output()
+        .expect("dunstctl (scripts/e2e.sh runs dunst)");
+    assert!(output.status.success(), "dunstctl {args:?} failed");
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+#[tokio::test]
+async fn a_high_impact_request_raises_a_notification_that_opens_it() {
+    dunst(&["close-all"]);
+    let app = App::start().await;
+    app.wait_for("[data-testid=queue-row]", 6).await;
+    // Four of the demo's requests are high or critical; each raised a notification.
+    let mut shown = 0;
+    for _ in 0..100 {
+        shown = dunst(&["count", "displayed"]).parse::<u32>().unwrap_or(0)
+            + dunst(&["count", "waiting"]).parse::<u32>().unwrap_or(0);
+        if shown >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(shown >= 4, "{shown} notifications shown");
+    assert!(
+        app.client
+            .find(Locator::Css("[data-testid=request-view]"))
+            .await
+            .is_err(),
+        "nothing is open yet"
+    );
+    // Activating a notification brings the app to that request.
+    dunst(&["action", "0"]);
+    let view = app
+        .wait_for("[data-testid=request-view]", 1)
+        .await
+        .remove(0);
+    let tier = view
+        .find(Locator::Css(".request-head .tier"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(tier == "HIGH" || tier == "CRITICAL", "{tier}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn settings_show_the_key_export_it_and_refuse_a_bad_gateway() {
+    let app = App::start().await;
+    app.click("[data-testid=open-settings]").await;
+    let fingerprint = app.text("[data-testid=fingerprint]").await;
+    assert_eq!(
+        fingerprint.len(),
+        43,
+        "a full RFC 7638 thumbprint: {fingerprint}"
+    );
+    app.click("[data-testid=export-key]").await;
+    let path = app.text("[data-testid=exported-path]").await;
+    let jwk: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(jwk["kty"], "OKP");
+    assert_eq!(jwk["crv"], "Ed25519");
+    assert!(jwk.get("d").is_none(), "only the public key is exported");
+    let key_file = app.data.path().join("reviewer-key.pem");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the private key is owner-only");
+    }
+
+    app.click("[data-testid=use-gateway]").await;
+    let url = app.wait_for("[data-testid=gateway-url]", 1).await.remove(0);
+    url.send_keys("gateway.example.com").await.unwrap();
+    let problems = app
+        .text_until("[data-testid=settings-problems]", |t| t.contains("http://"))
+        .await;
+    assert!(problems.contains("identity is required"), "{problems}");
+    let save = app
+        .wait_for("[data-testid=save-settings]", 1)
+        .await
+        .remove(0);
+    assert!(
+        !save.is_enabled().await.unwrap(),
+        "nothing invalid can be saved"
+    );
+    app.screenshot("settings.png").await;
+    assert!(
+        !app.data.path().join("console.toml").exists(),
+        "nothing was saved"
+    );
     app.stop().await;
 }

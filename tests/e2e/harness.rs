@@ -1,2 +1,352 @@
-//! End-to-end tests live in `e2e/console.rs`; run them with `scripts/e2e.sh`, which builds the
+//! What the end-to-end tests and the console benchmark share: the real desktop console driven
+//! through tauri-driver ([`App`]), and a real gateway on loopback that can be stopped and
+//! brought back on the same port ([`Gateway`]). Run through `scripts/e2e.sh`, which builds the
 //! UI and the console and provides Xvfb, a D-Bus session and a notification daemon.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{SecondsFormat, Utc};
+use countersign_client::{ConsoleIdentity, GatewayClient, Submitted};
+use countersign_gateway::auth::workflow_token_hash;
+use countersign_gateway::{GatewayConfig, RunningGateway, load_or_create_key};
+use countersign_review::SystemClock;
+use countersign_scenarios::demo::{Demo, demo};
+use countersign_store::{ReviewerRow, Store};
+use countersign_wire::Tier;
+use countersign_wire::api::SubmitResponse;
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn console_binary() -> PathBuf {
+    let path = std::env::var_os("COUNTERSIGN_CONSOLE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| workspace().join("target"));
+            target.join("debug/countersign-console")
+        });
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/e2e.sh, which builds the console with the UI embedded",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// One app instance: tauri-driver, the app it launches, and a WebDriver session.
+pub struct App {
+    driver: Child,
+    /// The WebDriver session.
+    pub client: Client,
+    /// The console's data directory (kept across restarts of the app).
+    pub data: tempfile::TempDir,
+}
+
+impl App {
+    /// The embedded demo, with a fresh data directory.
+    pub async fn start() -> App {
+        App::start_with(tempfile::tempdir().unwrap(), &[]).await
+    }
+
+    /// The console with this data directory and these extra environment variables.
+    pub async fn start_with(data: tempfile::TempDir, env: &[(&str, String)]) -> App {
+        // Both ring and aws-lc-rs are in this binary's tree; rustls needs to be told.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let port = free_port();
+        let native = free_port();
+        let mut command = Command::new("tauri-driver");
+        command
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            .env("COUNTERSIGN_CONSOLE_DATA", data.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let driver = command
+            .spawn()
+            .expect("tauri-driver is installed by scripts/setup.sh");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "tauri:options".into(),
+            json!({"application": console_binary()}),
+        );
+        caps.insert("browserName".into(), json!("wry"));
+        let mut client = None;
+        for _ in 0..100 {
+            match ClientBuilder::rustls()
+                .expect("tls config")
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(c) => {
+                    client = Some(c);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+        let client = client.expect("a WebDriver session with the console");
+        App {
+            driver,
+            client,
+            data,
+        }
+    }
+
+    /// Closes the app; its data directory is handed back for a restart.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        let _ = self.client.close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        self.data
+    }
+
+    /// Waits until `css` matches at least `count` elements.
+    pub async fn wait_for(&self, css: &str, count: usize) -> Vec<Element> {
+        for _ in 0..150 {
+            let found = self
+                .client
+                .find_all(Locator::Css(css))
+                .await
+                .unwrap_or_default();
+            if found.len() >= count {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("timed out waiting for {count} × {css}");
+    }
+
+    /// Opens the queue row whose request id starts with `request_prefix`.
+    pub async fn open(&self, request_prefix: &str) -> Element {
+        self.wait_for("[data-testid=queue-row]", 1).await;
+        // Rows are re-rendered as live events arrive; retry a click that hit a replaced row.
+        let row = format!("[data-testid=queue-row][data-request-id^='{request_prefix}']");
+        for _ in 0..50 {
+            if let Ok(found) = self.client.find(Locator::Css(&row)).await
+                && found.click().await.is_ok()
+            {
+                let view =
+                    format!("[data-testid=request-view][data-request-id^='{request_prefix}']");
+                return self.wait_for(&view, 1).await.remove(0);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no queue row for {request_prefix}");
+    }
+
+    /// Saves a screenshot into `docs/`.
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::create_dir_all(workspace().join("docs")).unwrap();
+        std::fs::write(workspace().join("docs").join(name), png).unwrap();
+    }
+
+    /// The text of the first element matching `css` (waiting for it).
+    pub async fn text(&self, css: &str) -> String {
+        self.wait_for(css, 1).await.remove(0).text().await.unwrap()
+    }
+
+    /// Waits until the text of `css` satisfies `check`, and returns it.
+    pub async fn text_until(&self, css: &str, check: impl Fn(&str) -> bool) -> String {
+        let mut last = String::new();
+        for _ in 0..200 {
+            if let Ok(found) = self.client.find(Locator::Css(css)).await
+                && let Ok(text) = found.text().await
+            {
+                if check(&text) {
+                    return text;
+                }
+                last = text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("timed out waiting on {css}; last text: {last:?}");
+    }
+
+    /// Clicks the first element matching `css`, retrying while it is being re-rendered.
+    pub async fn click(&self, css: &str) {
+        for _ in 0..50 {
+            if let Ok(found) = self.client.find(Locator::Css(css)).await
+                && found.click().await.is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("cannot click {css}");
+    }
+
+    /// The demo workflow's journal: what it submitted, received and verified.
+    pub fn journal(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.data.path().join("demo-workflow.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+/// The audience of the test gateway.
+pub const AUDIENCE: &str = "countersign-e2e";
+/// The reviewer the console signs in as.
+pub const REVIEWER: &str = "user:erin.e2e";
+/// The workflow's bearer token.
+pub const WORKFLOW_TOKEN: &str = "cswf_e2e-workflow-token-000000000000000000";
+
+/// A real gateway on loopback (in this process), with the demo cast trusted, a workflow, and
+/// the console's reviewer enrolled. It can be stopped and brought back on the same address.
+pub struct Gateway {
+    dir: tempfile::TempDir,
+    config: GatewayConfig,
+    running: Option<RunningGateway>,
+    /// Where it listens (the same across restarts).
+    pub addr: SocketAddr,
+    /// A client for the workflow side.
+    pub client: GatewayClient,
+    /// The scenarios, signed for this run.
+    pub demo: Demo,
+}
+
+impl Gateway {
+    /// Starts a gateway that trusts the demo cast, and enrols the reviewer whose key is (or will
+    /// be) the console's: `reviewer-key.pem` in `console_data`.
+    pub async fn start(console_data: &Path) -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        let demo = demo(Utc::now(), "e2e");
+        std::fs::write(
+            dir.path().join("trust.json"),
+            serde_json::to_vec(&demo.trust_store()).unwrap(),
+        )
+        .unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let config = GatewayConfig {
+            listen: addr,
+            database: dir.path().join("gateway.db"),
+            trust: dir.path().join("trust.json"),
+            audience: AUDIENCE.into(),
+            key: dir.path().join("gateway-key.pem"),
+        };
+        let key = load_or_create_key(&console_data.join("reviewer-key.pem")).unwrap();
+        let at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+        let store = Store::open(&config.database).await.unwrap();
+        store
+            .add_workflow("e2e", &workflow_token_hash(WORKFLOW_TOKEN), &at)
+            .await
+            .unwrap();
+        let public = key.public();
+        let row = ReviewerRow {
+            identity: REVIEWER.into(),
+            display_name: "Erin (e2e reviewer)".into(),
+            roles: vec!["reviewer".into()],
+            tiers: vec![Tier::Low, Tier::Medium, Tier::High, Tier::Critical],
+            keys: vec![public.to_jwk()],
+        };
+        store
+            .enrol_reviewer(&row, &[public.thumbprint().to_owned()], &at)
+            .await
+            .unwrap();
+        drop(store);
+        let mut gateway = Gateway {
+            dir,
+            config,
+            running: None,
+            addr,
+            client: GatewayClient::new(&format!("http://{addr}")),
+            demo,
+        };
+        gateway.resume().await;
+        gateway
+    }
+
+    /// The environment that points the console at this gateway.
+    pub fn console_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("COUNTERSIGN_GATEWAY_URL", format!("http://{}", self.addr)),
+            ("COUNTERSIGN_REVIEWER", REVIEWER.into()),
+            ("COUNTERSIGN_REVIEWER_NAME", "Erin (e2e reviewer)".into()),
+            ("COUNTERSIGN_AUDIENCE", AUDIENCE.into()),
+        ]
+    }
+
+    /// Submits a demo scenario as the workflow.
+    pub async fn submit(&self, slug: &str) -> SubmitResponse {
+        let scenario = self
+            .demo
+            .scenarios
+            .iter()
+            .find(|s| s.slug == slug)
+            .unwrap_or_else(|| panic!("no scenario {slug}"));
+        let body = serde_json::to_vec(&scenario.request).unwrap();
+        match self.client.submit(WORKFLOW_TOKEN, &body).await.unwrap() {
+            Submitted::Accepted(accepted) => accepted,
+            Submitted::Refused(error) => panic!("{slug} was refused: {error:?}"),
+        }
+    }
+
+    /// Submits an arbitrary request body as the workflow.
+    pub async fn submit_body(&self, body: &[u8]) -> Submitted {
+        self.client.submit(WORKFLOW_TOKEN, body).await.unwrap()
+    }
+
+    /// Stops it (gracefully: what was committed stays).
+    pub async fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await.unwrap();
+        }
+    }
+
+    /// Starts it again on the same address, with the same database.
+    pub async fn resume(&mut self) {
+        let mut last = None;
+        // The port may linger briefly after a stop.
+        for _ in 0..50 {
+            match countersign_gateway::start(&self.config, Arc::new(SystemClock)).await {
+                Ok(running) => {
+                    self.running = Some(running);
+                    return;
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the gateway does not start again: {last:?}");
+    }
+
+    /// A console identity for checks from the test itself (a second enrolled key is not
+    /// needed: it reads as the same reviewer).
+    pub fn reviewer(&self, console_data: &Path) -> ConsoleIdentity {
+        let key = load_or_create_key(&console_data.join("reviewer-key.pem")).unwrap();
+        ConsoleIdentity::new(REVIEWER, key, AUDIENCE)
+    }
+
+    /// Where the gateway keeps its files.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}

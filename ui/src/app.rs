@@ -3,7 +3,6 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use countersign_wire::api::RequestState;
 use countersign_wire::console::{
     CHANGED_EVENT, Connection, ConsoleError, Decide, DecideOutcome, FOCUS_EVENT, GetRequest,
     GetSnapshot, GrantChange, HopView, KeyStatus, QueueItem, RequestView, Snapshot,
@@ -16,6 +15,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::bridge;
+use crate::queue::{History, QueueList};
+use crate::settings::SettingsPanel;
 use crate::text::{countdown, explain, looks_like_instructions};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -25,7 +26,7 @@ enum Tab {
     Refused,
 }
 
-fn tier_label(tier: Tier) -> &'static str {
+pub(crate) fn tier_label(tier: Tier) -> &'static str {
     match tier {
         Tier::Low => "LOW",
         Tier::Medium => "MEDIUM",
@@ -34,7 +35,7 @@ fn tier_label(tier: Tier) -> &'static str {
     }
 }
 
-fn seconds_until(rfc3339: &str, now_ms: f64) -> i64 {
+pub(crate) fn seconds_until(rfc3339: &str, now_ms: f64) -> i64 {
     let then = js_sys::Date::parse(rfc3339);
     if then.is_nan() {
         0
@@ -52,6 +53,7 @@ pub fn App() -> impl IntoView {
     let view = RwSignal::new(None::<Result<RequestView, ConsoleError>>);
     let now = RwSignal::new(js_sys::Date::now());
     let help = RwSignal::new(false);
+    let settings_open = RwSignal::new(false);
     let decision = DecisionState::new();
 
     let refresh = move || {
@@ -119,16 +121,20 @@ pub fn App() -> impl IntoView {
         }
     });
 
-    let rows = move || -> Vec<QueueItem> {
+    let rows = Memo::new(move |_| -> Vec<QueueItem> {
         snapshot.with(|s| match (s, tab.get()) {
             (Some(s), Tab::Queue) => s.queue.clone(),
             (Some(s), Tab::Refused) => s.refused.clone(),
             _ => Vec::new(),
         })
-    };
+    });
     let open_selected = move || {
-        if let Some(item) = rows().get(selected.get_untracked()) {
-            opened.set(Some(item.request_id.clone()));
+        let id = rows.with_untracked(|r| {
+            r.get(selected.get_untracked())
+                .map(|item| item.request_id.clone())
+        });
+        if let Some(id) = id {
+            opened.set(Some(id));
         }
     };
 
@@ -146,7 +152,13 @@ pub fn App() -> impl IntoView {
             }
             return;
         }
-        let count = rows().len();
+        if settings_open.get_untracked() {
+            if event.key() == "Escape" {
+                settings_open.set(false);
+            }
+            return;
+        }
+        let count = rows.with_untracked(Vec::len);
         match event.key().as_str() {
             "j" | "ArrowDown" if count > 0 => selected.update(|i| *i = (*i + 1).min(count - 1)),
             "k" | "ArrowUp" => selected.update(|i| *i = i.saturating_sub(1)),
@@ -162,34 +174,35 @@ pub fn App() -> impl IntoView {
 
     view! {
         <div class="app">
-            <TopBar snapshot=snapshot help=help />
+            <TopBar snapshot=snapshot help=help settings=settings_open />
             {move || snapshot.with(|s| match s.as_ref().map(|s| &s.connection) {
                 Some(Connection::Offline(detail)) => view! {
-                    <div class="banner offline" data-testid="offline-banner">
-                        "Offline: the gateway cannot be reached (" {detail.clone()} "). Decisions you make are signed and sent when it is back."
+                    <div class="banner offline" data-testid="offline-banner" title=detail.clone()>
+                        "Offline: cannot reach the gateway at " {s.as_ref().map(|s| s.reviewer.gateway.clone())}
+                        ". You see what was last received; decisions you make are signed here and sent when it is back."
                     </div>
                 }.into_any(),
                 Some(Connection::Connecting) | None => view! { <div class="banner connecting">"Connecting to the gateway…"</div> }.into_any(),
                 _ => ().into_any(),
             })}
+            {move || {
+                let waiting = snapshot.with(|s| s.as_ref().map_or(0, |s| {
+                    s.deliveries.iter().filter(|d| d.outcome == DecideOutcome::Queued).count()
+                }));
+                (waiting > 0).then(|| view! {
+                    <div class="banner queued" data-testid="queued-banner">
+                        {waiting} {if waiting == 1 { " decision is" } else { " decisions are" }}
+                        " signed and kept on this machine, waiting for the gateway (see History)."
+                    </div>
+                })
+            }}
             <div class="main">
                 <aside class="sidebar">
                     <Tabs snapshot=snapshot tab=tab selected=selected />
-                    <div class="rows" data-testid="queue">
-                        {move || match tab.get() {
-                            Tab::History => view! { <History snapshot=snapshot opened=opened /> }.into_any(),
-                            _ => {
-                                let items = rows();
-                                if items.is_empty() {
-                                    view! { <p class="empty">"Nothing waiting for you."</p> }.into_any()
-                                } else {
-                                    items.into_iter().enumerate().map(|(i, item)| view! {
-                                        <QueueRow item=item index=i selected=selected opened=opened now=now />
-                                    }).collect_view().into_any()
-                                }
-                            }
-                        }}
-                    </div>
+                    {move || match tab.get() {
+                        Tab::History => view! { <div class="rows"><History snapshot=snapshot opened=opened /></div> }.into_any(),
+                        _ => view! { <QueueList rows=rows selected=selected opened=opened now=now /> }.into_any(),
+                    }}
                 </aside>
                 <section class="detail">
                     {move || match view.get() {
@@ -205,6 +218,7 @@ pub fn App() -> impl IntoView {
                     }}
                 </section>
             </div>
+            <SettingsPanel open=settings_open />
             <Show when=move || help.get()>
                 <div class="help" data-testid="help" on:click=move |_| help.set(false)>
                     <div class="help-card">
@@ -225,7 +239,11 @@ pub fn App() -> impl IntoView {
 }
 
 #[component]
-fn TopBar(snapshot: RwSignal<Option<Snapshot>>, help: RwSignal<bool>) -> impl IntoView {
+fn TopBar(
+    snapshot: RwSignal<Option<Snapshot>>,
+    help: RwSignal<bool>,
+    settings: RwSignal<bool>,
+) -> impl IntoView {
     view! {
         <header class="topbar">
             <div class="brand"><span class="logo">"✓"</span>"Countersign"</div>
@@ -238,6 +256,7 @@ fn TopBar(snapshot: RwSignal<Option<Snapshot>>, help: RwSignal<bool>) -> impl In
                     <span class="fingerprint" title=s.reviewer.public_jwk.clone()>"key " {s.reviewer.key_fingerprint.chars().take(12).collect::<String>()} "…"</span>
                     <span class="mode">{s.reviewer.mode.clone()}</span>
                 }))}
+                <button class="ghost" data-testid="open-settings" on:click=move |_| settings.set(true)>"Settings"</button>
                 <button class="ghost" on:click=move |_| help.update(|h| *h = !*h)>"?"</button>
             </div>
         </header>
@@ -260,8 +279,13 @@ fn Tabs(
         })
     };
     let button = move |t: Tab, label: &'static str| {
+        let testid = match t {
+            Tab::Queue => "tab-queue",
+            Tab::History => "tab-history",
+            Tab::Refused => "tab-refused",
+        };
         view! {
-            <button class="tab" class:active=move || tab.get() == t on:click=move |_| { tab.set(t); selected.set(0); }>
+            <button class="tab" data-testid=testid class:active=move || tab.get() == t on:click=move |_| { tab.set(t); selected.set(0); }>
                 {label} " " <span class="count">{move || count(t)}</span>
             </button>
         }
@@ -272,113 +296,6 @@ fn Tabs(
             {button(Tab::History, "History")}
             {button(Tab::Refused, "Refused at intake")}
         </nav>
-    }
-}
-
-#[component]
-fn QueueRow(
-    item: QueueItem,
-    index: usize,
-    selected: RwSignal<usize>,
-    opened: RwSignal<Option<String>>,
-    now: RwSignal<f64>,
-) -> impl IntoView {
-    let id = item.request_id.clone();
-    let id_for_class = id.clone();
-    let expires = item.expires_at.clone();
-    let tier_class = format!("tier tier-{}", tier_label(item.tier).to_lowercase());
-    let verdict = if item.state == RequestState::Refused {
-        (
-            "verdict refused",
-            format!("refused · {}", item.codes.join(", ")),
-        )
-    } else if item.errors > 0 {
-        (
-            "verdict invalid",
-            format!(
-                "{} finding{}",
-                item.errors + item.warnings,
-                if item.errors + item.warnings == 1 {
-                    ""
-                } else {
-                    "s"
-                }
-            ),
-        )
-    } else if item.warnings > 0 {
-        (
-            "verdict warning",
-            format!(
-                "valid · {} warning{}",
-                item.warnings,
-                if item.warnings == 1 { "" } else { "s" }
-            ),
-        )
-    } else {
-        ("verdict valid", "valid chain".to_owned())
-    };
-    view! {
-        <div
-            class="row"
-            class:selected=move || selected.get() == index
-            class:opened=move || opened.get().as_deref() == Some(id_for_class.as_str())
-            data-testid="queue-row"
-            data-request-id=id.clone()
-            on:click=move |_| { selected.set(index); opened.set(Some(id.clone())); }
-        >
-            <div class="row-top">
-                <span class=tier_class>{tier_label(item.tier)}</span>
-                {item.irreversible.then(|| view! { <span class="irreversible">"irreversible"</span> })}
-                {(item.state == RequestState::Escalated).then(|| view! { <span class="escalated">"escalated"</span> })}
-                <span class=verdict.0>{verdict.1}</span>
-                <span class="countdown">{move || countdown(seconds_until(&expires, now.get()))}</span>
-            </div>
-            <div class="summary">{item.summary.clone()}</div>
-            <div class="meta">
-                <span>{item.action.clone()}</span>
-                <span>"confidence " {format!("{:.0}%", item.confidence * 100.0)}</span>
-            </div>
-            <div class="chain-brief">{item.chain.join(" → ")}</div>
-        </div>
-    }
-}
-
-#[component]
-fn History(
-    snapshot: RwSignal<Option<Snapshot>>,
-    opened: RwSignal<Option<String>>,
-) -> impl IntoView {
-    move || {
-        let items = snapshot.with(|s| s.as_ref().map(|s| s.history.clone()).unwrap_or_default());
-        if items.is_empty() {
-            return view! { <p class="empty">"No decisions yet."</p> }.into_any();
-        }
-        items
-            .into_iter()
-            .map(|item| {
-                let id = item.request_id.clone();
-                let outcome = match item.state {
-                    RequestState::Approved => "approved",
-                    RequestState::Rejected => "rejected",
-                    RequestState::Expired => "expired",
-                    RequestState::Withdrawn => "withdrawn",
-                    _ => "closed",
-                };
-                view! {
-                    <div class="row history" data-testid="history-row" on:click=move |_| opened.set(Some(id.clone()))>
-                        <div class="row-top">
-                            <span class=format!("history-outcome {outcome}")>{outcome}</span>
-                            <span class="tier">{tier_label(item.tier)}</span>
-                            <span class="countdown">{item.at.chars().take(16).collect::<String>().replace('T', " ")}</span>
-                        </div>
-                        <div class="summary">{item.summary.clone()}</div>
-                        <div class="meta">{item.decided_by.clone().map(|by| format!("by {by}")).unwrap_or_else(|| "nobody decided in time".into())}</div>
-                        {item.reason.clone().map(|r| view! { <div class="reason">"“" {r} "”"</div> })}
-                    </div>
-                }
-            })
-            .collect_view()
-            .into_any()
     }
 }
 

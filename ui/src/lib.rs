@@ -6,6 +6,8 @@
 
 mod app;
 pub mod bridge;
+mod queue;
+mod settings;
 pub mod text;
 
 use wasm_bindgen::prelude::*;

@@ -72,6 +72,63 @@ pub fn looks_like_instructions(text: &str) -> bool {
     PHRASES.iter().any(|p| lower.contains(p))
 }
 
+/// The rows of a fixed-height list worth rendering: those in view plus `overscan` on each
+/// side. Everything else is a spacer, so 10,000 requests cost what 30 do.
+pub fn visible_rows(
+    scroll_top: f64,
+    viewport: f64,
+    row_height: f64,
+    count: usize,
+    overscan: usize,
+) -> std::ops::Range<usize> {
+    if count == 0 || row_height <= 0.0 {
+        return 0..0;
+    }
+    let first = (scroll_top.max(0.0) / row_height).floor() as usize;
+    let shown = (viewport.max(0.0) / row_height).ceil() as usize + 1;
+    let start = first.saturating_sub(overscan).min(count);
+    let end = first
+        .saturating_add(shown)
+        .saturating_add(overscan)
+        .min(count);
+    start..end
+}
+
+/// Where to scroll so that row `index` is fully in view, or `None` if it already is.
+pub fn scroll_to_show(
+    index: usize,
+    scroll_top: f64,
+    viewport: f64,
+    row_height: f64,
+) -> Option<f64> {
+    let top = index as f64 * row_height;
+    let bottom = top + row_height;
+    if top < scroll_top {
+        Some(top)
+    } else if bottom > scroll_top + viewport {
+        Some((bottom - viewport).max(0.0))
+    } else {
+        None
+    }
+}
+
+/// How a signed decision's fate reads: a CSS class and words.
+pub fn delivery_status(
+    outcome: &countersign_wire::console::DecideOutcome,
+) -> (&'static str, String) {
+    use countersign_wire::console::DecideOutcome;
+    match outcome {
+        DecideOutcome::Delivered => ("delivered", "delivered".into()),
+        DecideOutcome::Queued => ("queued", "waiting for the gateway".into()),
+        DecideOutcome::AlreadyDecided(state) => (
+            "superseded",
+            format!("not used: already {state} by someone else"),
+        ),
+        DecideOutcome::Expired => ("superseded", "not used: the request expired first".into()),
+        DecideOutcome::Refused(why) => ("refused", format!("refused by the gateway: {why}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +155,44 @@ mod tests {
         assert_eq!(countdown(0), "expired");
         assert_eq!(countdown(65), "1m 05s");
         assert_eq!(countdown(3 * 3600 + 240), "3h 04m");
+    }
+
+    #[test]
+    fn only_the_rows_in_view_and_a_margin_are_rendered() {
+        assert_eq!(visible_rows(0.0, 500.0, 100.0, 10_000, 3), 0..9);
+        assert_eq!(visible_rows(250_000.0, 500.0, 100.0, 10_000, 3), 2497..2509);
+        assert_eq!(
+            visible_rows(999_900.0, 500.0, 100.0, 10_000, 3),
+            9996..10_000
+        );
+        assert_eq!(visible_rows(0.0, 500.0, 100.0, 4, 3), 0..4);
+        assert_eq!(visible_rows(0.0, 500.0, 100.0, 0, 3), 0..0);
+        // Past the end (the list shrank under the scroll position): nothing is invented.
+        assert_eq!(visible_rows(5e9, 500.0, 100.0, 10, 3), 10..10);
+    }
+
+    #[test]
+    fn keyboard_moves_scroll_just_enough() {
+        assert_eq!(scroll_to_show(3, 0.0, 500.0, 100.0), None);
+        assert_eq!(scroll_to_show(5, 0.0, 500.0, 100.0), Some(100.0));
+        assert_eq!(scroll_to_show(2, 400.0, 500.0, 100.0), Some(200.0));
+    }
+
+    #[test]
+    fn delivery_outcomes_are_told_honestly() {
+        use countersign_wire::console::DecideOutcome;
+        assert_eq!(delivery_status(&DecideOutcome::Delivered).1, "delivered");
+        assert!(
+            delivery_status(&DecideOutcome::AlreadyDecided("rejected".into()))
+                .1
+                .contains("already rejected by someone else")
+        );
+        assert!(
+            delivery_status(&DecideOutcome::Expired)
+                .1
+                .contains("expired")
+        );
+        assert_eq!(delivery_status(&DecideOutcome::Queued).0, "queued");
     }
 
     #[test]

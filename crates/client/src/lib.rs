@@ -14,11 +14,11 @@ use std::sync::Arc;
 
 use countersign_chain::SigningKeyPair;
 use countersign_review::{Clock, SystemClock};
-use countersign_wire::Jwk;
 use countersign_wire::api::{
-    ApiError, DecisionOutcome, DecisionRecord, DecisionSubmission, ErrorBody, QueueSnapshot,
-    Receipt, RequestRecord, SubmitResponse,
+    ApiError, DecisionOutcome, DecisionRecord, DecisionSubmission, ErrorBody, History,
+    QueueSnapshot, Receipt, RequestRecord, SubmitResponse,
 };
+use countersign_wire::{Jwk, TrustStore};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
@@ -232,6 +232,36 @@ impl GatewayClient {
         Self::answer(
             self.http
                 .get(self.url("/v1/queue"))
+                .bearer_auth(console.token())
+                .send()
+                .await,
+        )
+        .await
+    }
+
+    /// Up to `limit` recently closed requests, newest first.
+    pub async fn history(
+        &self,
+        console: &ConsoleIdentity,
+        limit: u32,
+    ) -> Result<Vec<RequestRecord>, ClientError> {
+        Self::answer::<History>(
+            self.http
+                .get(self.url("/v1/history"))
+                .query(&[("limit", limit)])
+                .bearer_auth(console.token())
+                .send()
+                .await,
+        )
+        .await
+        .map(|h| h.requests)
+    }
+
+    /// The parties and keys the gateway trusts.
+    pub async fn trust(&self, console: &ConsoleIdentity) -> Result<TrustStore, ClientError> {
+        Self::answer(
+            self.http
+                .get(self.url("/v1/trust"))
                 .bearer_auth(console.token())
                 .send()
                 .await,

@@ -8,7 +8,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use countersign_store::StoredRequest;
-use countersign_wire::api::{ErrorCode, GatewayEvent, QueueSnapshot, RequestRecord};
+use countersign_wire::TrustStore;
+use countersign_wire::api::{ErrorCode, GatewayEvent, History, QueueSnapshot, RequestRecord};
 use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
@@ -55,6 +56,35 @@ pub(crate) async fn queue(
     }))
 }
 
+#[derive(Deserialize)]
+pub(crate) struct HistoryQuery {
+    limit: Option<u32>,
+}
+
+/// Most requests a history page returns.
+const MAX_HISTORY: u32 = 1000;
+
+/// Recently closed requests (decided, expired, withdrawn, refused), newest first: a console
+/// starting fresh shows history and refusals that happened before it subscribed.
+pub(crate) async fn history(
+    State(state): State<AppState>,
+    Console(_): Console,
+    Query(query): Query<HistoryQuery>,
+) -> Result<Json<History>> {
+    let limit = query.limit.unwrap_or(200).clamp(1, MAX_HISTORY);
+    let mut requests = Vec::new();
+    for stored in state.store.recent_closed_requests(limit).await? {
+        requests.push(record(&state, stored).await?);
+    }
+    Ok(Json(History { requests }))
+}
+
+/// The parties and keys this gateway trusts: consoles show their names and re-verify chains
+/// locally with the same keys the gateway used.
+pub(crate) async fn trust(State(state): State<AppState>, Console(_): Console) -> Json<TrustStore> {
+    Json(state.trust_store.as_ref().clone())
+}
+
 pub(crate) async fn request_detail(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -96,6 +126,7 @@ pub(crate) async fn events(
     // Subscribe before reading the backlog, then skip what the backlog already sent.
     let mut live = state.events.subscribe();
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(256);
+    let mut stopping = state.stopping.clone();
     tokio::spawn(async move {
         let mut sent = resume_from;
         let mut catch_up = true;
@@ -121,7 +152,12 @@ pub(crate) async fn events(
                 }
                 catch_up = false;
             }
-            match live.recv().await {
+            let received = tokio::select! {
+                received = live.recv() => received,
+                // Ending the stream lets a graceful shutdown finish; consoles reconnect.
+                _ = stopping.wait_for(|stopped| *stopped) => return,
+            };
+            match received {
                 Ok(event) if event.id <= sent => {}
                 Ok(event) if event.id == sent + 1 => {
                     if tx.send(Ok(sse_event(&event))).await.is_err() {

@@ -178,8 +178,14 @@ pub(crate) async fn wait_for_decision(
     }
     let deadline =
         tokio::time::Instant::now() + Duration::from_secs(query.wait.min(MAX_WAIT_SECONDS));
+    let mut stopping = state.stopping.clone();
     loop {
-        match tokio::time::timeout_at(deadline, events.recv()).await {
+        let received = tokio::select! {
+            received = tokio::time::timeout_at(deadline, events.recv()) => received,
+            // Answer with the current state now rather than hold up a graceful stop.
+            _ = stopping.wait_for(|stopped| *stopped) => break,
+        };
+        match received {
             Err(_) => break,
             Ok(Ok(event)) if event.request_id != id => continue,
             Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {

@@ -47,11 +47,15 @@ pub const MAX_BODY_BYTES: usize = 2 << 20;
 pub struct AppState {
     pub(crate) store: Store,
     pub(crate) trust: Arc<TrustIndex>,
+    /// The trust store as loaded, served to consoles for names and local re-verification.
+    pub(crate) trust_store: Arc<TrustStore>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) audience: String,
     pub(crate) events: broadcast::Sender<GatewayEvent>,
     pub(crate) gateway_key: Arc<SigningKeyPair>,
     pub(crate) wake_workers: Arc<Notify>,
+    /// Turns true when the gateway stops: long-lived responses (SSE) end so shutdown can finish.
+    pub(crate) stopping: watch::Receiver<bool>,
 }
 
 impl AppState {
@@ -128,13 +132,15 @@ pub fn load_or_create_key(path: &Path) -> anyhow::Result<SigningKeyPair> {
     Ok(key)
 }
 
-/// Loads the trust store file.
-pub fn load_trust(path: &Path) -> anyhow::Result<TrustIndex> {
+/// Loads the trust store file, checked (every key well-formed) and indexed.
+pub fn load_trust(path: &Path) -> anyhow::Result<(TrustStore, TrustIndex)> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read trust store {}", path.display()))?;
     let store: TrustStore = serde_json::from_slice(&bytes)
         .with_context(|| format!("trust store {} is not valid", path.display()))?;
-    TrustIndex::from_store(&store).with_context(|| format!("trust store {}", path.display()))
+    let index = TrustIndex::from_store(&store)
+        .with_context(|| format!("trust store {}", path.display()))?;
+    Ok((store, index))
 }
 
 /// Opens storage, binds the listener and starts serving and the workers.
@@ -145,23 +151,25 @@ pub async fn start(
     let store = Store::open(&config.database)
         .await
         .with_context(|| format!("cannot open database {}", config.database.display()))?;
-    let trust = load_trust(&config.trust)?;
+    let (trust_store, trust) = load_trust(&config.trust)?;
     let gateway_key = load_or_create_key(&config.key)?;
     let (events, _) = broadcast::channel(4096);
+    let (shutdown, mut stop) = watch::channel(false);
     let state = AppState {
         store,
         trust: Arc::new(trust),
+        trust_store: Arc::new(trust_store),
         clock,
         audience: config.audience.clone(),
         events,
         gateway_key: Arc::new(gateway_key),
         wake_workers: Arc::new(Notify::new()),
+        stopping: shutdown.subscribe(),
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let (shutdown, mut stop) = watch::channel(false);
     let workers = workers::spawn(state.clone(), shutdown.subscribe());
     let app = router(state);
     let task = tokio::spawn(async move {
@@ -197,6 +205,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/requests/{id}/receipt", post(decisions::receipt))
         .route("/v1/queue", get(consoles::queue))
         .route("/v1/events", get(consoles::events))
+        .route("/v1/trust", get(consoles::trust))
+        .route("/v1/history", get(consoles::history))
         .route("/.well-known/jwks.json", get(jwks))
         .fallback(|| async { Failure::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {

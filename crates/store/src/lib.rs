@@ -10,7 +10,10 @@
 
 use std::path::Path;
 
+mod console;
 mod intake;
+
+pub use console::{ConsoleCache, SignedDecision};
 
 use countersign_wire::api::{
     DecisionRecord, EventKind, GatewayEvent, Receipt, RequestState, WebhookDelivery,
@@ -538,6 +541,18 @@ impl Store {
             .collect()
     }
 
+    /// The most recently received requests that are no longer open (decided, expired,
+    /// withdrawn or refused), newest first.
+    pub async fn recent_closed_requests(&self, limit: u32) -> Result<Vec<StoredRequest>> {
+        sqlx::query("SELECT * FROM requests WHERE state NOT IN ('pending', 'escalated') ORDER BY received_at DESC, request_id LIMIT ?")
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(request_from_row)
+            .collect()
+    }
+
     /// The accepted decision of a request, if any.
     pub async fn decision(&self, request_id: &str) -> Result<Option<DecisionRecord>> {
         let row = sqlx::query("SELECT decision, decided_by, reason, decided_at, jws FROM decisions WHERE request_id = ? ORDER BY decided_at LIMIT 1")
@@ -606,10 +621,7 @@ impl Store {
         sqlx::query("INSERT INTO decisions (jti, request_id, decision, decided_by, reason, decided_at, jws) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind(&decision.jti)
             .bind(&decision.request_id)
-            .bind(match decision.decision {
-                DecisionKind::Approve => "approve",
-                DecisionKind::Reject => "reject",
-            })
+            .bind(decision.decision.as_str())
             .bind(&decision.decided_by)
             .bind(&decision.reason)
             .bind(&decision.decided_at)

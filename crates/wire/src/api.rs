@@ -215,6 +215,13 @@ pub struct QueueSnapshot {
     pub last_event_id: i64,
 }
 
+/// `GET /v1/history`: recently closed requests, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    /// Decided, expired, withdrawn and refused requests.
+    pub requests: Vec<RequestRecord>,
+}
+
 /// Kinds of live events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

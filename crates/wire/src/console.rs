@@ -35,6 +35,25 @@ pub struct Snapshot {
     pub connection: Connection,
     /// Who is reviewing.
     pub reviewer: ReviewerInfo,
+    /// Decisions signed in this console, newest first, with what became of each.
+    pub deliveries: Vec<DeliveryItem>,
+}
+
+/// A decision signed in this console and what became of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryItem {
+    /// Request decided.
+    pub request_id: String,
+    /// The request's summary (untrusted text, shown inert).
+    pub summary: String,
+    /// Approve or reject.
+    pub decision: DecisionKind,
+    /// When it was signed (RFC 3339).
+    pub signed_at: String,
+    /// `Queued` until the gateway answers.
+    pub outcome: DecideOutcome,
+    /// When the gateway answered.
+    pub settled_at: Option<String>,
 }
 
 /// Connection state, shown as a banner when not online.
@@ -64,6 +83,113 @@ pub struct ReviewerInfo {
     pub gateway: String,
     /// `embedded demo` or `gateway`.
     pub mode: String,
+}
+
+/// How to reach a real gateway as a reviewer enrolled there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewaySettings {
+    /// Base URL, `http://` or `https://`.
+    pub url: String,
+    /// The reviewer identity enrolled at the gateway (`iss` of decisions).
+    pub identity: String,
+    /// Name shown in the console.
+    pub display_name: String,
+    /// The gateway's audience (`aud` of console tokens and decisions).
+    pub audience: String,
+}
+
+impl GatewaySettings {
+    /// What is wrong with these settings, in words a person can act on.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let url = self.url.trim();
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"));
+        match rest {
+            None => problems.push("the gateway URL must start with http:// or https://".into()),
+            Some(host) if host.is_empty() || host.starts_with('/') => {
+                problems.push("the gateway URL needs a host".into())
+            }
+            Some(host) if host.contains(char::is_whitespace) => {
+                problems.push("the gateway URL cannot contain spaces".into())
+            }
+            Some(_) => {}
+        }
+        if self.identity.trim().is_empty() {
+            problems.push("the reviewer identity is required (as enrolled at the gateway)".into());
+        }
+        if self.audience.trim().is_empty() {
+            problems.push("the gateway's audience is required".into());
+        }
+        problems
+    }
+}
+
+/// The settings screen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsView {
+    /// Who is reviewing now, with the key fingerprint and public JWK.
+    pub reviewer: ReviewerInfo,
+    /// The saved gateway; `None` runs the embedded demo.
+    pub gateway: Option<GatewaySettings>,
+    /// Whether the saved settings differ from the running connection (restart to apply).
+    pub restart_needed: bool,
+    /// Where the console keeps its data.
+    pub data_dir: String,
+    /// The private key file (mode 0600; never shown).
+    pub key_path: String,
+    /// The gateway operator's command to enrol this key.
+    pub enrol_command: String,
+}
+
+/// `settings`: the settings screen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetSettings {}
+
+impl Command for GetSettings {
+    const NAME: &'static str = "settings";
+    type Output = SettingsView;
+}
+
+/// `save_settings`: save the gateway to connect to (`None`: the embedded demo); applied on
+/// restart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaveSettings {
+    /// The gateway, or `None` for the embedded demo.
+    pub gateway: Option<GatewaySettings>,
+}
+
+impl Command for SaveSettings {
+    const NAME: &'static str = "save_settings";
+    type Output = SettingsView;
+}
+
+/// `export_public_key`: write the reviewer's public JWK to a file for enrolment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportPublicKey {}
+
+/// Where the public key was written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedKey {
+    /// The file written.
+    pub path: String,
+    /// Its content: the public JWK.
+    pub jwk: String,
+}
+
+impl Command for ExportPublicKey {
+    const NAME: &'static str = "export_public_key";
+    type Output = ExportedKey;
+}
+
+/// `restart`: restart the console to apply saved settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restart {}
+
+impl Command for Restart {
+    const NAME: &'static str = "restart";
+    type Output = ();
 }
 
 /// One row of the queue.

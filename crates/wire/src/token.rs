@@ -140,6 +140,25 @@ pub enum DecisionKind {
     Reject,
 }
 
+impl DecisionKind {
+    /// The decision as it appears on the wire and in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionKind::Approve => "approve",
+            DecisionKind::Reject => "reject",
+        }
+    }
+
+    /// Reads the wire form back.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "approve" => Some(DecisionKind::Approve),
+            "reject" => Some(DecisionKind::Reject),
+            _ => None,
+        }
+    }
+}
+
 /// A reference to a versioned policy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyRef {

@@ -397,3 +397,22 @@ async fn a_python_workflow_verifies_the_delivered_decision_against_the_jwks_with
     assert_eq!(verified["iss"], gw.reviewer.identity);
     assert_eq!(verified["kid"], gw.reviewer.key.public().thumbprint());
 }
+
+#[tokio::test]
+async fn a_graceful_stop_ends_console_streams_instead_of_waiting_for_them() {
+    let mut gw = TestGateway::start().await;
+    gw.submit(&gw.scenario("refund-exception")).await;
+    let mut events = gw.client.events(&gw.reviewer, 0).await.unwrap();
+    events.next().await.unwrap().unwrap();
+    // With a console subscribed, the stop must still finish (it used to wait for the stream).
+    tokio::time::timeout(StdDuration::from_secs(10), gw.stop())
+        .await
+        .expect("the gateway stops while a console is subscribed");
+    let end = tokio::time::timeout(StdDuration::from_secs(5), events.next())
+        .await
+        .expect("the console sees its stream end");
+    assert!(
+        !matches!(end, Some(Ok(_))),
+        "no event after the stop: {end:?}"
+    );
+}

@@ -111,3 +111,58 @@ async fn the_demo_workflow_submits_waits_verifies_and_posts_receipts() {
         ]
     );
 }
+
+#[tokio::test]
+async fn consoles_read_the_trust_store_the_gateway_verifies_with() {
+    let gw = TestGateway::start().await;
+    let trust = gw.client.trust(&gw.reviewer).await.unwrap();
+    let on_disk: countersign_wire::TrustStore =
+        serde_json::from_slice(&std::fs::read(&gw.config.trust).unwrap()).unwrap();
+    assert_eq!(trust, on_disk);
+    assert!(trust.parties.len() >= 5, "the demo cast is listed");
+    // Only enrolled consoles may read it.
+    let anonymous = crate::support::http()
+        .get(gw.url("/v1/trust"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+}
+
+#[tokio::test]
+async fn consoles_read_recent_history_including_refusals() {
+    let gw = TestGateway::start().await;
+    gw.submit(&gw.scenario("forged-hop")).await;
+    gw.submit(&gw.scenario("refund-exception")).await;
+    gw.advance(chrono::Duration::seconds(1));
+    gw.submit(&gw.scenario("supplier-payment")).await;
+    let record = gw.record("supplier-payment-t").await;
+    let jws = gw.decision(
+        &gw.reviewer,
+        &record,
+        DecisionKind::Reject,
+        "not our supplier",
+        &[],
+    );
+    gw.post_decision(&gw.reviewer, &record.request_id, &jws)
+        .await;
+
+    let history = gw.client.history(&gw.reviewer, 10).await.unwrap();
+    let seen: Vec<(&str, RequestState)> = history
+        .iter()
+        .map(|r| (r.request_id.as_str(), r.state))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("supplier-payment-t", RequestState::Rejected),
+            ("forged-hop-t", RequestState::Refused)
+        ],
+        "closed only, newest first; the open refund is not history"
+    );
+    assert_eq!(
+        history[0].decision.as_ref().map(|d| d.reason.as_str()),
+        Some("not our supplier")
+    );
+    assert_eq!(gw.client.history(&gw.reviewer, 1).await.unwrap().len(), 1);
+}

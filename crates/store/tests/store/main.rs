@@ -4,7 +4,9 @@ use countersign_store::{Admission, AdmitOutcome, DecisionWrite, NewDecision, New
 use countersign_wire::api::{EventKind, RequestState};
 use countersign_wire::{DecisionKind, Tier, Verdict, VerificationReport};
 
-fn report() -> VerificationReport {
+mod console_cache;
+
+pub(crate) fn report() -> VerificationReport {
     VerificationReport {
         verdict: Verdict::Valid,
         findings: vec![],

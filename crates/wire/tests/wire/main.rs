@@ -132,3 +132,41 @@ fn hop_and_decision_claims_round_trip() {
 fn tiers_order_by_urgency() {
     assert!(Tier::Critical > Tier::High && Tier::High > Tier::Medium && Tier::Medium > Tier::Low);
 }
+
+#[test]
+fn gateway_settings_say_what_is_wrong() {
+    use countersign_wire::console::GatewaySettings;
+    let good = GatewaySettings {
+        url: "https://gateway.example.com".into(),
+        identity: "user:alice".into(),
+        display_name: "Alice".into(),
+        audience: "approvals.example.com".into(),
+    };
+    assert!(good.problems().is_empty());
+    let local = GatewaySettings {
+        url: "http://127.0.0.1:8080".into(),
+        ..good.clone()
+    };
+    assert!(local.problems().is_empty());
+    for (url, expected) in [
+        ("gateway.example.com", "must start with http"),
+        ("ftp://gateway.example.com", "must start with http"),
+        ("https://", "needs a host"),
+        ("https:///path", "needs a host"),
+        ("https://gate way", "cannot contain spaces"),
+    ] {
+        let bad = GatewaySettings {
+            url: url.into(),
+            ..good.clone()
+        };
+        let problems = bad.problems();
+        assert_eq!(problems.len(), 1, "{url}: {problems:?}");
+        assert!(problems[0].contains(expected), "{url}: {problems:?}");
+    }
+    let empty = GatewaySettings {
+        identity: " ".into(),
+        audience: String::new(),
+        ..good
+    };
+    assert_eq!(empty.problems().len(), 2);
+}

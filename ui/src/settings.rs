@@ -1,0 +1,172 @@
+//! Settings: the reviewer's key (fingerprint, public JWK export for enrolment) and which gateway
+//! to connect to. The backend validates and saves; a new gateway applies on restart.
+
+use countersign_wire::console::{
+    ConsoleError, ExportPublicKey, ExportedKey, GatewaySettings, GetSettings, Restart,
+    SaveSettings, SettingsView,
+};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::bridge;
+
+#[component]
+pub(crate) fn SettingsPanel(open: RwSignal<bool>) -> impl IntoView {
+    let loaded = RwSignal::new(None::<Result<SettingsView, ConsoleError>>);
+    let exported = RwSignal::new(None::<Result<ExportedKey, ConsoleError>>);
+    let use_gateway = RwSignal::new(false);
+    let url = RwSignal::new(String::new());
+    let identity = RwSignal::new(String::new());
+    let display_name = RwSignal::new(String::new());
+    let audience = RwSignal::new(String::new());
+    let saved = RwSignal::new(None::<Result<(), ConsoleError>>);
+
+    let fill = move |view: &SettingsView| {
+        use_gateway.set(view.gateway.is_some());
+        let g = view.gateway.clone();
+        url.set(g.as_ref().map(|g| g.url.clone()).unwrap_or_default());
+        identity.set(g.as_ref().map(|g| g.identity.clone()).unwrap_or_default());
+        display_name.set(
+            g.as_ref()
+                .map(|g| g.display_name.clone())
+                .unwrap_or_default(),
+        );
+        audience.set(g.map(|g| g.audience).unwrap_or_default());
+    };
+    Effect::new(move |_| {
+        if open.get() {
+            saved.set(None);
+            exported.set(None);
+            spawn_local(async move {
+                let result = bridge::call(&GetSettings {}).await;
+                if let Ok(view) = &result {
+                    fill(view);
+                }
+                loaded.set(Some(result));
+            });
+        }
+    });
+    let form = move || GatewaySettings {
+        url: url.get(),
+        identity: identity.get(),
+        display_name: display_name.get(),
+        audience: audience.get(),
+    };
+    let problems = move || {
+        if use_gateway.get() {
+            form().problems()
+        } else {
+            Vec::new()
+        }
+    };
+    let save = move |_| {
+        let gateway = use_gateway.get_untracked().then(form);
+        spawn_local(async move {
+            match bridge::call(&SaveSettings { gateway }).await {
+                Ok(view) => {
+                    fill(&view);
+                    loaded.set(Some(Ok(view)));
+                    saved.set(Some(Ok(())));
+                }
+                Err(e) => saved.set(Some(Err(e))),
+            }
+        });
+    };
+    let export = move |_| {
+        spawn_local(async move { exported.set(Some(bridge::call(&ExportPublicKey {}).await)) });
+    };
+    let restart = move |_| {
+        spawn_local(async move {
+            let _ = bridge::call(&Restart {}).await;
+        });
+    };
+    let field = move |label: &'static str,
+                      id: &'static str,
+                      value: RwSignal<String>,
+                      placeholder: &'static str| {
+        view! {
+            <label class="field">
+                <span>{label}</span>
+                <input
+                    id=id
+                    data-testid=id
+                    prop:value=move || value.get()
+                    placeholder=placeholder
+                    on:input=move |ev| value.set(event_target_value(&ev))
+                    disabled=move || !use_gateway.get()
+                />
+            </label>
+        }
+    };
+
+    view! {
+        <Show when=move || open.get()>
+            <div class="overlay" on:click=move |_| open.set(false)>
+                <div class="settings-card" data-testid="settings" on:click=|ev| ev.stop_propagation()>
+                    <header class="settings-head">
+                        <h2>"Settings"</h2>
+                        <button class="ghost" on:click=move |_| open.set(false)>"Close"</button>
+                    </header>
+                    {move || match loaded.get() {
+                        None => view! { <p>"Loading…"</p> }.into_any(),
+                        Some(Err(e)) => view! { <p class="error">{e.message}</p> }.into_any(),
+                        Some(Ok(view)) => view! {
+                            <section class="panel">
+                                <h3>"Your reviewer key"</h3>
+                                <p class="muted">"Generated on this machine; the private key never leaves it and is never shown. Enrol the public key at a gateway to review there."</p>
+                                <dl class="facts">
+                                    <dt>"Reviewing as"</dt><dd>{view.reviewer.display_name.clone()} " (" {view.reviewer.identity.clone()} ")"</dd>
+                                    <dt>"Key fingerprint"</dt><dd class="mono" data-testid="fingerprint">{view.reviewer.key_fingerprint.clone()}</dd>
+                                    <dt>"Private key file"</dt><dd class="mono">{view.key_path.clone()} " (owner-only)"</dd>
+                                    <dt>"Connected to"</dt><dd class="mono">{view.reviewer.gateway.clone()} " · " {view.reviewer.mode.clone()}</dd>
+                                </dl>
+                                <button data-testid="export-key" on:click=export>"Export public key"</button>
+                                {move || exported.get().map(|r| match r {
+                                    Ok(key) => view! {
+                                        <div class="exported">
+                                            <p>"Written to " <code data-testid="exported-path">{key.path}</code></p>
+                                            <textarea class="mono" readonly rows="3" data-testid="exported-jwk">{key.jwk}</textarea>
+                                            <p class="muted">"The gateway operator enrols it with:"</p>
+                                            <pre class="mono">{view.enrol_command.clone()}</pre>
+                                        </div>
+                                    }.into_any(),
+                                    Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
+                                })}
+                            </section>
+                        }.into_any(),
+                    }}
+                    <section class="panel">
+                        <h3>"Gateway"</h3>
+                        <label class="choice">
+                            <input type="radio" name="mode" prop:checked=move || !use_gateway.get() on:change=move |_| use_gateway.set(false) />
+                            "Embedded demo (a gateway and demo workflow on this machine)"
+                        </label>
+                        <label class="choice">
+                            <input type="radio" name="mode" data-testid="use-gateway" prop:checked=move || use_gateway.get() on:change=move |_| use_gateway.set(true) />
+                            "A gateway where I am enrolled"
+                        </label>
+                        {field("Gateway URL", "gateway-url", url, "https://approvals.example.com")}
+                        {field("Reviewer identity", "gateway-identity", identity, "user:alice@example.com")}
+                        {field("Display name", "gateway-name", display_name, "Alice Martin")}
+                        {field("Audience", "gateway-audience", audience, "approvals.example.com")}
+                        <ul class="problems" data-testid="settings-problems">
+                            {move || problems().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}
+                        </ul>
+                        <div class="actions">
+                            <button class="primary" data-testid="save-settings" on:click=save disabled=move || !problems().is_empty()>"Save"</button>
+                            {move || match saved.get() {
+                                Some(Ok(())) if loaded.with(|l| matches!(l, Some(Ok(v)) if v.restart_needed)) => view! {
+                                    <span class="notice">"Saved. Restart Countersign to connect."</span>
+                                    <button on:click=restart>"Restart now"</button>
+                                }.into_any(),
+                                Some(Ok(())) => view! { <span class="notice">"Saved."</span> }.into_any(),
+                                Some(Err(e)) => view! { <span class="error">{e.message}</span> }.into_any(),
+                                None => ().into_any(),
+                            }}
+                        </div>
+                    </section>
+                </div>
+            </div>
+        </Show>
+    }
+}
