@@ -45,6 +45,24 @@ fn external(
     })
 }
 
+/// WebKitGTK settings for a console that sits open all day: the smallest cache model (one
+/// local page, nothing to browse). Switching hardware acceleration off here would save about
+/// 90 MB in the web process, but changing it on a loaded page stalls WebDriver sessions.
+#[cfg(target_os = "linux")]
+fn lean_webview(app: &tauri::App) {
+    use webkit2gtk::{CacheModel, WebContextExt as _, WebViewExt as _};
+    if let Some(window) = app.get_webview_window("main") {
+        let applied = window.with_webview(|webview| {
+            if let Some(context) = webview.inner().context() {
+                context.set_cache_model(CacheModel::DocumentViewer);
+            }
+        });
+        if let Err(e) = applied {
+            tracing::warn!(error = %e, "cannot tune the webview");
+        }
+    }
+}
+
 /// Starts the console.
 pub fn run() {
     let _ = tracing_subscriber::fmt()
@@ -66,6 +84,8 @@ pub fn run() {
                 sync::Console::open(session, handle.clone()).await
             })?;
             app.manage(console.clone());
+            #[cfg(target_os = "linux")]
+            lean_webview(app);
             tauri::async_runtime::spawn(sync::run(console, handle));
             Ok(())
         })

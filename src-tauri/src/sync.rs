@@ -26,6 +26,20 @@ struct Model {
     closed: BTreeMap<String, RequestRecord>,
     connection: Option<Connection>,
     deliveries: Vec<SignedDecision>,
+    /// Queue rows, built once per record (parsing every hop for names is too slow to repeat
+    /// for 10,000 requests on every refresh).
+    rows: BTreeMap<String, QueueItem>,
+}
+
+impl Model {
+    fn rebuild_rows(&mut self, trust: &TrustIndex) {
+        self.rows = self
+            .open
+            .values()
+            .chain(self.closed.values())
+            .map(|r| (r.request_id.clone(), queue_item(trust, r)))
+            .collect();
+    }
 }
 
 /// Where this console connects and as whom.
@@ -86,6 +100,69 @@ pub(crate) fn outcome_of<T>(result: Result<T, ClientError>) -> Option<DecideOutc
     })
 }
 
+/// One queue row, from a record.
+fn queue_item(trust: &TrustIndex, record: &RequestRecord) -> QueueItem {
+    let name = |identity: &str| {
+        trust
+            .party(identity)
+            .map(|p| p.display_name.clone())
+            .unwrap_or_else(|| identity.to_owned())
+    };
+    let request = &record.request;
+    let mut chain = vec![name(&text(record, "/principal"))];
+    let parties: Vec<String> = record
+        .request
+        .get("chain")
+        .and_then(|c| c.as_array())
+        .map(|hops| {
+            hops.iter()
+                .filter_map(|h| h.as_str())
+                .filter_map(|h| countersign_chain::CompactJws::parse(h).ok())
+                .filter_map(|j| j.claims::<countersign_wire::HopClaims>().ok())
+                .map(|c| c.sub)
+                .collect()
+        })
+        .unwrap_or_default();
+    chain.extend(parties.iter().map(|p| name(p)));
+    let count = |severity: Severity| {
+        record
+            .report
+            .findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    };
+    QueueItem {
+        request_id: record.request_id.clone(),
+        state: record.state,
+        tier: record.tier,
+        summary: text(record, "/action/summary"),
+        action: format!(
+            "{} · {}",
+            text(record, "/action/type"),
+            text(record, "/action/operation")
+        ),
+        errors: count(Severity::Error),
+        warnings: count(Severity::Warning),
+        codes: record
+            .report
+            .findings
+            .iter()
+            .map(|f| f.code.to_string())
+            .collect(),
+        confidence: request
+            .pointer("/uncertainty/confidence")
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0),
+        chain,
+        expires_at: record.expires_at.clone(),
+        irreversible: request
+            .pointer("/action/impact/reversible")
+            .and_then(|v| v.as_bool())
+            == Some(false),
+    }
+}
+
 impl Console {
     /// Opens the cache and restores what the reviewer last saw.
     pub(crate) async fn open(session: Session, app: tauri::AppHandle) -> anyhow::Result<Self> {
@@ -132,6 +209,7 @@ impl Console {
             gateway: session.client.base_url().to_owned(),
             mode: session.mode.into(),
         };
+        model.rebuild_rows(&trust);
         Ok(Console {
             client: session.client,
             identity: Arc::new(session.identity),
@@ -154,76 +232,13 @@ impl Console {
         self.trust.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    fn queue_item(&self, trust: &TrustIndex, record: &RequestRecord) -> QueueItem {
-        let name = |identity: &str| {
-            trust
-                .party(identity)
-                .map(|p| p.display_name.clone())
-                .unwrap_or_else(|| identity.to_owned())
-        };
-        let request = &record.request;
-        let mut chain = vec![name(&text(record, "/principal"))];
-        let parties: Vec<String> = record
-            .request
-            .get("chain")
-            .and_then(|c| c.as_array())
-            .map(|hops| {
-                hops.iter()
-                    .filter_map(|h| h.as_str())
-                    .filter_map(|h| countersign_chain::CompactJws::parse(h).ok())
-                    .filter_map(|j| j.claims::<countersign_wire::HopClaims>().ok())
-                    .map(|c| c.sub)
-                    .collect()
-            })
-            .unwrap_or_default();
-        chain.extend(parties.iter().map(|p| name(p)));
-        let count = |severity: Severity| {
-            record
-                .report
-                .findings
-                .iter()
-                .filter(|f| f.severity == severity)
-                .count()
-        };
-        QueueItem {
-            request_id: record.request_id.clone(),
-            state: record.state,
-            tier: record.tier,
-            summary: text(record, "/action/summary"),
-            action: format!(
-                "{} · {}",
-                text(record, "/action/type"),
-                text(record, "/action/operation")
-            ),
-            errors: count(Severity::Error),
-            warnings: count(Severity::Warning),
-            codes: record
-                .report
-                .findings
-                .iter()
-                .map(|f| f.code.to_string())
-                .collect(),
-            confidence: request
-                .pointer("/uncertainty/confidence")
-                .and_then(|v| v.as_f64())
-                .unwrap_or(0.0),
-            chain,
-            expires_at: record.expires_at.clone(),
-            irreversible: request
-                .pointer("/action/impact/reversible")
-                .and_then(|v| v.as_bool())
-                == Some(false),
-        }
-    }
-
     /// Everything the UI renders.
     pub(crate) fn snapshot(&self) -> Snapshot {
-        let trust = self.trust();
         let model = self.model();
         let mut queue: Vec<QueueItem> = model
             .open
-            .values()
-            .map(|r| self.queue_item(&trust, r))
+            .keys()
+            .filter_map(|id| model.rows.get(id).cloned())
             .collect();
         // Most urgent first: tier, then time to expiry.
         queue.sort_by(|a, b| {
@@ -254,7 +269,7 @@ impl Console {
             .closed
             .values()
             .filter(|r| r.state == RequestState::Refused)
-            .map(|r| self.queue_item(&trust, r))
+            .filter_map(|r| model.rows.get(&r.request_id).cloned())
             .collect();
         let summary = |id: &str| {
             model
@@ -402,8 +417,12 @@ impl Console {
         if let Err(e) = self.cache.put(&records, &now_text()).await {
             tracing::warn!(error = %e, "cannot write the local cache");
         }
+        let trust = self.trust();
         let mut model = self.model();
         for record in records {
+            model
+                .rows
+                .insert(record.request_id.clone(), queue_item(&trust, &record));
             model.open.remove(&record.request_id);
             model.closed.remove(&record.request_id);
             if record.state.is_open() {
@@ -449,7 +468,10 @@ impl Console {
         let store = self.client.trust(&self.identity).await?;
         match TrustIndex::from_store(&store) {
             Ok(index) => {
-                *self.trust.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(index);
+                let index = Arc::new(index);
+                *self.trust.write().unwrap_or_else(|p| p.into_inner()) = index.clone();
+                // Names may have changed: rebuild the rows.
+                self.model().rebuild_rows(&index);
                 if let Err(e) = self.cache.put_trust(&store, &now_text()).await {
                     tracing::warn!(error = %e, "cannot cache the trust store");
                 }

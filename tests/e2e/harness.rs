@@ -16,8 +16,8 @@ use countersign_gateway::{GatewayConfig, RunningGateway, load_or_create_key};
 use countersign_review::SystemClock;
 use countersign_scenarios::demo::{Demo, demo};
 use countersign_store::{ReviewerRow, Store};
-use countersign_wire::Tier;
 use countersign_wire::api::SubmitResponse;
+use countersign_wire::{Tier, TrustStore};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -116,6 +116,11 @@ impl App {
             client,
             data,
         }
+    }
+
+    /// The tauri-driver process; the app and its WebKit processes descend from it.
+    pub fn driver_pid(&self) -> u32 {
+        self.driver.id()
     }
 
     /// Closes the app; its data directory is handed back for a restart.
@@ -237,11 +242,18 @@ impl Gateway {
     /// Starts a gateway that trusts the demo cast, and enrols the reviewer whose key is (or will
     /// be) the console's: `reviewer-key.pem` in `console_data`.
     pub async fn start(console_data: &Path) -> Gateway {
+        Gateway::start_trusting(console_data, TrustStore::default()).await
+    }
+
+    /// Like [`Gateway::start`], also trusting the parties of `extra`.
+    pub async fn start_trusting(console_data: &Path, extra: TrustStore) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
         let demo = demo(Utc::now(), "e2e");
+        let mut trust = demo.trust_store();
+        trust.parties.extend(extra.parties);
         std::fs::write(
             dir.path().join("trust.json"),
-            serde_json::to_vec(&demo.trust_store()).unwrap(),
+            serde_json::to_vec(&trust).unwrap(),
         )
         .unwrap();
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();

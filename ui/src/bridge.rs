@@ -31,6 +31,14 @@ pub async fn call<C: Command>(req: &C) -> Result<C::Output, ConsoleError> {
             message: e.to_string(),
         })?;
     match tauri_invoke(C::NAME, args).await {
+        // Large outputs come as JSON bytes (an ArrayBuffer): one serde_json pass in wasm.
+        Ok(value) if value.is_instance_of::<js_sys::ArrayBuffer>() => {
+            let bytes = js_sys::Uint8Array::new(&value).to_vec();
+            serde_json::from_slice(&bytes).map_err(|e| ConsoleError {
+                code: "internal".into(),
+                message: e.to_string(),
+            })
+        }
         Ok(value) => serde_wasm_bindgen::from_value(value).map_err(|e| ConsoleError {
             code: "internal".into(),
             message: e.to_string(),

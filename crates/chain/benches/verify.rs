@@ -9,14 +9,12 @@
 use std::hint::black_box;
 use std::path::PathBuf;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use countersign_chain::{SigningKeyPair, TrustIndex, verify_request};
-use countersign_scenarios::{Cast, ChainDraft, RequestDraft, evidence_item};
-use countersign_wire::{
-    Action, AuthorizationDetail, EvidenceKind, Impact, PartyKind, Purpose, Tier, Uncertainty,
-};
+use countersign_scenarios::synthetic::{PayRequest, pay_cast};
+use countersign_wire::Tier;
 use criterion::Criterion;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap()
@@ -24,80 +22,16 @@ fn now() -> DateTime<Utc> {
 
 /// A valid request with `hops` hops, each narrowing the payment limit.
 fn request(hops: usize) -> (Vec<u8>, TrustIndex) {
-    let mut cast = Cast::new("bench");
-    let mut path = vec!["user:p".to_owned()];
-    cast.add("user:p", PartyKind::Human, "P");
-    for i in 0..hops {
-        let agent = format!("agent:{i}");
-        cast.add(&agent, PartyKind::Agent, &agent);
-        path.push(agent);
+    let cast = pay_cast("bench", hops);
+    let request = PayRequest {
+        request_id: "r",
+        hops,
+        evidence: 1,
+        tier: Tier::High,
+        now: now(),
     }
-    let path_refs: Vec<&str> = path.iter().map(String::as_str).collect();
-    let scopes: Vec<Vec<AuthorizationDetail>> = (0..hops)
-        .map(|i| {
-            serde_json::from_value(json!([{"type": "pay", "actions": ["send"], "locations": ["acct:ops"],
-                "constraints": {"max_amount": format!("{}.00", 10_000 - i * 10), "currency": "EUR", "payees": ["x", "y"]}}]))
-            .unwrap()
-        })
-        .collect();
-    let purpose = Purpose {
-        id: "p".into(),
-        text: "Pay".into(),
-    };
-    let chain = ChainDraft::linked(
-        &cast,
-        "txn",
-        &purpose,
-        &path_refs,
-        scopes,
-        now() - Duration::minutes(5),
-        now() + Duration::hours(8),
-    );
-    let Value::Object(arguments) = json!({"amount": "250.00", "currency": "EUR", "payees": "x"})
-    else {
-        unreachable!()
-    };
-    let draft = RequestDraft {
-        request_id: "r".into(),
-        txn: "txn".into(),
-        created_at: now(),
-        expires_at: now() + Duration::hours(1),
-        principal: "user:p".into(),
-        purpose,
-        action: Action {
-            action_type: "pay".into(),
-            operation: "send".into(),
-            resource: "acct:ops".into(),
-            arguments,
-            arguments_digest: String::new(),
-            requested_by: path[hops].clone(),
-            tool: None,
-            impact: Impact {
-                tier: Tier::High,
-                reversible: false,
-                value: None,
-            },
-            summary: "Pay 250 EUR".into(),
-        },
-        evidence: vec![evidence_item(
-            "ev1",
-            EvidenceKind::Source,
-            "agent:0",
-            "Invoice",
-            "text/plain",
-            "invoice: 250.00 EUR",
-            now(),
-        )],
-        uncertainty: Uncertainty {
-            confidence: 0.9,
-            method: "rule_based".into(),
-            assumptions: vec![],
-            known_unknowns: vec![],
-            alternatives: vec![],
-        },
-        callback: None,
-    };
-    let bytes = serde_json::to_vec(&draft.to_json(chain.sign(&cast))).unwrap();
+    .build(&cast);
+    let bytes = serde_json::to_vec(&request).unwrap();
     let trust = TrustIndex::from_store(&cast.trust_store()).unwrap();
     let report = verify_request(&bytes, &trust, now()).unwrap().report;
     assert!(

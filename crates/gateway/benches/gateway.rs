@@ -11,92 +11,36 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{Duration as ChronoDuration, Utc};
+use chrono::Utc;
 use countersign_chain::SigningKeyPair;
 use countersign_client::{ConsoleIdentity, GatewayClient};
 use countersign_gateway::GatewayConfig;
 use countersign_gateway::auth::workflow_token_hash;
 use countersign_review::{SystemClock, decision_claims};
-use countersign_scenarios::{Cast, ChainDraft, RequestDraft};
+use countersign_scenarios::Cast;
+use countersign_scenarios::synthetic::{PayRequest, pay_cast};
 use countersign_store::{ReviewerRow, Store};
-use countersign_wire::{
-    Action, AuthorizationDetail, DECISION_TYP, DecisionKind, Impact, PartyKind, Purpose, Tier,
-    Uncertainty,
-};
+use countersign_wire::{DECISION_TYP, DecisionKind, Tier};
 use futures_util::StreamExt as _;
-use serde_json::{Value, json};
 
 const TOKEN: &str = "cswf_bench";
 const AUDIENCE: &str = "bench";
 
 fn cast() -> Cast {
-    let mut cast = Cast::new("gateway bench");
-    cast.add("user:p", PartyKind::Human, "P");
-    for agent in ["agent:a", "agent:b", "agent:c"] {
-        cast.add(agent, PartyKind::Agent, agent);
-    }
-    cast
+    pay_cast("gateway bench", 3)
 }
 
 /// A valid 3-hop request with unique ids and jtis.
 fn request(cast: &Cast, id: usize) -> Vec<u8> {
-    let now = Utc::now();
-    let txn = format!("txn-{id}");
-    let purpose = Purpose {
-        id: "p".into(),
-        text: "Pay".into(),
-    };
-    let scope = |max: &str| -> Vec<AuthorizationDetail> {
-        serde_json::from_value(
-            json!([{"type": "pay", "actions": ["send"], "constraints": {"max_amount": max}}]),
-        )
-        .unwrap()
-    };
-    let chain = ChainDraft::linked(
-        cast,
-        &txn,
-        &purpose,
-        &["user:p", "agent:a", "agent:b", "agent:c"],
-        vec![scope("900"), scope("800"), scope("700")],
-        now,
-        now + ChronoDuration::hours(2),
-    );
-    let Value::Object(arguments) = json!({"amount": "250.00"}) else {
-        unreachable!()
-    };
-    let draft = RequestDraft {
-        request_id: format!("bench-{id}"),
-        txn,
-        created_at: now,
-        expires_at: now + ChronoDuration::hours(1),
-        principal: "user:p".into(),
-        purpose,
-        action: Action {
-            action_type: "pay".into(),
-            operation: "send".into(),
-            resource: "acct:ops".into(),
-            arguments,
-            arguments_digest: String::new(),
-            requested_by: "agent:c".into(),
-            tool: None,
-            impact: Impact {
-                tier: Tier::High,
-                reversible: false,
-                value: None,
-            },
-            summary: "Pay 250".into(),
-        },
-        evidence: vec![],
-        uncertainty: Uncertainty {
-            confidence: 0.9,
-            method: "rule_based".into(),
-            assumptions: vec![],
-            known_unknowns: vec![],
-            alternatives: vec![],
-        },
-        callback: None,
-    };
-    serde_json::to_vec(&draft.to_json(chain.sign(cast))).unwrap()
+    let request = PayRequest {
+        request_id: &format!("bench-{id}"),
+        hops: 3,
+        evidence: 0,
+        tier: Tier::High,
+        now: Utc::now(),
+    }
+    .build(cast);
+    serde_json::to_vec(&request).unwrap()
 }
 
 struct Bench {

@@ -8,5 +8,6 @@
 
 mod build;
 pub mod demo;
+pub mod synthetic;
 
 pub use build::{Cast, ChainDraft, HopDraft, Member, Prev, RequestDraft, evidence_item};
