@@ -61,25 +61,41 @@ pub(crate) fn QueueList(
             OVERSCAN,
         )
     };
+    // Rows are keyed by position and id: while scrolling, rows still in view stay in the DOM
+    // and only those entering it are built.
+    let shown = move || -> Vec<(usize, QueueItem)> {
+        let range = window();
+        rows.with(|r| {
+            r.get(range.clone())
+                .unwrap_or_default()
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(i, item)| (range.start + i, item))
+                .collect()
+        })
+    };
     view! {
         <div class="rows virtual" data-testid="queue" node_ref=container on:scroll=move |_| measure()>
-            {move || {
-                let count = rows.with(Vec::len);
-                if count == 0 {
-                    return view! { <p class="empty">"Nothing waiting for you."</p> }.into_any();
-                }
-                let range = window();
-                let shown: Vec<(usize, QueueItem)> = rows.with(|r| {
-                    r[range.clone()].iter().cloned().enumerate().map(|(i, item)| (range.start + i, item)).collect()
-                });
-                view! {
-                    <div class="spacer" data-testid="queue-spacer" data-rows=count style:height=format!("{}px", count as f64 * ROW_HEIGHT)>
-                        {shown.into_iter().map(|(index, item)| view! {
+            <Show
+                when=move || rows.with(|r| !r.is_empty())
+                fallback=|| view! { <p class="empty">"Nothing waiting for you."</p> }
+            >
+                <div
+                    class="spacer"
+                    data-testid="queue-spacer"
+                    data-rows=move || rows.with(Vec::len)
+                    style:height=move || format!("{}px", rows.with(Vec::len) as f64 * ROW_HEIGHT)
+                >
+                    <For
+                        each=shown
+                        key=|(index, item)| (*index, item.request_id.clone(), item.state)
+                        children=move |(index, item)| view! {
                             <QueueRow item=item index=index selected=selected opened=opened now=now />
-                        }).collect_view()}
-                    </div>
-                }.into_any()
-            }}
+                        }
+                    />
+                </div>
+            </Show>
         </div>
     }
 }

@@ -1,5 +1,7 @@
 //! The review rules with a pinned clock, without a gateway.
 
+mod policy;
+
 use std::collections::BTreeSet;
 
 use chrono::{Duration, TimeZone, Utc};
