@@ -13,6 +13,7 @@
 //! - `POST /v1/requests/{id}/decisions` (console): a reviewer's decision JWS.
 //! - `GET /.well-known/jwks.json` (public): keys that verify decisions and webhooks.
 
+pub mod audit;
 pub mod auth;
 mod consoles;
 mod decisions;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub(crate) events: broadcast::Sender<GatewayEvent>,
     pub(crate) gateway_key: Arc<SigningKeyPair>,
     pub(crate) wake_workers: Arc<Notify>,
+    /// The tamper-evident audit log.
+    pub(crate) audit: Arc<audit::AuditLog>,
     /// Turns true when the gateway stops: long-lived responses (SSE) end so shutdown can finish.
     pub(crate) stopping: watch::Receiver<bool>,
 }
@@ -155,7 +158,15 @@ pub async fn start(
     let gateway_key = load_or_create_key(&config.key)?;
     let (events, _) = broadcast::channel(4096);
     let (shutdown, mut stop) = watch::channel(false);
+    let audit = audit::AuditLog::open(
+        &store,
+        &log_key_path(&config.key),
+        &log_origin(&config.audience),
+    )
+    .await
+    .context("audit log")?;
     let state = AppState {
+        audit: Arc::new(audit),
         store,
         trust: Arc::new(trust),
         trust_store: Arc::new(trust_store),
@@ -208,6 +219,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/trust", get(consoles::trust))
         .route("/v1/history", get(consoles::history))
         .route("/.well-known/jwks.json", get(jwks))
+        .route("/v1/audit/checkpoint", get(audit_checkpoint))
+        .route("/v1/audit/log-key", get(audit_log_key))
         .fallback(|| async { Failure::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             Failure::new(
@@ -227,6 +240,35 @@ struct PublishedKey {
     #[serde(rename = "use")]
     key_use: &'static str,
     alg: &'static str,
+}
+
+/// The log key sits next to the gateway's webhook key.
+pub fn log_key_path(gateway_key: &Path) -> PathBuf {
+    gateway_key.with_file_name("log-key.pem")
+}
+
+/// The audit log's origin, from the gateway's audience.
+pub fn log_origin(audience: &str) -> String {
+    format!("{audience}/audit")
+}
+
+/// The latest signed checkpoint (a C2SP signed note), public like the JWKS so anyone can
+/// witness it.
+async fn audit_checkpoint(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> error::Result<String> {
+    Ok(state
+        .store
+        .audit_checkpoints()
+        .await?
+        .pop()
+        .map(|(_, note)| note)
+        .unwrap_or_default())
+}
+
+/// The verifier key for checkpoints (`name+keyid+base64`).
+async fn audit_log_key(axum::extract::State(state): axum::extract::State<AppState>) -> String {
+    format!("{}\n", state.audit.verifier())
 }
 
 async fn jwks(

@@ -41,6 +41,9 @@ enum Command {
     /// Manage console users.
     #[command(subcommand)]
     Reviewer(ReviewerCommand),
+    /// Check the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[derive(Args)]
@@ -72,6 +75,27 @@ struct ServeArgs {
     /// Log format: text or json [default: text]
     #[arg(long, env = "COUNTERSIGN_LOG_FORMAT")]
     log_format: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute every entry from the stored events and check every signed checkpoint; prints
+    /// a JSON report and exits 0 if the log is intact, 1 if anything was changed or removed.
+    Verify {
+        #[command(flatten)]
+        settings: Settings,
+        /// Audience the gateway serves (names the log) [default: countersign-gateway]
+        #[arg(long, env = "COUNTERSIGN_AUDIENCE")]
+        audience: Option<String>,
+        /// The gateway's key file; the log key is `log-key.pem` next to it
+        /// [default: gateway-key.pem]
+        #[arg(long, env = "COUNTERSIGN_KEY")]
+        key: Option<PathBuf>,
+        /// Pinned log verifier key (`name+keyid+base64`, from /v1/audit/log-key), instead of
+        /// trusting the key file found on this machine.
+        #[arg(long)]
+        log_key: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -162,6 +186,41 @@ fn main() -> ExitCode {
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve(args).await,
+        Command::Audit(AuditCommand::Verify {
+            settings,
+            audience,
+            key,
+            log_key,
+        }) => {
+            let file = file_config(settings.config.as_deref())?;
+            let audience = audience
+                .or(file.audience.clone())
+                .unwrap_or_else(|| "countersign-gateway".into());
+            let key = key
+                .or(file.key.clone())
+                .unwrap_or_else(|| "gateway-key.pem".into());
+            let store = Store::open(&database(&settings, &file)).await?;
+            let origin = countersign_gateway::log_origin(&audience);
+            let verifier = match log_key {
+                Some(pinned) => pinned
+                    .trim()
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("--log-key: {e}"))?,
+                None => {
+                    let path = countersign_gateway::log_key_path(&key);
+                    anyhow::ensure!(path.exists(), "no log key at {}", path.display());
+                    countersign_gateway::audit::AuditLog::open(&store, &path, &origin)
+                        .await?
+                        .verifier()
+                }
+            };
+            let report = countersign_gateway::audit::verify_log(&store, &verifier, &origin).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if !report.problems.is_empty() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Workflow(WorkflowCommand::Add { name, settings }) => {
             let file = file_config(settings.config.as_deref())?;
             let store = Store::open(&database(&settings, &file)).await?;

@@ -20,6 +20,7 @@ const MAX_BACKOFF_SECONDS: i64 = 300;
 pub(crate) fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     vec![
         tokio::spawn(expire(state.clone(), stop.clone())),
+        tokio::spawn(seal(state.clone(), stop.clone())),
         tokio::spawn(deliver(state, stop)),
     ]
 }
@@ -29,6 +30,30 @@ async fn pause(state: &AppState, stop: &mut watch::Receiver<bool>) -> bool {
         _ = tokio::time::sleep(TICK) => true,
         _ = state.wake_workers.notified() => true,
         _ = stop.wait_for(|stopped| *stopped) => false,
+    }
+}
+
+/// Seals committed events into the audit log every tick, and once more when stopping.
+async fn seal(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        let running = pause(&state, &mut stop).await;
+        let at = state
+            .clock
+            .now()
+            .to_rfc3339_opts(SecondsFormat::Millis, true);
+        loop {
+            match state.audit.seal(&state.store, &at).await {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "audit seal failed");
+                    break;
+                }
+            }
+        }
+        if !running {
+            return;
+        }
     }
 }
 

@@ -10,9 +10,11 @@
 
 use std::path::Path;
 
+mod audit;
 mod console;
 mod intake;
 
+pub use audit::{AuditEntry, EventForAudit};
 pub use console::{ConsoleCache, SignedDecision};
 
 use countersign_wire::api::{

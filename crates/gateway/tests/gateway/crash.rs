@@ -273,4 +273,25 @@ async fn nothing_acknowledged_is_lost_when_the_gateway_is_killed_and_the_outbox_
     }
     child.kill().unwrap();
     child.wait().unwrap();
+
+    // The audit log survived both kills: every sealed entry still matches its event and every
+    // signed checkpoint its entries.
+    let key = dir.path().join("gateway-key.pem");
+    let report: serde_json::Value = serde_json::from_str(&admin(
+        dir.path(),
+        &[
+            "audit",
+            "verify",
+            "--audience",
+            "crash-test",
+            "--key",
+            key.to_str().unwrap(),
+        ],
+    ))
+    .unwrap();
+    assert_eq!(report["problems"], serde_json::json!([]), "{report}");
+    assert!(
+        report["entries"].as_u64().unwrap() >= expected.len() as u64,
+        "{report}"
+    );
 }

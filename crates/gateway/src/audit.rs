@@ -1,0 +1,230 @@
+//! The tamper-evident audit log: every event is sealed, in order, into an RFC 9162 Merkle tree
+//! (`countersign-audit`), and each seal ends with a C2SP checkpoint signed by the log key
+//! (`log-key.pem`, separate from the webhook key). Changing or removing a sealed event, entry
+//! or checkpoint is found by [`verify_log`] (`countersign-gateway audit verify`).
+//!
+//! Events are sealed by a worker within one tick of being committed, and once more on a
+//! graceful stop; after a crash the next seal picks up where the last committed one ended.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use countersign_audit::{
+    Checkpoint, Frontier, NoteSigner, NoteVerifier, leaf_hash, open_note, tree_root,
+};
+use countersign_chain::digest::{canonical_json, sha256_digest};
+use countersign_store::{AuditEntry, EventForAudit, Store, StoreError};
+use ed25519_dalek::pkcs8::DecodePrivateKey as _;
+use serde::Serialize;
+use serde_json::json;
+use tokio::sync::Mutex;
+
+/// Events sealed per transaction at most.
+const SEAL_BATCH: i64 = 2000;
+
+/// The bytes an event's leaf commits to: RFC 8785 JSON of the event and the digest of what it
+/// is about (the request for arrivals, escalations and refusals; the decision JWS for
+/// decisions).
+pub fn entry_bytes(event: &EventForAudit) -> Vec<u8> {
+    let subject = match event.kind.as_str() {
+        "request_decided" => event
+            .decision_jws
+            .as_deref()
+            .map(|jws| sha256_digest(jws.as_bytes())),
+        "request_added" | "request_escalated" | "request_refused" => event.request_digest.clone(),
+        _ => None,
+    };
+    let value = json!({
+        "v": 1,
+        "event_id": event.id,
+        "kind": event.kind,
+        "request_id": event.request_id,
+        "state": event.state,
+        "at": event.at,
+        "actor": event.actor,
+        "subject_digest": subject,
+    });
+    // Every value above is a string, an integer far below 2^53, or null: always canonical.
+    canonical_json(&value).unwrap_or_default()
+}
+
+/// The gateway's log: its origin, signer, and the tree's right edge.
+pub struct AuditLog {
+    origin: String,
+    signer: NoteSigner,
+    tree: Mutex<(Frontier, i64)>,
+}
+
+impl AuditLog {
+    /// Opens the log: loads (or creates, mode 0600) the log key and rebuilds the tree's edge
+    /// from the stored leaves.
+    pub async fn open(store: &Store, key_path: &Path, origin: &str) -> anyhow::Result<AuditLog> {
+        crate::load_or_create_key(key_path)?;
+        let pem = std::fs::read_to_string(key_path)
+            .with_context(|| format!("cannot read log key {}", key_path.display()))?;
+        let key = ed25519_dalek::SigningKey::from_pkcs8_pem(&pem)
+            .map_err(|e| anyhow::anyhow!("log key {}: {e}", key_path.display()))?;
+        let signer = NoteSigner::new(origin, key).context("log key name")?;
+        let entries = store.audit_entries().await?;
+        let leaves: Vec<[u8; 32]> = entries
+            .iter()
+            .map(|e| e.leaf_hash.as_slice().try_into())
+            .collect::<Result<_, _>>()
+            .map_err(|_| anyhow::anyhow!("a stored leaf hash is not 32 bytes"))?;
+        let last_event = entries.last().map_or(0, |e| e.event_id);
+        Ok(AuditLog {
+            origin: origin.to_owned(),
+            signer,
+            tree: Mutex::new((Frontier::from_leaves(&leaves), last_event)),
+        })
+    }
+
+    /// The verifier key string (`name+keyid+base64`) auditors pin.
+    pub fn verifier(&self) -> NoteVerifier {
+        self.signer.verifier()
+    }
+
+    /// The log's origin (first line of every checkpoint).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Seals the events committed since the last seal; returns how many.
+    pub async fn seal(&self, store: &Store, at: &str) -> Result<usize, SealError> {
+        let mut tree = self.tree.lock().await;
+        let events = store.events_for_audit(tree.1, SEAL_BATCH).await?;
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let mut frontier = tree.0.clone();
+        let mut entries = Vec::with_capacity(events.len());
+        for event in &events {
+            let bytes = entry_bytes(event);
+            let leaf = leaf_hash(&bytes);
+            entries.push(AuditEntry {
+                seq: i64::try_from(frontier.size()).unwrap_or(i64::MAX),
+                event_id: event.id,
+                entry: String::from_utf8_lossy(&bytes).into_owned(),
+                leaf_hash: leaf.to_vec(),
+            });
+            frontier.append(leaf);
+        }
+        let checkpoint = Checkpoint::new(&self.origin, frontier.size(), frontier.root())
+            .map_err(|e| SealError::Sign(e.to_string()))?;
+        let note = self
+            .signer
+            .sign(&checkpoint.body())
+            .map_err(|e| SealError::Sign(e.to_string()))?;
+        store.seal(&entries, &note, at).await?;
+        let last = events.last().map_or(tree.1, |e| e.id);
+        *tree = (frontier, last);
+        Ok(entries.len())
+    }
+}
+
+/// Why a seal failed (the events stay, and the next seal retries them).
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The checkpoint could not be built or signed.
+    #[error("cannot sign the checkpoint: {0}")]
+    Sign(String),
+}
+
+/// What `audit verify` found.
+#[derive(Debug, Serialize)]
+pub struct LogReport {
+    /// Sealed entries.
+    pub entries: usize,
+    /// Signed checkpoints checked.
+    pub checkpoints: usize,
+    /// Everything that does not hold; empty when the log is intact.
+    pub problems: Vec<String>,
+}
+
+/// Checks the whole log against the events as stored now and every signed checkpoint.
+pub async fn verify_log(
+    store: &Store,
+    verifier: &NoteVerifier,
+    origin: &str,
+) -> Result<LogReport, StoreError> {
+    let mut problems = Vec::new();
+    let entries = store.audit_entries().await?;
+    let events = store.events_for_audit(0, i64::MAX).await?;
+    let mut leaves = Vec::with_capacity(entries.len());
+    let mut events_iter = events.iter().peekable();
+    for (index, entry) in entries.iter().enumerate() {
+        if usize::try_from(entry.seq).ok() != Some(index) {
+            problems.push(format!(
+                "entry {index} is missing (found seq {})",
+                entry.seq
+            ));
+        }
+        let leaf = leaf_hash(entry.entry.as_bytes());
+        if entry.leaf_hash.as_slice() != leaf {
+            problems.push(format!("entry {index} does not match its leaf hash"));
+        }
+        leaves.push(leaf);
+        // Events are sealed in id order: every event up to this one must have its entry.
+        while let Some(event) = events_iter.next_if(|e| e.id < entry.event_id) {
+            problems.push(format!(
+                "event {} ({} of {}) is not in the log",
+                event.id, event.kind, event.request_id
+            ));
+        }
+        match events_iter.next_if(|e| e.id == entry.event_id) {
+            Some(event) if entry_bytes(event) != entry.entry.as_bytes() => problems.push(format!(
+                "event {} ({} of {}) was changed after it was sealed",
+                event.id, event.kind, event.request_id
+            )),
+            Some(_) => {}
+            None => problems.push(format!(
+                "event {} recorded by entry {index} was removed",
+                entry.event_id
+            )),
+        }
+    }
+    let checkpoints = store.audit_checkpoints().await?;
+    for (size, note) in &checkpoints {
+        let checked = open_note(note, std::slice::from_ref(verifier))
+            .map_err(|e| e.to_string())
+            .and_then(|opened| Checkpoint::parse(opened.text()).map_err(|e| e.to_string()));
+        match checked {
+            Err(e) => problems.push(format!("checkpoint of size {size}: {e}")),
+            Ok(checkpoint) => {
+                let covered = usize::try_from(checkpoint.size()).unwrap_or(usize::MAX);
+                if checkpoint.origin() != origin {
+                    problems.push(format!(
+                        "checkpoint of size {size} is for log {:?}",
+                        checkpoint.origin()
+                    ));
+                }
+                if i64::try_from(checkpoint.size()).ok() != Some(*size) || covered > leaves.len() {
+                    problems.push(format!(
+                        "checkpoint of size {size} covers {covered} entries; {} are stored",
+                        leaves.len()
+                    ));
+                } else if tree_root(&leaves[..covered]) != *checkpoint.root() {
+                    problems.push(format!(
+                        "the first {covered} entries do not hash to the root signed for them"
+                    ));
+                }
+            }
+        }
+    }
+    if let Some((size, _)) = checkpoints.last()
+        && usize::try_from(*size).ok() != Some(entries.len())
+    {
+        problems.push(format!(
+            "{} entries are stored but the latest checkpoint covers {size}",
+            entries.len()
+        ));
+    }
+    Ok(LogReport {
+        entries: entries.len(),
+        checkpoints: checkpoints.len(),
+        problems,
+    })
+}

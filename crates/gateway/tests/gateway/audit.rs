@@ -1,0 +1,179 @@
+//! The tamper-evident audit log: every event sealed under a signed C2SP checkpoint, and any
+//! change to a sealed event, entry or checkpoint found by `verify_log`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use countersign_audit::{Checkpoint, NoteVerifier, open_note};
+use countersign_gateway::audit::verify_log;
+use countersign_gateway::{log_key_path, log_origin};
+use countersign_store::Store;
+use countersign_wire::DecisionKind;
+
+use crate::support::{AUDIENCE, TestGateway};
+
+/// Submits a few requests, decides one, waits until the log covers every event, stops.
+async fn busy_gateway() -> TestGateway {
+    let mut gw = TestGateway::start().await;
+    gw.submit(&gw.scenario("refund-exception")).await;
+    gw.submit(&gw.scenario("forged-hop")).await;
+    gw.submit(&gw.scenario("supplier-payment")).await;
+    let record = gw.record("refund-exception-t").await;
+    let jws = gw.decision(
+        &gw.reviewer,
+        &record,
+        DecisionKind::Approve,
+        "late delivery confirmed",
+        &[],
+    );
+    gw.post_decision(&gw.reviewer, &record.request_id, &jws)
+        .await;
+    // request_added ×2, request_refused, request_decided.
+    for _ in 0..100 {
+        let note = crate::support::http()
+            .get(gw.url("/v1/audit/checkpoint"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if note.lines().nth(1) == Some("4") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    gw.stop().await;
+    gw
+}
+
+fn verifier(gw: &TestGateway) -> NoteVerifier {
+    let pem = std::fs::read_to_string(log_key_path(&gw.config.key)).unwrap();
+    let key =
+        <ed25519_dalek::SigningKey as ed25519_dalek::pkcs8::DecodePrivateKey>::from_pkcs8_pem(&pem)
+            .unwrap();
+    NoteVerifier::new(&log_origin(AUDIENCE), key.verifying_key()).unwrap()
+}
+
+async fn problems(db: &Path, verifier: &NoteVerifier) -> Vec<String> {
+    let store = Store::open(db).await.unwrap();
+    verify_log(&store, verifier, &log_origin(AUDIENCE))
+        .await
+        .unwrap()
+        .problems
+}
+
+/// A copy of the gateway's database with `sql` applied: what an insider with write access
+/// could do.
+async fn tampered(gw: &TestGateway, sql: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.db");
+    // The stopped gateway checkpointed its WAL; copy whatever is there.
+    for suffix in ["", "-wal", "-shm"] {
+        let from = format!("{}{suffix}", gw.config.database.display());
+        if Path::new(&from).exists() {
+            std::fs::copy(&from, format!("{}{suffix}", copy.display())).unwrap();
+        }
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&copy);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    sqlx::query(sql).execute(&pool).await.unwrap();
+    pool.close().await;
+    (dir, copy)
+}
+
+#[tokio::test]
+async fn every_event_is_sealed_under_a_signed_checkpoint_that_anyone_can_check() {
+    let mut gw = busy_gateway().await;
+    gw.restart().await;
+    let http = crate::support::http();
+    let note = http
+        .get(gw.url("/v1/audit/checkpoint"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let published_key = http
+        .get(gw.url("/v1/audit/log-key"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let verifier: NoteVerifier = published_key.trim().parse().unwrap();
+    let opened = open_note(&note, std::slice::from_ref(&verifier)).unwrap();
+    let checkpoint = Checkpoint::parse(opened.text()).unwrap();
+    assert_eq!(checkpoint.origin(), "test-gateway/audit");
+    assert_eq!(checkpoint.size(), 4);
+    gw.stop().await;
+    assert_eq!(
+        problems(&gw.config.database, &verifier).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(verifier.to_string(), self::verifier(&gw).to_string());
+}
+
+#[tokio::test]
+async fn changing_or_removing_anything_sealed_is_found() {
+    let gw = busy_gateway().await;
+    let verifier = verifier(&gw);
+    assert_eq!(
+        problems(&gw.config.database, &verifier).await,
+        Vec::<String>::new()
+    );
+    let cases = [
+        (
+            "UPDATE events SET actor = 'user:mallory' WHERE kind = 'request_decided'",
+            "was changed after it was sealed",
+        ),
+        (
+            "UPDATE decisions SET jws = jws || 'x'",
+            "was changed after it was sealed",
+        ),
+        (
+            "UPDATE requests SET request_digest = 'sha256:0' WHERE request_id = 'refund-exception-t'",
+            "was changed after it was sealed",
+        ),
+        ("DELETE FROM events WHERE id = 2", "was removed"),
+        (
+            "UPDATE audit_entries SET entry = replace(entry, 'request_added', 'request_refused') WHERE seq = 0",
+            "does not match its leaf hash",
+        ),
+        (
+            "DELETE FROM audit_entries WHERE seq = 1",
+            "is not in the log",
+        ),
+        (
+            "DELETE FROM audit_entries WHERE seq = 3",
+            "covers 4 entries; 3 are stored",
+        ),
+        (
+            "UPDATE audit_checkpoints SET note = replace(note, char(10) || '4' || char(10), char(10) || '3' || char(10))",
+            "checkpoint of size 4",
+        ),
+    ];
+    for (sql, expected) in cases {
+        let (_dir, copy) = tampered(&gw, sql).await;
+        let found = problems(&copy, &verifier).await;
+        assert!(
+            found.iter().any(|p| p.contains(expected)),
+            "{sql}: expected {expected:?}, found {found:?}"
+        );
+    }
+    // A whole entry rewritten with a matching leaf hash still breaks the signed root.
+    let (_dir, copy) = tampered(
+        &gw,
+        "UPDATE audit_entries SET entry = (SELECT entry FROM audit_entries WHERE seq = 1), leaf_hash = (SELECT leaf_hash FROM audit_entries WHERE seq = 1) WHERE seq = 0",
+    )
+    .await;
+    let found = problems(&copy, &verifier).await;
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("do not hash to the root signed")),
+        "{found:?}"
+    );
+}

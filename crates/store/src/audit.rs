@@ -1,0 +1,141 @@
+//! The audit log's storage: events as they are sealed into the Merkle tree, and the signed
+//! checkpoints. The tree itself is computed by `countersign-audit`; this only stores and reads.
+
+use sqlx::Row;
+
+use crate::{Result, Store};
+
+/// An event with what the audit entry commits to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventForAudit {
+    /// Event id.
+    pub id: i64,
+    /// Kind (`request_added`, …).
+    pub kind: String,
+    /// Request id.
+    pub request_id: String,
+    /// Request state after the event.
+    pub state: String,
+    /// When.
+    pub at: String,
+    /// Who caused it, if a person.
+    pub actor: Option<String>,
+    /// The request's digest, if the request is stored.
+    pub request_digest: Option<String>,
+    /// The accepted decision's JWS, if any.
+    pub decision_jws: Option<String>,
+}
+
+/// One sealed entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Leaf index.
+    pub seq: i64,
+    /// The event it records.
+    pub event_id: i64,
+    /// The exact bytes hashed into the leaf.
+    pub entry: String,
+    /// The RFC 9162 leaf hash.
+    pub leaf_hash: Vec<u8>,
+}
+
+impl Store {
+    /// Events after `after` (an event id), oldest first, with what their entries commit to.
+    pub async fn events_for_audit(&self, after: i64, limit: i64) -> Result<Vec<EventForAudit>> {
+        self.events_for_audit_where("e.id > ? ORDER BY e.id LIMIT ?", after, limit)
+            .await
+    }
+
+    /// Specific events (by id), as they are stored now: what `audit verify` re-derives.
+    pub async fn event_for_audit(&self, id: i64) -> Result<Option<EventForAudit>> {
+        Ok(self
+            .events_for_audit_where("e.id = ? LIMIT ?", id, 1)
+            .await?
+            .pop())
+    }
+
+    async fn events_for_audit_where(
+        &self,
+        clause: &str,
+        first: i64,
+        second: i64,
+    ) -> Result<Vec<EventForAudit>> {
+        let sql = format!(
+            "SELECT e.id, e.kind, e.request_id, e.state, e.at, e.actor, r.request_digest,
+                 (SELECT d.jws FROM decisions d WHERE d.request_id = e.request_id ORDER BY d.decided_at LIMIT 1) AS decision_jws
+             FROM events e LEFT JOIN requests r ON r.request_id = e.request_id
+             WHERE {clause}"
+        );
+        Ok(sqlx::query(&sql)
+            .bind(first)
+            .bind(second)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|row| EventForAudit {
+                id: row.get("id"),
+                kind: row.get("kind"),
+                request_id: row.get("request_id"),
+                state: row.get("state"),
+                at: row.get("at"),
+                actor: row.get("actor"),
+                request_digest: row.get("request_digest"),
+                decision_jws: row.get("decision_jws"),
+            })
+            .collect())
+    }
+
+    /// Every sealed entry, in leaf order.
+    pub async fn audit_entries(&self) -> Result<Vec<AuditEntry>> {
+        Ok(
+            sqlx::query("SELECT seq, event_id, entry, leaf_hash FROM audit_entries ORDER BY seq")
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|row| AuditEntry {
+                    seq: row.get("seq"),
+                    event_id: row.get("event_id"),
+                    entry: row.get("entry"),
+                    leaf_hash: row.get("leaf_hash"),
+                })
+                .collect(),
+        )
+    }
+
+    /// Appends entries and the checkpoint that covers them, in one transaction.
+    pub async fn seal(&self, entries: &[AuditEntry], checkpoint: &str, at: &str) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        for entry in entries {
+            sqlx::query(
+                "INSERT INTO audit_entries (seq, event_id, entry, leaf_hash) VALUES (?, ?, ?, ?)",
+            )
+            .bind(entry.seq)
+            .bind(entry.event_id)
+            .bind(&entry.entry)
+            .bind(&entry.leaf_hash)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let size = entries.last().map_or(0, |e| e.seq + 1);
+        sqlx::query("INSERT INTO audit_checkpoints (size, note, signed_at) VALUES (?, ?, ?)")
+            .bind(size)
+            .bind(checkpoint)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every signed checkpoint, smallest tree first: (size, signed note).
+    pub async fn audit_checkpoints(&self) -> Result<Vec<(i64, String)>> {
+        Ok(
+            sqlx::query("SELECT size, note FROM audit_checkpoints ORDER BY size")
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|row| (row.get("size"), row.get("note")))
+                .collect(),
+        )
+    }
+}
