@@ -48,6 +48,20 @@ pub fn entry_bytes(event: &EventForAudit) -> Vec<u8> {
     canonical_json(&value).unwrap_or_default()
 }
 
+/// The log's signer, from the key file at `key_path`.
+fn log_signer(key_path: &Path, origin: &str) -> anyhow::Result<NoteSigner> {
+    let pem = std::fs::read_to_string(key_path)
+        .with_context(|| format!("cannot read log key {}", key_path.display()))?;
+    let key = ed25519_dalek::SigningKey::from_pkcs8_pem(&pem)
+        .map_err(|e| anyhow::anyhow!("log key {}: {e}", key_path.display()))?;
+    NoteSigner::new(origin, key).context("log key name")
+}
+
+/// The verifier for the log whose key file is at `key_path` (which must exist).
+pub fn log_verifier(key_path: &Path, origin: &str) -> anyhow::Result<NoteVerifier> {
+    Ok(log_signer(key_path, origin)?.verifier())
+}
+
 /// The gateway's log: its origin, signer, and the tree's right edge.
 pub struct AuditLog {
     origin: String,
@@ -60,11 +74,7 @@ impl AuditLog {
     /// from the stored leaves.
     pub async fn open(store: &Store, key_path: &Path, origin: &str) -> anyhow::Result<AuditLog> {
         crate::load_or_create_key(key_path)?;
-        let pem = std::fs::read_to_string(key_path)
-            .with_context(|| format!("cannot read log key {}", key_path.display()))?;
-        let key = ed25519_dalek::SigningKey::from_pkcs8_pem(&pem)
-            .map_err(|e| anyhow::anyhow!("log key {}: {e}", key_path.display()))?;
-        let signer = NoteSigner::new(origin, key).context("log key name")?;
+        let signer = log_signer(key_path, origin)?;
         let entries = store.audit_entries().await?;
         let leaves: Vec<[u8; 32]> = entries
             .iter()

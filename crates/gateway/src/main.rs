@@ -209,9 +209,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 None => {
                     let path = countersign_gateway::log_key_path(&key);
                     anyhow::ensure!(path.exists(), "no log key at {}", path.display());
-                    countersign_gateway::audit::AuditLog::open(&store, &path, &origin)
-                        .await?
-                        .verifier()
+                    countersign_gateway::audit::log_verifier(&path, &origin)?
                 }
             };
             let report = countersign_gateway::audit::verify_log(&store, &verifier, &origin).await?;

@@ -8,6 +8,7 @@
 
 mod build;
 pub mod demo;
+pub mod python;
 pub mod synthetic;
 
 pub use build::{Cast, ChainDraft, HopDraft, Member, Prev, RequestDraft, evidence_item};

@@ -5,9 +5,7 @@
 //! The interpreter comes from `COUNTERSIGN_PYTHON` or the workspace `.venv` that
 //! `scripts/setup.sh` creates; without it this test fails and says how to fix that.
 
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 use countersign_chain::digest::json_digest;
 use countersign_chain::{TrustIndex, verify_value};
@@ -16,42 +14,10 @@ use serde_json::{Value, json};
 
 use crate::support::{Fixture, assert_findings, now};
 
-fn python() -> PathBuf {
-    if let Some(path) = std::env::var_os("COUNTERSIGN_PYTHON") {
-        return path.into();
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    assert!(
-        venv.exists(),
-        "interop tests need PyJWT, cryptography and rfc8785: run scripts/setup.sh (creates {}) or set COUNTERSIGN_PYTHON",
-        venv.display()
-    );
-    venv
-}
-
 fn run_python(mode: &str, input: &Value) -> Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/jose_interop.py");
-    let mut child = Command::new(python())
-        .arg(script)
-        .arg(mode)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start python");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "python {mode} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("python prints JSON")
+    countersign_scenarios::python::run_json(&script, &[mode], input)
+        .unwrap_or_else(|e| panic!("python {mode} failed: {e}"))
 }
 
 /// Values chosen where JCS implementations disagree when they are wrong: key order by UTF-16

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use countersign_audit::{Checkpoint, NoteVerifier, open_note};
-use countersign_gateway::audit::verify_log;
+use countersign_gateway::audit::{log_verifier, verify_log};
 use countersign_gateway::{log_key_path, log_origin};
 use countersign_store::Store;
 use countersign_wire::DecisionKind;
@@ -30,14 +30,7 @@ async fn busy_gateway() -> TestGateway {
         .await;
     // request_added ×2, request_refused, request_decided.
     for _ in 0..100 {
-        let note = crate::support::http()
-            .get(gw.url("/v1/audit/checkpoint"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let note = text(&gw, "/v1/audit/checkpoint").await;
         if note.lines().nth(1) == Some("4") {
             break;
         }
@@ -48,11 +41,18 @@ async fn busy_gateway() -> TestGateway {
 }
 
 fn verifier(gw: &TestGateway) -> NoteVerifier {
-    let pem = std::fs::read_to_string(log_key_path(&gw.config.key)).unwrap();
-    let key =
-        <ed25519_dalek::SigningKey as ed25519_dalek::pkcs8::DecodePrivateKey>::from_pkcs8_pem(&pem)
-            .unwrap();
-    NoteVerifier::new(&log_origin(AUDIENCE), key.verifying_key()).unwrap()
+    log_verifier(&log_key_path(&gw.config.key), &log_origin(AUDIENCE)).unwrap()
+}
+
+async fn text(gw: &TestGateway, path: &str) -> String {
+    crate::support::http()
+        .get(gw.url(path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 async fn problems(db: &Path, verifier: &NoteVerifier) -> Vec<String> {
@@ -86,23 +86,8 @@ async fn tampered(gw: &TestGateway, sql: &str) -> (tempfile::TempDir, std::path:
 async fn every_event_is_sealed_under_a_signed_checkpoint_that_anyone_can_check() {
     let mut gw = busy_gateway().await;
     gw.restart().await;
-    let http = crate::support::http();
-    let note = http
-        .get(gw.url("/v1/audit/checkpoint"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let published_key = http
-        .get(gw.url("/v1/audit/log-key"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let note = text(&gw, "/v1/audit/checkpoint").await;
+    let published_key = text(&gw, "/v1/audit/log-key").await;
     let verifier: NoteVerifier = published_key.trim().parse().unwrap();
     let opened = open_note(&note, std::slice::from_ref(&verifier)).unwrap();
     let checkpoint = Checkpoint::parse(opened.text()).unwrap();

@@ -348,45 +348,21 @@ async fn a_python_workflow_verifies_the_delivered_decision_against_the_jwks_with
         .await
         .unwrap();
 
-    let python = std::env::var_os("COUNTERSIGN_PYTHON")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python")
-        });
-    assert!(
-        python.exists(),
-        "run scripts/setup.sh to create .venv with PyJWT"
-    );
     let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/python/verify_decision.py");
     let jwks_url = gw.url("/.well-known/jwks.json");
     let digest = record.report.request_digest.clone().unwrap();
     let jws = outcome.decision_jws.unwrap();
     let output = tokio::task::spawn_blocking(move || {
-        use std::io::Write as _;
-        let mut child = std::process::Command::new(python)
-            .args([
-                script.to_str().unwrap(),
-                &jwks_url,
-                AUDIENCE,
-                "supplier-payment-t",
-                &digest,
-            ])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(jws.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        countersign_scenarios::python::run(
+            &script,
+            &[&jwks_url, AUDIENCE, "supplier-payment-t", &digest],
+            jws.as_bytes(),
+        )
     })
     .await
-    .unwrap();
+    .unwrap()
+    .unwrap_or_else(|e| panic!("{e}"));
     assert!(
         output.status.success(),
         "PyJWT refused the decision: {}",
