@@ -39,6 +39,7 @@ pub(crate) async fn start(dir: &Path) -> anyhow::Result<Session> {
         trust: trust_path.clone(),
         audience: AUDIENCE.into(),
         key: dir.join("gateway-key.pem"),
+        policy: None,
     };
 
     let store = Store::open(&config.database).await?;

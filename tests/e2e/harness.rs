@@ -263,6 +263,7 @@ impl Gateway {
             trust: dir.path().join("trust.json"),
             audience: AUDIENCE.into(),
             key: dir.path().join("gateway-key.pem"),
+            policy: None,
         };
         let key = load_or_create_key(&console_data.join("reviewer-key.pem")).unwrap();
         let at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use countersign_chain::SigningKeyPair;
 use countersign_review::{Clock, SystemClock};
 use countersign_wire::api::{
-    ApiError, DecisionOutcome, DecisionRecord, DecisionSubmission, ErrorBody, History,
-    QueueSnapshot, Receipt, RequestRecord, SubmitResponse,
+    ApiError, AssignSubmission, DecisionOutcome, DecisionRecord, DecisionSubmission, ErrorBody,
+    EscalateSubmission, History, QueueSnapshot, Receipt, RequestRecord, SubmitResponse,
 };
 use countersign_wire::{Jwk, TrustStore};
 use reqwest::StatusCode;
@@ -285,7 +285,25 @@ impl GatewayClient {
         .await
     }
 
-    /// Posts a signed decision.
+    async fn post<T: DeserializeOwned>(
+        &self,
+        console: &ConsoleIdentity,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<T, ClientError> {
+        Self::answer(
+            self.http
+                .post(self.url(path))
+                .bearer_auth(console.token())
+                .json(body)
+                .send()
+                .await,
+        )
+        .await
+    }
+
+    /// Posts a signed decision (answered 201 when it settles the request, 202 when it is
+    /// counted toward a quorum).
     pub async fn decide(
         &self,
         console: &ConsoleIdentity,
@@ -295,15 +313,68 @@ impl GatewayClient {
         let body = DecisionSubmission {
             decision_jws: decision_jws.to_owned(),
         };
-        Self::answer(
-            self.http
-                .post(self.url(&format!("/v1/requests/{request_id}/decisions")))
-                .bearer_auth(console.token())
-                .json(&body)
-                .send()
-                .await,
+        self.post(
+            console,
+            &format!("/v1/requests/{request_id}/decisions"),
+            &body,
         )
         .await
+    }
+
+    /// Asks for a supervisor, with a note.
+    pub async fn escalate(
+        &self,
+        console: &ConsoleIdentity,
+        request_id: &str,
+        note: &str,
+    ) -> Result<RequestRecord, ClientError> {
+        let body = EscalateSubmission {
+            note: note.to_owned(),
+        };
+        self.post(
+            console,
+            &format!("/v1/requests/{request_id}/escalate"),
+            &body,
+        )
+        .await
+    }
+
+    /// A supervisor hands a request to a reviewer.
+    pub async fn assign(
+        &self,
+        console: &ConsoleIdentity,
+        request_id: &str,
+        reviewer: &str,
+        note: &str,
+    ) -> Result<RequestRecord, ClientError> {
+        let body = AssignSubmission {
+            reviewer: reviewer.to_owned(),
+            note: note.to_owned(),
+        };
+        self.post(console, &format!("/v1/requests/{request_id}/assign"), &body)
+            .await
+    }
+
+    /// Records that the request was shown to this console's reviewer.
+    pub async fn shown(
+        &self,
+        console: &ConsoleIdentity,
+        request_id: &str,
+    ) -> Result<(), ClientError> {
+        let response = self
+            .http
+            .post(self.url(&format!("/v1/requests/{request_id}/shown")))
+            .bearer_auth(console.token())
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        if response.status().is_success() {
+            return Ok(()); // no body
+        }
+        Err(Self::answer::<serde_json::Value>(Ok(response))
+            .await
+            .err()
+            .unwrap_or(ClientError::Protocol("error without body".into())))
     }
 
     /// Follows live events after `after` (an event id; 0 for all).

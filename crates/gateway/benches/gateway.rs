@@ -62,6 +62,7 @@ async fn gateway(cast: &Cast) -> Bench {
         trust: dir.path().join("trust.json"),
         audience: AUDIENCE.into(),
         key: dir.path().join("key.pem"),
+        policy: None,
     };
     let store = Store::open(&config.database).await.unwrap();
     store

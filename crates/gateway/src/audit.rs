@@ -22,19 +22,19 @@ use tokio::sync::Mutex;
 /// Events sealed per transaction at most.
 const SEAL_BATCH: i64 = 2000;
 
-/// The bytes an event's leaf commits to: RFC 8785 JSON of the event and the digest of what it
-/// is about (the request for arrivals, escalations and refusals; the decision JWS for
-/// decisions).
+/// The bytes an event's leaf commits to: RFC 8785 JSON of the event, its detail, and the
+/// digest of what it is about (the request for arrivals, escalations and refusals; the
+/// decision JWS for decisions and quorum approvals).
 pub fn entry_bytes(event: &EventForAudit) -> Vec<u8> {
     let subject = match event.kind.as_str() {
-        "request_decided" => event
+        "request_decided" | "approval_recorded" => event
             .decision_jws
             .as_deref()
             .map(|jws| sha256_digest(jws.as_bytes())),
         "request_added" | "request_escalated" | "request_refused" => event.request_digest.clone(),
         _ => None,
     };
-    let value = json!({
+    let mut value = json!({
         "v": 1,
         "event_id": event.id,
         "kind": event.kind,
@@ -44,6 +44,12 @@ pub fn entry_bytes(event: &EventForAudit) -> Vec<u8> {
         "actor": event.actor,
         "subject_digest": subject,
     });
+    // Only events that have detail carry the member, so entries sealed before it existed
+    // still derive to the same bytes.
+    if let Some(detail) = &event.detail {
+        value["detail"] = serde_json::from_str(detail)
+            .unwrap_or_else(|_| serde_json::Value::String(detail.clone()));
+    }
     // Every value above is a string, an integer far below 2^53, or null: always canonical.
     canonical_json(&value).unwrap_or_default()
 }

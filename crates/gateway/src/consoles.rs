@@ -7,9 +7,12 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use countersign_store::StoredRequest;
-use countersign_wire::TrustStore;
-use countersign_wire::api::{ErrorCode, GatewayEvent, History, QueueSnapshot, RequestRecord};
+use countersign_store::{RaisedEscalation, StoredRequest};
+use countersign_wire::api::{
+    DecisionRecord, ErrorCode, Escalation, EscalationReason, GatewayEvent, History, QueueSnapshot,
+    RequestRecord,
+};
+use countersign_wire::{DecisionKind, TrustStore};
 use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
@@ -20,12 +23,38 @@ use crate::AppState;
 use crate::auth::Console;
 use crate::error::{Failure, Result};
 
-async fn record(state: &AppState, stored: StoredRequest) -> Result<RequestRecord> {
+/// What a record needs besides the stored request: decisions so far and open escalations.
+#[derive(Default)]
+struct Context {
+    decisions: Vec<DecisionRecord>,
+    escalations: Vec<RaisedEscalation>,
+}
+
+async fn context_of(state: &AppState, stored: &StoredRequest) -> Result<Context> {
+    Ok(Context {
+        decisions: state.store.decisions(&stored.request_id).await?,
+        escalations: if stored.state.is_open() {
+            state.store.escalations_of(&stored.request_id).await?
+        } else {
+            Vec::new()
+        },
+    })
+}
+
+fn record(state: &AppState, stored: StoredRequest, context: Context) -> Result<RequestRecord> {
+    let rules = state.policy.tier(stored.tier);
+    let mut decisions = context.decisions;
     let decision = if stored.state.is_open() {
         None
     } else {
-        state.store.decision(&stored.request_id).await?
+        decisions.pop()
     };
+    let received = chrono::DateTime::parse_from_rfc3339(&stored.received_at)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .ok();
+    let due_at = received
+        .zip(rules.decide_within)
+        .map(|(at, within)| (at + within).to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     let request = serde_json::from_str(&stored.body).map_err(Failure::internal)?;
     Ok(RequestRecord {
         request_id: stored.request_id,
@@ -36,6 +65,49 @@ async fn record(state: &AppState, stored: StoredRequest) -> Result<RequestRecord
         request,
         report: stored.report,
         decision,
+        approvals: decisions
+            .into_iter()
+            .filter(|d| d.decision == DecisionKind::Approve)
+            .collect(),
+        approvals_needed: rules.approvals,
+        escalation: escalation(context.escalations, stored.assigned_to),
+        due_at,
+        policy: Some(state.policy.reference()),
+    })
+}
+
+/// Folds a request's open escalations into what a supervisor sees: the most pressing reason
+/// first, the oldest time raised, the highest overdue level and every note.
+fn escalation(
+    mut raised: Vec<RaisedEscalation>,
+    assigned_to: Option<String>,
+) -> Option<Escalation> {
+    raised.sort_by_key(|r| r.reason);
+    let first = raised.first()?;
+    let notes: Vec<&str> = raised
+        .iter()
+        .map(|r| r.note.as_str())
+        .filter(|n| !n.is_empty())
+        .collect();
+    Some(Escalation {
+        reason: first.reason,
+        reasons: raised.iter().map(|r| r.reason).collect(),
+        level: raised.iter().map(|r| r.level).max().unwrap_or(0),
+        notify: raised
+            .iter()
+            .find(|r| r.reason == EscalationReason::Overdue)
+            .unwrap_or(first)
+            .notify
+            .clone(),
+        note: notes.join(" · "),
+        raised_by: first.raised_by.clone(),
+        since: raised
+            .iter()
+            .map(|r| r.raised_at.as_str())
+            .min()
+            .unwrap_or_default()
+            .to_owned(),
+        assigned_to,
     })
 }
 
@@ -46,9 +118,15 @@ pub(crate) async fn queue(
     // Read the event id first: anything after it is delivered by /v1/events, so a console
     // that subscribes from here misses nothing (it may see an event twice, never zero times).
     let last_event_id = state.store.last_event_id().await?;
+    let mut approvals = state.store.open_approvals().await?;
+    let mut escalations = state.store.open_escalations().await?;
     let mut requests = Vec::new();
     for stored in state.store.open_requests().await? {
-        requests.push(record(&state, stored).await?);
+        let context = Context {
+            decisions: approvals.remove(&stored.request_id).unwrap_or_default(),
+            escalations: escalations.remove(&stored.request_id).unwrap_or_default(),
+        };
+        requests.push(record(&state, stored, context)?);
     }
     Ok(Json(QueueSnapshot {
         requests,
@@ -74,7 +152,8 @@ pub(crate) async fn history(
     let limit = query.limit.unwrap_or(200).clamp(1, MAX_HISTORY);
     let mut requests = Vec::new();
     for stored in state.store.recent_closed_requests(limit).await? {
-        requests.push(record(&state, stored).await?);
+        let context = context_of(&state, &stored).await?;
+        requests.push(record(&state, stored, context)?);
     }
     Ok(Json(History { requests }))
 }
@@ -90,12 +169,18 @@ pub(crate) async fn request_detail(
     Path(id): Path<String>,
     Console(_): Console,
 ) -> Result<Json<RequestRecord>> {
+    Ok(Json(load_record(&state, &id).await?))
+}
+
+/// One request as consoles see it.
+pub(crate) async fn load_record(state: &AppState, id: &str) -> Result<RequestRecord> {
     let stored = state
         .store
-        .request(&id)
+        .request(id)
         .await?
         .ok_or_else(|| Failure::new(ErrorCode::NotFound, format!("no request {id}")))?;
-    Ok(Json(record(&state, stored).await?))
+    let context = context_of(state, &stored).await?;
+    record(state, stored, context)
 }
 
 #[derive(Deserialize)]

@@ -8,8 +8,10 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::SecondsFormat;
+use countersign_review::policy::{Quorum, count_approval};
 use countersign_review::{DecisionTarget, check_decision};
-use countersign_store::{DecisionWrite, NewDecision, ReceiptWrite, StoredRequest};
+use countersign_store::{DecisionWrite, NewDecision, ReceiptWrite, StoredRequest, Tally};
+use countersign_wire::DecisionKind;
 use countersign_wire::api::{
     DecisionOutcome, DecisionRecord, DecisionSubmission, ErrorCode, Receipt, RequestState,
 };
@@ -23,7 +25,7 @@ use crate::intake::json_bytes;
 /// Longest long-poll a workflow may ask for.
 pub const MAX_WAIT_SECONDS: u64 = 60;
 
-fn parse_body<T: serde::de::DeserializeOwned>(
+pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<T> {
@@ -83,6 +85,7 @@ pub(crate) async fn decide(
         ));
     }
     let now = state.clock.now();
+    let rules = state.policy.tier(request.tier);
     let target = DecisionTarget {
         request_id: &request.request_id,
         txn: &request.txn,
@@ -92,6 +95,7 @@ pub(crate) async fn decide(
         tier: request.tier,
         parties: &request.parties,
         report: &request.report,
+        policy: &rules,
     };
     let claims = check_decision(
         &submission.decision_jws,
@@ -101,6 +105,47 @@ pub(crate) async fn decide(
         now,
     )?;
     let decided_at = now.to_rfc3339_opts(SecondsFormat::Millis, true);
+    // An approval of a request that blocks reviewers is a supervisor's override: the audit
+    // log records it with what was acknowledged.
+    let blocked = request.report.has_errors()
+        || !rules.blocking_findings(&request.report.findings).is_empty();
+    let detail = (claims.decision == DecisionKind::Approve && blocked).then(|| {
+        serde_json::json!({
+            "override": true,
+            "flags_acknowledged": claims.flags_acknowledged,
+            "policy": claims.policy,
+        })
+        .to_string()
+    });
+    let principal = request
+        .body
+        .parse::<serde_json::Value>()
+        .ok()
+        .and_then(|v| {
+            v.get("principal")
+                .and_then(|p| p.as_str())
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    let chain: Vec<String> = request
+        .parties
+        .iter()
+        .filter(|p| **p != principal)
+        .cloned()
+        .collect();
+    let approver = claims.iss.clone();
+    let kind = claims.decision;
+    let need = rules.approvals;
+    let tally = move |earlier: &[String]| match kind {
+        DecisionKind::Reject => Tally::Settles,
+        DecisionKind::Approve => {
+            match count_approval(earlier, &approver, &principal, &chain, need) {
+                Ok(Quorum::Met) => Tally::Settles,
+                Ok(Quorum::Waiting { .. }) => Tally::Counts,
+                Err(refusal) => Tally::Refused(refusal.to_string()),
+            }
+        }
+    };
     let record = DecisionRecord {
         decision: claims.decision,
         decided_by: claims.iss.clone(),
@@ -119,8 +164,10 @@ pub(crate) async fn decide(
                 reason: claims.reason,
                 decided_at,
                 jws: submission.decision_jws,
+                detail,
             },
             now.timestamp(),
+            tally,
         )
         .await?;
     match write {
@@ -130,6 +177,12 @@ pub(crate) async fn decide(
             state.wake_workers.notify_waiters();
             Ok((StatusCode::CREATED, Json(record)))
         }
+        DecisionWrite::Counted(event) => {
+            tracing::info!(request_id = %request.request_id, by = %record.decided_by, need, "approval counted toward the quorum");
+            state.publish([event]);
+            Ok((StatusCode::ACCEPTED, Json(record)))
+        }
+        DecisionWrite::NotCounted(why) => Err(Failure::new(ErrorCode::AlreadyApproved, why)),
         DecisionWrite::Replayed => Err(Failure::new(
             ErrorCode::DecisionReplayed,
             "this decision (its jti) was already used",
@@ -148,20 +201,31 @@ pub(crate) struct WaitQuery {
     wait: u64,
 }
 
-async fn outcome(state: &AppState, request: &StoredRequest) -> Result<DecisionOutcome> {
-    let decision_jws = match request.state {
-        RequestState::Approved | RequestState::Rejected => state
-            .store
-            .decision(&request.request_id)
-            .await?
-            .map(|d| d.decision_jws),
-        _ => None,
-    };
-    Ok(DecisionOutcome {
+pub(crate) async fn outcome(state: &AppState, request: &StoredRequest) -> Result<DecisionOutcome> {
+    let mut outcome = DecisionOutcome {
         request_id: request.request_id.clone(),
         state: request.state,
-        decision_jws,
-    })
+        decision_jws: None,
+        approvals: Vec::new(),
+    };
+    if matches!(
+        request.state,
+        RequestState::Approved | RequestState::Rejected
+    ) {
+        let mut decisions = state.store.decisions(&request.request_id).await?;
+        let last = decisions.pop();
+        // Several approvers: the workflow gets every one of their decisions.
+        if request.state == RequestState::Approved && !decisions.is_empty() {
+            outcome.approvals = decisions
+                .into_iter()
+                .filter(|d| d.decision == DecisionKind::Approve)
+                .chain(last.clone())
+                .map(|d| d.decision_jws)
+                .collect();
+        }
+        outcome.decision_jws = last.map(|d| d.decision_jws);
+    }
+    Ok(outcome)
 }
 
 pub(crate) async fn wait_for_decision(

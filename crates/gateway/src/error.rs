@@ -64,9 +64,10 @@ fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::DecisionNotAcceptable
         | ErrorCode::DecisionMismatch
         | ErrorCode::ReasonRequired => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorCode::RequestIdConflict | ErrorCode::DecisionReplayed | ErrorCode::NotPending => {
-            StatusCode::CONFLICT
-        }
+        ErrorCode::RequestIdConflict
+        | ErrorCode::DecisionReplayed
+        | ErrorCode::NotPending
+        | ErrorCode::AlreadyApproved => StatusCode::CONFLICT,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::SecondsFormat;
 use countersign_chain::verify_value;
 use countersign_review::{Replay, Routing, add_replay_findings, route};
-use countersign_store::{Admission, AdmitOutcome, NewRequest, StoredRequest};
-use countersign_wire::api::{ErrorCode, EventKind, RequestState, SubmitResponse};
+use countersign_store::{Admission, AdmitOutcome, NewRequest, Raise, StoredRequest};
+use countersign_wire::api::{ErrorCode, EscalationReason, EventKind, RequestState, SubmitResponse};
 use serde_json::Value;
 
 use crate::AppState;
@@ -138,6 +138,10 @@ pub(crate) async fn submit(
         hop_jtis,
     };
 
+    let rules = state.policy.tier(request.action.impact.tier);
+    let workflow_asks = request.escalate.clone();
+    let workflow_name = new.workflow.clone();
+    let received = new.received_at.clone();
     let outcome = state
         .store
         .admit(new, move |sightings| {
@@ -151,16 +155,50 @@ pub(crate) async fn submit(
                 })
                 .collect();
             add_replay_findings(&mut report, &replays);
-            let (state, intake_status, event) = match route(&report) {
+            let routing = route(&report, &rules);
+            let (state, intake_status, event) = match routing {
                 Routing::Refused => (RequestState::Refused, 422, EventKind::RequestRefused),
                 Routing::Escalated => (RequestState::Escalated, 201, EventKind::RequestEscalated),
                 Routing::Pending => (RequestState::Pending, 201, EventKind::RequestAdded),
             };
+            let mut escalations = Vec::new();
+            if routing == Routing::Escalated {
+                let mut codes: Vec<&str> = report
+                    .findings
+                    .iter()
+                    .filter(|f| {
+                        f.severity == countersign_wire::Severity::Error
+                            || rules.blocking.contains(&f.code)
+                    })
+                    .map(|f| f.code.as_str())
+                    .collect();
+                codes.sort_unstable();
+                codes.dedup();
+                escalations.push(Raise {
+                    reason: EscalationReason::BlockedByFindings,
+                    level: 0,
+                    notify: vec!["role:supervisor".into()],
+                    note: codes.join(", "),
+                    raised_by: "gateway".into(),
+                    at: received.clone(),
+                });
+            }
+            if let (Some(ask), true) = (workflow_asks, routing != Routing::Refused) {
+                escalations.push(Raise {
+                    reason: EscalationReason::ByWorkflow,
+                    level: 0,
+                    notify: vec!["role:supervisor".into()],
+                    note: ask.note,
+                    raised_by: workflow_name,
+                    at: received,
+                });
+            }
             Admission {
                 state,
                 report,
                 intake_status,
                 event,
+                escalations,
             }
         })
         .await?;

@@ -10,7 +10,10 @@
 //! - `POST /v1/requests/{id}/receipt` (workflow): what was executed.
 //! - `GET /v1/queue`, `GET /v1/requests/{id}`, `GET /v1/events` (console): snapshot, detail,
 //!   live events (SSE, resumable with `Last-Event-ID`).
-//! - `POST /v1/requests/{id}/decisions` (console): a reviewer's decision JWS.
+//! - `POST /v1/requests/{id}/decisions` (console): a reviewer's decision JWS (a quorum
+//!   approval answers 202 until the last approver).
+//! - `POST /v1/requests/{id}/escalate` (reviewer), `…/assign` (supervisor), `…/shown`
+//!   (console): the escalation queue and the "shown to a reviewer" audit event.
 //! - `GET /.well-known/jwks.json` (public): keys that verify decisions and webhooks.
 
 pub mod audit;
@@ -19,6 +22,7 @@ mod consoles;
 mod decisions;
 pub mod error;
 mod intake;
+mod supervision;
 mod workers;
 
 use std::net::SocketAddr;
@@ -30,7 +34,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use countersign_chain::{SigningKeyPair, TrustIndex};
-use countersign_review::Clock;
+use countersign_review::{Clock, Policy};
 use countersign_store::Store;
 use countersign_wire::api::{ErrorCode, GatewayEvent};
 use countersign_wire::{Jwk, TrustStore};
@@ -57,6 +61,8 @@ pub struct AppState {
     pub(crate) wake_workers: Arc<Notify>,
     /// The tamper-evident audit log.
     pub(crate) audit: Arc<audit::AuditLog>,
+    /// The review policy.
+    pub(crate) policy: Arc<Policy>,
     /// Turns true when the gateway stops: long-lived responses (SSE) end so shutdown can finish.
     pub(crate) stopping: watch::Receiver<bool>,
 }
@@ -84,6 +90,10 @@ pub struct GatewayConfig {
     pub audience: String,
     /// The gateway's own Ed25519 key (PKCS#8 PEM; created with mode 0600 if missing).
     pub key: PathBuf,
+    /// The review policy file; without one, every tier takes one approval and has no
+    /// deadline.
+    #[serde(default)]
+    pub policy: Option<PathBuf>,
 }
 
 /// A running gateway.
@@ -135,6 +145,16 @@ pub fn load_or_create_key(path: &Path) -> anyhow::Result<SigningKeyPair> {
     Ok(key)
 }
 
+/// Loads and checks the policy file; a mistake names its place and the gateway does not start.
+pub fn load_policy(path: Option<&Path>) -> anyhow::Result<Policy> {
+    let Some(path) = path else {
+        return Ok(Policy::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read policy {}", path.display()))?;
+    Policy::from_toml(&text).map_err(|e| anyhow::anyhow!("policy {}: {e}", path.display()))
+}
+
 /// Loads the trust store file, checked (every key well-formed) and indexed.
 pub fn load_trust(path: &Path) -> anyhow::Result<(TrustStore, TrustIndex)> {
     let bytes = std::fs::read(path)
@@ -155,6 +175,8 @@ pub async fn start(
         .await
         .with_context(|| format!("cannot open database {}", config.database.display()))?;
     let (trust_store, trust) = load_trust(&config.trust)?;
+    let policy = Arc::new(load_policy(config.policy.as_deref())?);
+    let state_policy = policy.clone();
     let gateway_key = load_or_create_key(&config.key)?;
     let (events, _) = broadcast::channel(4096);
     let (shutdown, mut stop) = watch::channel(false);
@@ -167,6 +189,7 @@ pub async fn start(
     .context("audit log")?;
     let state = AppState {
         audit: Arc::new(audit),
+        policy: policy.clone(),
         store,
         trust: Arc::new(trust),
         trust_store: Arc::new(trust_store),
@@ -195,7 +218,7 @@ pub async fn start(
         }
         Ok(())
     });
-    tracing::info!(%addr, audience = %config.audience, "gateway listening");
+    tracing::info!(%addr, audience = %config.audience, policy = %format!("{} v{}", state_policy.id, state_policy.version), "gateway listening");
     Ok(RunningGateway {
         addr,
         shutdown,
@@ -214,6 +237,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/requests/{id}/decisions", post(decisions::decide))
         .route("/v1/requests/{id}/receipt", post(decisions::receipt))
+        .route("/v1/requests/{id}/escalate", post(supervision::escalate))
+        .route("/v1/requests/{id}/assign", post(supervision::assign))
+        .route("/v1/requests/{id}/shown", post(supervision::shown))
         .route("/v1/queue", get(consoles::queue))
         .route("/v1/events", get(consoles::events))
         .route("/v1/trust", get(consoles::trust))

@@ -48,7 +48,7 @@ enum Command {
 
 #[derive(Args)]
 struct Settings {
-    /// TOML file with any of: listen, database, trust, audience, key, log_format.
+    /// TOML file with any of: listen, database, trust, audience, key, policy, log_format.
     #[arg(long, env = "COUNTERSIGN_CONFIG")]
     config: Option<PathBuf>,
     /// SQLite database file [default: countersign-gateway.db]
@@ -72,6 +72,10 @@ struct ServeArgs {
     /// The gateway's signing key, created if missing [default: gateway-key.pem]
     #[arg(long, env = "COUNTERSIGN_KEY")]
     key: Option<PathBuf>,
+    /// Review policy (TOML: per tier who decides, time to decide, escalation, quorum,
+    /// blocking findings) [default: none: one approval, no deadline]
+    #[arg(long, env = "COUNTERSIGN_POLICY")]
+    policy: Option<PathBuf>,
     /// Log format: text or json [default: text]
     #[arg(long, env = "COUNTERSIGN_LOG_FORMAT")]
     log_format: Option<String>,
@@ -145,6 +149,7 @@ struct FileConfig {
     trust: Option<PathBuf>,
     audience: Option<String>,
     key: Option<PathBuf>,
+    policy: Option<PathBuf>,
     log_format: Option<String>,
 }
 
@@ -331,6 +336,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .key
             .or(file.key)
             .unwrap_or_else(|| "gateway-key.pem".into()),
+        policy: args.policy.or(file.policy),
     };
     let gateway = start(&config, Arc::new(SystemClock)).await?;
     let stop = gateway.shutdown_handle();

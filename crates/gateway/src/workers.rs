@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 use chrono::SecondsFormat;
+use countersign_review::policy::Deadline;
 use countersign_review::webhook::sign_delivery;
-use countersign_store::Delivery;
+use countersign_store::{Delivery, OverdueCandidate, Raise, SupervisionWrite};
+use countersign_wire::api::EscalationReason;
 use futures_util::StreamExt as _;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -20,6 +22,7 @@ const MAX_BACKOFF_SECONDS: i64 = 300;
 pub(crate) fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     vec![
         tokio::spawn(expire(state.clone(), stop.clone())),
+        tokio::spawn(escalate_overdue(state.clone(), stop.clone())),
         tokio::spawn(seal(state.clone(), stop.clone())),
         tokio::spawn(deliver(state, stop)),
     ]
@@ -82,6 +85,74 @@ async fn expire(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// Raises overdue requests to the next escalation level of their tier's policy.
+async fn escalate_overdue(state: AppState, mut stop: watch::Receiver<bool>) {
+    let Some(shortest) = state.policy.shortest_deadline() else {
+        return; // no tier has a time to decide
+    };
+    loop {
+        let now = state.clock.now();
+        let threshold = (now - shortest).to_rfc3339_opts(SecondsFormat::Millis, true);
+        match state.store.overdue_candidates(&threshold).await {
+            Ok(candidates) => {
+                for candidate in candidates {
+                    raise_overdue(&state, candidate, now).await;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot read overdue requests"),
+        }
+        if !pause(&state, &mut stop).await {
+            return;
+        }
+    }
+}
+
+async fn raise_overdue(
+    state: &AppState,
+    candidate: OverdueCandidate,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    let rules = state.policy.tier(candidate.tier);
+    let Ok(received) = chrono::DateTime::parse_from_rfc3339(&candidate.received_at) else {
+        return;
+    };
+    let Deadline::Overdue { level, .. } = rules.deadline(received.to_utc(), now) else {
+        return;
+    };
+    let level = u32::try_from(level).unwrap_or(u32::MAX);
+    if candidate.level.is_some_and(|raised| raised >= level) {
+        return;
+    }
+    let notify = match level {
+        0 => vec!["role:supervisor".to_owned()],
+        n => rules
+            .escalation
+            .get(n as usize - 1)
+            .map(|l| l.to.clone())
+            .unwrap_or_default(),
+    };
+    let within = rules
+        .decide_within
+        .map(|d| format!("{}m", d.num_minutes()))
+        .unwrap_or_default();
+    let raise = Raise {
+        reason: EscalationReason::Overdue,
+        level,
+        notify,
+        note: format!("no decision within {within}"),
+        raised_by: "gateway".into(),
+        at: now.to_rfc3339_opts(SecondsFormat::Millis, true),
+    };
+    match state.store.escalate(&candidate.request_id, &raise).await {
+        Ok(SupervisionWrite::Done(event)) => {
+            tracing::info!(request_id = %candidate.request_id, level, "request overdue: escalated");
+            state.publish([event]);
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "cannot escalate an overdue request"),
+    }
+}
+
 async fn deliver(state: AppState, mut stop: watch::Receiver<bool>) {
     let http = match reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
@@ -141,6 +212,7 @@ async fn attempt(state: &AppState, http: &reqwest::Client, delivery: Delivery) {
                     &now.to_rfc3339_opts(SecondsFormat::Millis, true),
                 )
                 .await
+                .map(|event| state.publish(event))
         }
         Err(error) => {
             let backoff = (1_i64 << delivery.attempts.min(16)).min(MAX_BACKOFF_SECONDS);

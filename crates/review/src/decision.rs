@@ -11,7 +11,7 @@ use countersign_wire::{
     DECISION_TYP, DecisionClaims, DecisionKind, Severity, Tier, VerificationReport,
 };
 
-use crate::{Reviewer, Role};
+use crate::{Reviewer, Role, TierPolicy};
 
 /// Decisions may live at most this long (they are bearer proofs of approval).
 pub const MAX_DECISION_LIFETIME_SECONDS: i64 = 900;
@@ -36,6 +36,8 @@ pub struct DecisionTarget<'a> {
     pub parties: &'a [String],
     /// The stored report (with gateway findings).
     pub report: &'a VerificationReport,
+    /// The policy's rules for the request's tier.
+    pub policy: &'a TierPolicy,
 }
 
 /// A refused decision: a stable code and a message for the reviewer.
@@ -161,12 +163,14 @@ pub fn check_decision(
         ));
     }
 
-    if !reviewer.may_decide() {
+    let roles: Vec<Role> = reviewer.roles.iter().copied().collect();
+    if !target.policy.may_decide(&roles) {
         return Err(reject(
             ErrorCode::Forbidden,
             format!(
-                "{} holds no role that may decide requests",
-                reviewer.identity
+                "{} holds no role that may decide {} requests",
+                reviewer.identity,
+                target.tier.as_str()
             ),
         ));
     }
@@ -190,13 +194,19 @@ pub fn check_decision(
         ));
     }
 
-    let errors: Vec<&str> = target
+    // What blocks reviewers: every error, and whatever else the policy names.
+    let mut errors: Vec<&str> = target
         .report
         .findings
         .iter()
         .filter(|f| f.severity == Severity::Error)
         .map(|f| f.code.as_str())
         .collect();
+    for finding in target.policy.blocking_findings(&target.report.findings) {
+        if !errors.contains(&finding.code.as_str()) {
+            errors.push(finding.code.as_str());
+        }
+    }
     let warnings: Vec<&str> = target
         .report
         .findings
@@ -253,7 +263,7 @@ pub fn check_decision(
             let missing: Vec<&str> = warnings
                 .iter()
                 .copied()
-                .filter(|c| !acknowledged(c))
+                .filter(|c| !acknowledged(c) && !errors.contains(c))
                 .collect();
             if !missing.is_empty() {
                 return Err(reject(
@@ -301,12 +311,20 @@ pub fn decision_claims(
         decision,
         reason: reason.to_owned(),
         flags_acknowledged,
-        policy: countersign_wire::PolicyRef {
-            id: "default".into(),
-            version: "1".into(),
-        },
+        policy: record
+            .policy
+            .clone()
+            .unwrap_or_else(|| countersign_wire::PolicyRef {
+                id: DEFAULT_POLICY_ID.into(),
+                version: DEFAULT_POLICY_VERSION.into(),
+            }),
     }
 }
+
+/// The policy a gateway without a policy file applies (and decisions then name).
+pub const DEFAULT_POLICY_ID: &str = "default";
+/// Its version.
+pub const DEFAULT_POLICY_VERSION: &str = "1";
 
 /// How long the decisions a console signs live: long enough to reach a gateway that was
 /// briefly down, short enough to be worthless later.

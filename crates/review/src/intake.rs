@@ -2,6 +2,8 @@
 
 use countersign_wire::{Finding, FindingCode, VerificationReport};
 
+use crate::TierPolicy;
+
 /// The three destinations of a request at intake.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Routing {
@@ -14,11 +16,12 @@ pub enum Routing {
     Pending,
 }
 
-/// Routes by the report: refusal codes win, then any error escalates.
-pub fn route(report: &VerificationReport) -> Routing {
+/// Routes by the report: refusal codes win, then any error, or any finding the tier's policy
+/// says blocks reviewers, escalates.
+pub fn route(report: &VerificationReport, policy: &TierPolicy) -> Routing {
     if report.findings.iter().any(|f| f.code.refuses_intake()) {
         Routing::Refused
-    } else if report.has_errors() {
+    } else if report.has_errors() || !policy.blocking_findings(&report.findings).is_empty() {
         Routing::Escalated
     } else {
         Routing::Pending

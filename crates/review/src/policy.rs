@@ -69,7 +69,7 @@ impl Default for TierPolicy {
 }
 
 /// The whole policy.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
     /// Policy id (decisions can name it).
     pub id: String,
@@ -136,7 +136,32 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     number.is_empty().then_some(total)
 }
 
+impl Default for Policy {
+    /// The gateway's behaviour without a policy file.
+    fn default() -> Self {
+        Policy {
+            id: crate::decision::DEFAULT_POLICY_ID.into(),
+            version: crate::decision::DEFAULT_POLICY_VERSION.into(),
+            tiers: BTreeMap::new(),
+        }
+    }
+}
+
 impl Policy {
+    /// How decisions name this policy.
+    pub fn reference(&self) -> countersign_wire::PolicyRef {
+        countersign_wire::PolicyRef {
+            id: self.id.clone(),
+            version: self.version.clone(),
+        }
+    }
+
+    /// The earliest time to decide across tiers, if any tier has one: requests younger than
+    /// this cannot be overdue.
+    pub fn shortest_deadline(&self) -> Option<Duration> {
+        self.tiers.values().filter_map(|t| t.decide_within).min()
+    }
+
     /// Parses and checks a policy file.
     pub fn from_toml(text: &str) -> Result<Policy, PolicyError> {
         let file: PolicyFile = toml::from_str(text).map_err(|e| {

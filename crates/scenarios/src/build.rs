@@ -255,6 +255,7 @@ impl RequestDraft {
             evidence: self.evidence.clone(),
             uncertainty: self.uncertainty.clone(),
             callback: self.callback.clone(),
+            escalate: None,
         };
         serde_json::to_value(request).expect("wire types serialize to JSON")
     }

@@ -22,8 +22,10 @@ pub struct EventForAudit {
     pub actor: Option<String>,
     /// The request's digest, if the request is stored.
     pub request_digest: Option<String>,
-    /// The accepted decision's JWS, if any.
+    /// The decision's JWS, for decision events.
     pub decision_jws: Option<String>,
+    /// Structured detail (JSON), for events that have it.
+    pub detail: Option<String>,
 }
 
 /// One sealed entry.
@@ -61,8 +63,12 @@ impl Store {
         second: i64,
     ) -> Result<Vec<EventForAudit>> {
         let sql = format!(
-            "SELECT e.id, e.kind, e.request_id, e.state, e.at, e.actor, r.request_digest,
-                 (SELECT d.jws FROM decisions d WHERE d.request_id = e.request_id ORDER BY d.decided_at LIMIT 1) AS decision_jws
+            "SELECT e.id, e.kind, e.request_id, e.state, e.at, e.actor, e.detail, r.request_digest,
+                 COALESCE(
+                     (SELECT d.jws FROM decisions d WHERE d.jti = e.decision_jti),
+                     -- events from before decision_jti existed: one decision per request then
+                     CASE WHEN e.decision_jti IS NULL THEN (SELECT d.jws FROM decisions d WHERE d.request_id = e.request_id ORDER BY d.decided_at LIMIT 1) END
+                 ) AS decision_jws
              FROM events e LEFT JOIN requests r ON r.request_id = e.request_id
              WHERE {clause}"
         );
@@ -81,6 +87,7 @@ impl Store {
                 actor: row.get("actor"),
                 request_digest: row.get("request_digest"),
                 decision_jws: row.get("decision_jws"),
+                detail: row.get("detail"),
             })
             .collect())
     }

@@ -218,18 +218,36 @@ async fn admit_all(
             query.execute(&mut *tx).await?;
         }
 
+        for (new, admission) in &fresh {
+            for raise in &admission.escalations {
+                crate::supervision::raise_in(&mut tx, &new.request_id, raise).await?;
+            }
+        }
+
         let sql = format!(
-            "INSERT INTO events (kind, request_id, state, at, actor) VALUES {} RETURNING id, request_id",
-            placeholders(fresh.len(), 5)
+            "INSERT INTO events (kind, request_id, state, at, actor, detail) VALUES {} RETURNING id, request_id",
+            placeholders(fresh.len(), 6)
         );
         let mut query = sqlx::query(&sql);
         for (new, admission) in &fresh {
+            // The reasons it went to supervisors, sealed with the arrival.
+            let detail = (!admission.escalations.is_empty()).then(|| {
+                serde_json::json!({
+                    "escalations": admission
+                        .escalations
+                        .iter()
+                        .map(|r| serde_json::json!({"reason": r.reason.as_str(), "note": r.note}))
+                        .collect::<Vec<_>>(),
+                })
+                .to_string()
+            });
             query = query
                 .bind(admission.event.as_str())
                 .bind(&new.request_id)
                 .bind(admission.state.as_str())
                 .bind(&new.received_at)
-                .bind(&new.workflow);
+                .bind(&new.workflow)
+                .bind(detail);
         }
         // RETURNING order is unspecified in SQLite: match rows by request id.
         for row in query.fetch_all(&mut *tx).await? {
@@ -268,6 +286,7 @@ async fn admit_all(
                     parties: new.parties,
                     callback_url: new.callback_url,
                     intake_status: admission.intake_status,
+                    assigned_to: None,
                 };
                 Ok(AdmitOutcome::Admitted(stored, event))
             }

@@ -13,12 +13,15 @@ use std::path::Path;
 mod audit;
 mod console;
 mod intake;
+mod supervision;
 
 pub use audit::{AuditEntry, EventForAudit};
 pub use console::{ConsoleCache, SignedDecision};
+pub use supervision::{OverdueCandidate, Raise, RaisedEscalation, SupervisionWrite};
 
 use countersign_wire::api::{
-    DecisionRecord, EventKind, GatewayEvent, Receipt, RequestState, WebhookDelivery,
+    DecisionRecord, EscalationReason, EventKind, GatewayEvent, Receipt, RequestState,
+    WebhookDelivery,
 };
 use countersign_wire::{DecisionKind, Jwk, Tier, VerificationReport};
 use sqlx::sqlite::{
@@ -84,6 +87,8 @@ pub struct StoredRequest {
     pub callback_url: Option<String>,
     /// HTTP status of the intake answer.
     pub intake_status: u16,
+    /// The reviewer a supervisor assigned it to.
+    pub assigned_to: Option<String>,
 }
 
 /// A request to store at intake (state and report are decided inside the transaction).
@@ -137,6 +142,8 @@ pub struct Admission {
     pub intake_status: u16,
     /// The event to append.
     pub event: EventKind,
+    /// Escalations to raise with it (blocked by findings, asked for by the workflow).
+    pub escalations: Vec<Raise>,
 }
 
 /// Outcome of [`Store::admit`].
@@ -167,6 +174,19 @@ pub struct NewDecision {
     pub decided_at: String,
     /// The JWS.
     pub jws: String,
+    /// JSON detail for the audit log (for example an override and what it acknowledged).
+    pub detail: Option<String>,
+}
+
+/// What a decision does to a request, given the approvals already recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Tally {
+    /// It settles the request (a rejection, or the approval that meets the quorum).
+    Settles,
+    /// It counts toward a quorum; the request stays open.
+    Counts,
+    /// It cannot count (for example the same person approving twice).
+    Refused(String),
 }
 
 /// Outcome of [`Store::record_decision`].
@@ -178,6 +198,10 @@ pub enum DecisionWrite {
     Replayed,
     /// The request is not open any more.
     NotOpen(RequestState),
+    /// Counted toward a quorum; the request stays open.
+    Counted(GatewayEvent),
+    /// The tally refused it (nothing was stored).
+    NotCounted(String),
 }
 
 /// A webhook delivery due for an attempt.
@@ -250,6 +274,18 @@ fn request_from_row(row: &SqliteRow) -> Result<StoredRequest> {
         parties: serde_json::from_str(row.get("parties")).map_err(|e| corrupt("parties", e))?,
         callback_url: row.get("callback_url"),
         intake_status: row.get::<i64, _>("intake_status") as u16,
+        assigned_to: row.get("assigned_to"),
+    })
+}
+
+fn decision_from_row(row: &SqliteRow) -> Result<DecisionRecord> {
+    let decision: String = row.get("decision");
+    Ok(DecisionRecord {
+        decision: DecisionKind::parse(&decision).ok_or_else(|| corrupt("decision", &decision))?,
+        decided_by: row.get("decided_by"),
+        reason: row.get("reason"),
+        decided_at: row.get("decided_at"),
+        decision_jws: row.get("jws"),
     })
 }
 
@@ -265,28 +301,59 @@ fn event_from_row(row: &SqliteRow) -> Result<GatewayEvent> {
     })
 }
 
-async fn append_event(
+/// An event about to be appended.
+pub(crate) struct EventRow<'a> {
+    pub(crate) kind: EventKind,
+    pub(crate) request_id: &'a str,
+    pub(crate) state: RequestState,
+    pub(crate) at: &'a str,
+    pub(crate) actor: Option<&'a str>,
+    /// JSON detail sealed with the event.
+    pub(crate) detail: Option<String>,
+    /// For decision events: the decision recorded.
+    pub(crate) decision_jti: Option<&'a str>,
+}
+
+impl<'a> EventRow<'a> {
+    pub(crate) fn new(
+        kind: EventKind,
+        request_id: &'a str,
+        state: RequestState,
+        at: &'a str,
+        actor: Option<&'a str>,
+    ) -> Self {
+        EventRow {
+            kind,
+            request_id,
+            state,
+            at,
+            actor,
+            detail: None,
+            decision_jti: None,
+        }
+    }
+}
+
+pub(crate) async fn append_event(
     tx: &mut sqlx::SqliteConnection,
-    kind: EventKind,
-    request_id: &str,
-    state: RequestState,
-    at: &str,
-    actor: Option<&str>,
+    row: EventRow<'_>,
 ) -> Result<GatewayEvent> {
-    let id: i64 = sqlx::query_scalar("INSERT INTO events (kind, request_id, state, at, actor) VALUES (?, ?, ?, ?, ?) RETURNING id")
-        .bind(kind.as_str())
-        .bind(request_id)
-        .bind(state.as_str())
-        .bind(at)
-        .bind(actor)
+    let id: i64 = sqlx::query_scalar("INSERT INTO events (kind, request_id, state, at, actor, detail, decision_jti) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id")
+        .bind(row.kind.as_str())
+        .bind(row.request_id)
+        .bind(row.state.as_str())
+        .bind(row.at)
+        .bind(row.actor)
+        .bind(&row.detail)
+        .bind(row.decision_jti)
         .fetch_one(&mut *tx)
         .await?;
     Ok(GatewayEvent {
         id,
-        kind,
-        request_id: request_id.to_owned(),
-        state,
-        at: at.to_owned(),
+        kind: row.kind,
+        request_id: row.request_id.to_owned(),
+        state: row.state,
+        at: row.at.to_owned(),
     })
 }
 
@@ -415,21 +482,29 @@ impl Store {
         else {
             return Ok(None);
         };
-        let row = sqlx::query(
+        self.reviewer(&identity).await
+    }
+
+    /// An enrolled reviewer by identity, with all their keys.
+    pub async fn reviewer(&self, identity: &str) -> Result<Option<ReviewerRow>> {
+        let Some(row) = sqlx::query(
             "SELECT identity, display_name, roles, tiers FROM reviewers WHERE identity = ?",
         )
-        .bind(&identity)
-        .fetch_one(&self.read)
-        .await?;
+        .bind(identity)
+        .fetch_optional(&self.read)
+        .await?
+        else {
+            return Ok(None);
+        };
         let keys: Vec<String> =
             sqlx::query_scalar("SELECT jwk FROM reviewer_keys WHERE identity = ? ORDER BY kid")
-                .bind(&identity)
+                .bind(identity)
                 .fetch_all(&self.read)
                 .await?;
         let tiers: Vec<String> =
             serde_json::from_str(row.get("tiers")).map_err(|e| corrupt("tiers", e))?;
         Ok(Some(ReviewerRow {
-            identity,
+            identity: identity.to_owned(),
             display_name: row.get("display_name"),
             roles: serde_json::from_str(row.get("roles")).map_err(|e| corrupt("roles", e))?,
             tiers: tiers.iter().map(|t| parse_tier(t)).collect::<Result<_>>()?,
@@ -555,32 +630,52 @@ impl Store {
             .collect()
     }
 
-    /// The accepted decision of a request, if any.
+    /// The decision that settled a request, if any (with a quorum, the last approval).
     pub async fn decision(&self, request_id: &str) -> Result<Option<DecisionRecord>> {
-        let row = sqlx::query("SELECT decision, decided_by, reason, decided_at, jws FROM decisions WHERE request_id = ? ORDER BY decided_at LIMIT 1")
-            .bind(request_id)
-            .fetch_optional(&self.read)
-            .await?;
-        row.map(|row| {
-            let decision: String = row.get("decision");
-            Ok(DecisionRecord {
-                decision: serde_json::from_value(serde_json::Value::String(decision))
-                    .map_err(|e| corrupt("decision", e))?,
-                decided_by: row.get("decided_by"),
-                reason: row.get("reason"),
-                decided_at: row.get("decided_at"),
-                decision_jws: row.get("jws"),
-            })
-        })
-        .transpose()
+        Ok(self.decisions(request_id).await?.pop())
     }
 
-    /// Records an accepted decision: single use of its jti, first decision wins, with its
-    /// event and (when the request has a callback) its webhook, all in one transaction.
+    /// Every accepted decision of a request, oldest first: partial approvals of a quorum,
+    /// then the one that settled it.
+    pub async fn decisions(&self, request_id: &str) -> Result<Vec<DecisionRecord>> {
+        sqlx::query("SELECT decision, decided_by, reason, decided_at, jws FROM decisions WHERE request_id = ? ORDER BY rowid")
+            .bind(request_id)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(decision_from_row)
+            .collect()
+    }
+
+    /// Approvals recorded on open requests (partial quorums), by request, oldest first.
+    pub async fn open_approvals(
+        &self,
+    ) -> Result<std::collections::HashMap<String, Vec<DecisionRecord>>> {
+        let mut by_request: std::collections::HashMap<String, Vec<DecisionRecord>> =
+            std::collections::HashMap::new();
+        for row in sqlx::query("SELECT d.request_id, d.decision, d.decided_by, d.reason, d.decided_at, d.jws FROM decisions d JOIN requests r ON r.request_id = d.request_id WHERE r.state IN ('pending', 'escalated') ORDER BY d.rowid")
+            .fetch_all(&self.read)
+            .await?
+        {
+            by_request
+                .entry(row.get("request_id"))
+                .or_default()
+                .push(decision_from_row(&row)?);
+        }
+        Ok(by_request)
+    }
+
+    /// Records an accepted decision: single use of its jti, first final decision wins, with
+    /// its event and (when the request has a callback) its webhook, all in one transaction.
+    ///
+    /// `tally` sees who approved the request so far (inside the transaction, so two
+    /// approvals racing are counted one after the other) and says whether this decision
+    /// settles the request, counts toward a quorum, or cannot count.
     pub async fn record_decision(
         &self,
         decision: NewDecision,
         now_s: i64,
+        tally: impl FnOnce(&[String]) -> Tally,
     ) -> Result<DecisionWrite> {
         let mut tx = self.write.begin().await?;
         let used: Option<i64> = sqlx::query_scalar("SELECT 1 FROM decisions WHERE jti = ?")
@@ -590,19 +685,14 @@ impl Store {
         if used.is_some() {
             return Ok(DecisionWrite::Replayed);
         }
-        let state = match decision.decision {
-            DecisionKind::Approve => RequestState::Approved,
-            DecisionKind::Reject => RequestState::Rejected,
-        };
-        let callback: Option<Option<String>> = sqlx::query_scalar(
-            "UPDATE requests SET state = ? WHERE request_id = ? AND state IN ('pending', 'escalated') AND expires_at > ? RETURNING callback_url",
+        let open = sqlx::query(
+            "SELECT state, callback_url FROM requests WHERE request_id = ? AND state IN ('pending', 'escalated') AND expires_at > ?",
         )
-        .bind(state.as_str())
         .bind(&decision.request_id)
         .bind(now_s)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(callback) = callback else {
+        let Some(open) = open else {
             let current: Option<String> =
                 sqlx::query_scalar("SELECT state FROM requests WHERE request_id = ?")
                     .bind(&decision.request_id)
@@ -620,6 +710,19 @@ impl Store {
                 current
             }));
         };
+        let open_state = parse_state(open.get("state"))?;
+        let callback: Option<String> = open.get("callback_url");
+        let approvers: Vec<String> = sqlx::query_scalar(
+            "SELECT decided_by FROM decisions WHERE request_id = ? AND decision = 'approve' ORDER BY rowid",
+        )
+        .bind(&decision.request_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let settles = match tally(&approvers) {
+            Tally::Refused(why) => return Ok(DecisionWrite::NotCounted(why)),
+            Tally::Settles => true,
+            Tally::Counts => false,
+        };
         sqlx::query("INSERT INTO decisions (jti, request_id, decision, decided_by, reason, decided_at, jws) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind(&decision.jti)
             .bind(&decision.request_id)
@@ -630,14 +733,68 @@ impl Store {
             .bind(&decision.jws)
             .execute(&mut *tx)
             .await?;
+        if !settles {
+            let event = append_event(
+                &mut tx,
+                EventRow {
+                    detail: decision.detail.clone(),
+                    decision_jti: Some(&decision.jti),
+                    ..EventRow::new(
+                        EventKind::ApprovalRecorded,
+                        &decision.request_id,
+                        open_state,
+                        &decision.decided_at,
+                        Some(&decision.decided_by),
+                    )
+                },
+            )
+            .await?;
+            supervision::raise_in(
+                &mut tx,
+                &decision.request_id,
+                &supervision::Raise {
+                    reason: EscalationReason::AwaitingSecondApprover,
+                    level: 0,
+                    notify: Vec::new(),
+                    note: String::new(),
+                    raised_by: "gateway".into(),
+                    at: decision.decided_at.clone(),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(DecisionWrite::Counted(event));
+        }
+        let state = match decision.decision {
+            DecisionKind::Approve => RequestState::Approved,
+            DecisionKind::Reject => RequestState::Rejected,
+        };
+        sqlx::query("UPDATE requests SET state = ? WHERE request_id = ?")
+            .bind(state.as_str())
+            .bind(&decision.request_id)
+            .execute(&mut *tx)
+            .await?;
         let event = append_event(
             &mut tx,
-            EventKind::RequestDecided,
-            &decision.request_id,
-            state,
-            &decision.decided_at,
-            Some(&decision.decided_by),
+            EventRow {
+                detail: decision.detail.clone(),
+                decision_jti: Some(&decision.jti),
+                ..EventRow::new(
+                    EventKind::RequestDecided,
+                    &decision.request_id,
+                    state,
+                    &decision.decided_at,
+                    Some(&decision.decided_by),
+                )
+            },
         )
+        .await?;
+        sqlx::query(
+            "UPDATE escalations SET closed_at = ? WHERE request_id = ? AND closed_at IS NULL",
+        )
+        .bind(&decision.decided_at)
+        .bind(&decision.request_id)
+        .execute(&mut *tx)
         .await?;
         if let Some(url) = callback {
             enqueue_final_delivery(
@@ -669,11 +826,13 @@ impl Store {
             events.push(
                 append_event(
                     &mut tx,
-                    EventKind::RequestExpired,
-                    &request_id,
-                    RequestState::Expired,
-                    at,
-                    None,
+                    EventRow::new(
+                        EventKind::RequestExpired,
+                        &request_id,
+                        RequestState::Expired,
+                        at,
+                        None,
+                    ),
                 )
                 .await?,
             );
@@ -706,7 +865,7 @@ impl Store {
     /// Events after `after`, oldest first.
     pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<GatewayEvent>> {
         sqlx::query(
-            "SELECT id, kind, request_id, state, at FROM events WHERE id > ? ORDER BY id LIMIT ?",
+            "SELECT id, kind, request_id, state, at FROM events WHERE id > ? AND kind != 'records_exported' ORDER BY id LIMIT ?",
         )
         .bind(after)
         .bind(limit)
@@ -756,14 +915,42 @@ impl Store {
         )
     }
 
-    /// Marks a delivery done.
-    pub async fn delivery_succeeded(&self, delivery_id: &str, at: &str) -> Result<()> {
-        sqlx::query("UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE delivery_id = ?")
+    /// Marks a delivery done, with its `decision_delivered` event (once, even if a retry
+    /// succeeds again after a crash).
+    pub async fn delivery_succeeded(
+        &self,
+        delivery_id: &str,
+        at: &str,
+    ) -> Result<Option<GatewayEvent>> {
+        let mut tx = self.write.begin().await?;
+        let request_id: Option<String> = sqlx::query_scalar("UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE delivery_id = ? AND delivered_at IS NULL RETURNING request_id")
             .bind(at)
             .bind(delivery_id)
-            .execute(&self.write)
+            .fetch_optional(&mut *tx)
             .await?;
-        Ok(())
+        let Some(request_id) = request_id else {
+            return Ok(None);
+        };
+        let state: String = sqlx::query_scalar("SELECT state FROM requests WHERE request_id = ?")
+            .bind(&request_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let event = append_event(
+            &mut tx,
+            EventRow {
+                detail: Some(serde_json::json!({ "delivery_id": delivery_id }).to_string()),
+                ..EventRow::new(
+                    EventKind::DecisionDelivered,
+                    &request_id,
+                    parse_state(&state)?,
+                    at,
+                    None,
+                )
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(event))
     }
 
     /// Records a failed attempt and when to try again.
@@ -819,11 +1006,13 @@ impl Store {
         }
         let event = append_event(
             &mut tx,
-            EventKind::ReceiptRecorded,
-            request_id,
-            state,
-            at,
-            Some(workflow),
+            EventRow::new(
+                EventKind::ReceiptRecorded,
+                request_id,
+                state,
+                at,
+                Some(workflow),
+            ),
         )
         .await?;
         tx.commit().await?;

@@ -39,8 +39,11 @@ pub enum ErrorCode {
     SelfApproval,
     /// The request is no longer pending (decided, expired, withdrawn or refused).
     NotPending,
-    /// Approval is blocked for reviewers: the chain has error findings.
+    /// Approval is blocked for reviewers: the chain has error findings, or findings the
+    /// policy says block reviewers.
     ApprovalBlocked,
+    /// This person already approved the request; a quorum needs distinct approvers.
+    AlreadyApproved,
     /// A reason, or an acknowledgement of a warning, is missing.
     ReasonRequired,
     /// The method is not allowed on this route.
@@ -68,6 +71,7 @@ impl ErrorCode {
             ErrorCode::SelfApproval => "self_approval",
             ErrorCode::NotPending => "not_pending",
             ErrorCode::ApprovalBlocked => "approval_blocked",
+            ErrorCode::AlreadyApproved => "already_approved",
             ErrorCode::ReasonRequired => "reason_required",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Internal => "internal",
@@ -189,6 +193,121 @@ pub struct RequestRecord {
     /// The decision, once there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<DecisionRecord>,
+    /// Approvals counted so far while a quorum waits for more (oldest first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<DecisionRecord>,
+    /// Distinct approvers an approval needs under the gateway's policy (1 unless a quorum).
+    #[serde(default = "one")]
+    pub approvals_needed: u32,
+    /// Why supervisors see it, while it is in their queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<Escalation>,
+    /// When the policy expects a decision (RFC 3339), if it sets a time to decide.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<String>,
+    /// The policy decisions on this request must name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<crate::PolicyRef>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Why a request is in the supervisors' escalation queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationReason {
+    /// Findings block reviewers: only a supervisor override can approve it.
+    BlockedByFindings,
+    /// Nobody decided within the policy's time; `level` says how far it has escalated.
+    Overdue,
+    /// A reviewer asked for a supervisor, with a note.
+    ByReviewer,
+    /// The workflow asked for a supervisor (its request's `escalate` field).
+    ByWorkflow,
+    /// One approval is in; the quorum needs another person.
+    AwaitingSecondApprover,
+}
+
+impl EscalationReason {
+    /// Every reason, in the order the supervisor queue groups them.
+    pub const ALL: [EscalationReason; 5] = [
+        EscalationReason::BlockedByFindings,
+        EscalationReason::Overdue,
+        EscalationReason::ByReviewer,
+        EscalationReason::ByWorkflow,
+        EscalationReason::AwaitingSecondApprover,
+    ];
+
+    /// Storage and wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscalationReason::BlockedByFindings => "blocked_by_findings",
+            EscalationReason::Overdue => "overdue",
+            EscalationReason::ByReviewer => "by_reviewer",
+            EscalationReason::ByWorkflow => "by_workflow",
+            EscalationReason::AwaitingSecondApprover => "awaiting_second_approver",
+        }
+    }
+
+    /// Parses the storage form.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    /// How a supervisor reads it.
+    pub fn label(self) -> &'static str {
+        match self {
+            EscalationReason::BlockedByFindings => "Blocked by findings",
+            EscalationReason::Overdue => "Overdue",
+            EscalationReason::ByReviewer => "Escalated by a reviewer",
+            EscalationReason::ByWorkflow => "Escalated by the workflow",
+            EscalationReason::AwaitingSecondApprover => "Waiting for a second approver",
+        }
+    }
+}
+
+/// A request's place in the escalation queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalation {
+    /// The most pressing reason (see [`EscalationReason::ALL`] for the order).
+    pub reason: EscalationReason,
+    /// Every open reason, most pressing first.
+    pub reasons: Vec<EscalationReason>,
+    /// Overdue level reached (1-based), 0 when not overdue.
+    #[serde(default)]
+    pub level: u32,
+    /// Who is called at this level: `role:supervisor` or identities.
+    #[serde(default)]
+    pub notify: Vec<String>,
+    /// The reviewer's or workflow's note (untrusted text).
+    #[serde(default)]
+    pub note: String,
+    /// Who raised it: a reviewer, a workflow, or `gateway`.
+    pub raised_by: String,
+    /// When it was first raised (RFC 3339): the age supervisors see.
+    pub since: String,
+    /// The reviewer a supervisor assigned it to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_to: Option<String>,
+}
+
+/// Body of `POST /v1/requests/{id}/escalate` (a reviewer asks for a supervisor).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalateSubmission {
+    /// Why (required).
+    pub note: String,
+}
+
+/// Body of `POST /v1/requests/{id}/assign` (a supervisor hands a request to a reviewer).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignSubmission {
+    /// The reviewer's identity.
+    pub reviewer: String,
+    /// Optional note for them.
+    #[serde(default)]
+    pub note: String,
 }
 
 /// A decision as stored and delivered.
@@ -240,6 +359,16 @@ pub enum EventKind {
     RequestRefused,
     /// The workflow reported what it executed.
     ReceiptRecorded,
+    /// One approval of several a quorum needs was recorded; the request stays open.
+    ApprovalRecorded,
+    /// A supervisor assigned the request to a reviewer.
+    RequestAssigned,
+    /// A console showed the request to its reviewer (once per reviewer).
+    RequestShown,
+    /// The final outcome reached the workflow's webhook.
+    DecisionDelivered,
+    /// Records were exported; `request_id` names the export.
+    RecordsExported,
 }
 
 impl EventKind {
@@ -253,6 +382,11 @@ impl EventKind {
             EventKind::RequestWithdrawn => "request_withdrawn",
             EventKind::RequestRefused => "request_refused",
             EventKind::ReceiptRecorded => "receipt_recorded",
+            EventKind::ApprovalRecorded => "approval_recorded",
+            EventKind::RequestAssigned => "request_assigned",
+            EventKind::RequestShown => "request_shown",
+            EventKind::DecisionDelivered => "decision_delivered",
+            EventKind::RecordsExported => "records_exported",
         }
     }
 }
@@ -286,9 +420,13 @@ pub struct DecisionOutcome {
     pub request_id: String,
     /// Current state; `pending` or `escalated` if the wait ran out.
     pub state: RequestState,
-    /// The decision JWS, when approved or rejected.
+    /// The decision JWS, when approved or rejected: the one that settled it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision_jws: Option<String>,
+    /// When a quorum approved it: every approver's decision JWS, oldest first (the last is
+    /// `decision_jws`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<String>,
 }
 
 /// Body of `POST /v1/requests/{id}/receipt`: what the workflow did with the decision.

@@ -21,8 +21,8 @@ mod trust;
 
 pub use finding::{Finding, FindingCode, Severity, Verdict, VerificationReport};
 pub use request::{
-    Action, Alternative, Callback, DelegationRequest, Evidence, EvidenceKind, Impact, Money,
-    Purpose, REQUEST_SCHEMA, Tier, Tool, Uncertainty,
+    Action, Alternative, Callback, DelegationRequest, EscalationAsk, Evidence, EvidenceKind,
+    Impact, Money, Purpose, REQUEST_SCHEMA, Tier, Tool, Uncertainty,
 };
 pub use token::{
     AuthorizationDetail, Confirmation, DECISION_TYP, DecisionClaims, DecisionKind,

@@ -35,6 +35,17 @@ pub struct DelegationRequest {
     /// Where the gateway delivers the decision by webhook, if anywhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback: Option<Callback>,
+    /// The workflow asks for a supervisor from the start (for example its own rules flagged
+    /// the case); the request still verifies and reviewers still see it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate: Option<EscalationAsk>,
+}
+
+/// A workflow's request for supervisor attention.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationAsk {
+    /// Why, for the supervisor (untrusted text).
+    pub note: String,
 }
 
 /// The purpose a delegation serves: `id` must stay the same along the chain.

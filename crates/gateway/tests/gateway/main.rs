@@ -6,4 +6,5 @@ mod decisions;
 mod delivery;
 mod demo;
 mod intake;
+mod supervision;
 mod support;

@@ -36,6 +36,8 @@ pub struct TestGateway {
     pub supervisor: ConsoleIdentity,
     pub auditor: ConsoleIdentity,
     pub low_only: ConsoleIdentity,
+    /// A second reviewer, for quorums.
+    pub second: ConsoleIdentity,
 }
 
 fn person(identity: &str, seed: u8, clock: &Arc<ManualClock>) -> ConsoleIdentity {
@@ -49,7 +51,17 @@ fn person(identity: &str, seed: u8, clock: &Arc<ManualClock>) -> ConsoleIdentity
 
 impl TestGateway {
     pub async fn start() -> Self {
+        Self::start_with_policy(None).await
+    }
+
+    /// A gateway under the review policy `policy` (TOML).
+    pub async fn start_with_policy(policy: Option<&str>) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let policy = policy.map(|text| {
+            let path = dir.path().join("policy.toml");
+            std::fs::write(&path, text).unwrap();
+            path
+        });
         let start = t0();
         let demo = demo(start, "t");
         std::fs::write(
@@ -63,12 +75,14 @@ impl TestGateway {
             trust: dir.path().join("trust.json"),
             audience: AUDIENCE.into(),
             key: dir.path().join("gateway-key.pem"),
+            policy,
         };
         let clock = Arc::new(ManualClock::new(start));
         let reviewer = person("user:rita.reviewer", 1, &clock);
         let supervisor = person("user:sol.supervisor", 2, &clock);
         let auditor = person("user:ada.auditor", 3, &clock);
         let low_only = person("user:lou.lowtier", 4, &clock);
+        let second = person("user:sam.second", 5, &clock);
         let store = Store::open(&config.database).await.unwrap();
         store
             .add_workflow(
@@ -92,6 +106,7 @@ impl TestGateway {
             (&supervisor, vec!["reviewer", "supervisor"], all.clone()),
             (&auditor, vec!["auditor"], all.clone()),
             (&low_only, vec!["reviewer"], vec![Tier::Low]),
+            (&second, vec!["reviewer"], all.clone()),
         ] {
             enrol(&store, who, &roles, tiers).await;
         }
@@ -110,6 +125,7 @@ impl TestGateway {
             supervisor,
             auditor,
             low_only,
+            second,
         }
     }
 

@@ -8,8 +8,8 @@ use chrono::{Duration, TimeZone, Utc};
 use countersign_chain::SigningKeyPair;
 use countersign_review::console_token::{TokenRejection, check_console_token};
 use countersign_review::{
-    DecisionTarget, Replay, Reviewer, Role, Routing, add_replay_findings, check_decision,
-    mint_console_token, route,
+    DecisionTarget, Policy, Replay, Reviewer, Role, Routing, TierPolicy, add_replay_findings,
+    check_decision, mint_console_token, route,
 };
 use countersign_wire::api::ErrorCode;
 use countersign_wire::{
@@ -39,6 +39,8 @@ fn report(codes: &[FindingCode]) -> VerificationReport {
 #[test]
 fn routing_refuses_forgeries_escalates_other_errors_and_queues_the_rest() {
     use FindingCode::*;
+    let rules = TierPolicy::default();
+    let route = |report: &VerificationReport| route(report, &rules);
     for code in [
         Malformed,
         AlgNotAllowed,
@@ -69,6 +71,15 @@ fn routing_refuses_forgeries_escalates_other_errors_and_queues_the_rest() {
     }
     assert_eq!(route(&report(&[ScopeOverProvisioned])), Routing::Pending);
     assert_eq!(route(&report(&[])), Routing::Pending);
+    // A warning the policy names as blocking escalates instead.
+    let strict = TierPolicy {
+        blocking: vec![ScopeOverProvisioned],
+        ..TierPolicy::default()
+    };
+    assert_eq!(
+        countersign_review::route(&report(&[ScopeOverProvisioned]), &strict),
+        Routing::Escalated
+    );
 }
 
 #[test]
@@ -170,6 +181,24 @@ fn decision_rules_in_one_table() {
     let clean = report(&[]);
     let warned = report(&[FindingCode::ScopeOverProvisioned]);
     let blocked = report(&[FindingCode::GhostPermission]);
+    let default_rules = TierPolicy::default();
+    // A policy where only supervisors decide, and an over-provisioned scope blocks reviewers.
+    let strict = Policy::from_toml(
+        "id = \"p\"\nversion = \"1\"\n[tiers.high]\ndeciders = [\"supervisor\"]\nblocking = [\"SCOPE_OVER_PROVISIONED\"]\n",
+    )
+    .unwrap()
+    .tier(Tier::High);
+    let strict_target = |report| DecisionTarget {
+        request_id: "r",
+        txn: "t",
+        request_digest: "sha256:r",
+        chain_digest: "sha256:c",
+        action_digest: "sha256:a",
+        tier: Tier::High,
+        parties: &parties,
+        report,
+        policy: &strict,
+    };
     let target = |tier, report| DecisionTarget {
         request_id: "r",
         txn: "t",
@@ -179,6 +208,7 @@ fn decision_rules_in_one_table() {
         tier,
         parties: &parties,
         report,
+        policy: &default_rules,
     };
     use DecisionKind::*;
     let cases: Vec<(
@@ -258,6 +288,32 @@ fn decision_rules_in_one_table() {
             claims("user:sol", Approve, "ok", &[]),
             target(Tier::High, &clean),
             Err(ErrorCode::DecisionInvalid),
+        ),
+        // The policy's deciders: a reviewer may not decide a supervisors-only tier.
+        (
+            &rita,
+            claims("user:rita", Reject, "no", &[]),
+            strict_target(&clean),
+            Err(ErrorCode::Forbidden),
+        ),
+        (
+            &sol,
+            claims("user:sol", Approve, "ok", &[]),
+            strict_target(&clean),
+            Ok(()),
+        ),
+        // A warning the policy lists blocks like an error: only an acknowledged override.
+        (
+            &sol,
+            claims("user:sol", Approve, "ok", &[]),
+            strict_target(&warned),
+            Err(ErrorCode::ReasonRequired),
+        ),
+        (
+            &sol,
+            claims("user:sol", Approve, "ok", &["SCOPE_OVER_PROVISIONED"]),
+            strict_target(&warned),
+            Ok(()),
         ),
     ];
     for (i, (who, claims, target, expected)) in cases.into_iter().enumerate() {

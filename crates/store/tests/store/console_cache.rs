@@ -16,6 +16,11 @@ fn record(id: &str, state: RequestState) -> RequestRecord {
         request: serde_json::json!({"request_id": id, "action": {"summary": "<b>pay</b>"}}),
         report: super::report(),
         decision: None,
+        approvals: Vec::new(),
+        approvals_needed: 1,
+        escalation: None,
+        due_at: None,
+        policy: None,
     }
 }
 

@@ -1,10 +1,13 @@
 //! Storage against a real SQLite file: migrations, idempotent intake, first decision wins.
 
-use countersign_store::{Admission, AdmitOutcome, DecisionWrite, NewDecision, NewRequest, Store};
+use countersign_store::{
+    Admission, AdmitOutcome, DecisionWrite, NewDecision, NewRequest, Store, Tally,
+};
 use countersign_wire::api::{EventKind, RequestState};
 use countersign_wire::{DecisionKind, Tier, Verdict, VerificationReport};
 
 mod console_cache;
+mod supervision;
 
 pub(crate) fn report() -> VerificationReport {
     VerificationReport {
@@ -43,7 +46,12 @@ fn pending(_: &[countersign_store::JtiSighting]) -> Admission {
         report: report(),
         intake_status: 201,
         event: EventKind::RequestAdded,
+        escalations: Vec::new(),
     }
+}
+
+fn settles(_: &[String]) -> Tally {
+    Tally::Settles
 }
 
 #[tokio::test]
@@ -122,25 +130,26 @@ async fn the_first_decision_wins_jtis_are_single_use_and_the_webhook_is_queued_w
         reason: "ok".into(),
         decided_at: "2026-11-22T09:01:00Z".into(),
         jws: format!("jws-{jti}"),
+        detail: None,
     };
     let now = 1_795_338_000;
     assert!(matches!(
         store
-            .record_decision(decision("d1", DecisionKind::Approve), now)
+            .record_decision(decision("d1", DecisionKind::Approve), now, settles)
             .await
             .unwrap(),
         DecisionWrite::Recorded(_)
     ));
     assert!(matches!(
         store
-            .record_decision(decision("d1", DecisionKind::Approve), now)
+            .record_decision(decision("d1", DecisionKind::Approve), now, settles)
             .await
             .unwrap(),
         DecisionWrite::Replayed
     ));
     assert!(matches!(
         store
-            .record_decision(decision("d2", DecisionKind::Reject), now)
+            .record_decision(decision("d2", DecisionKind::Reject), now, settles)
             .await
             .unwrap(),
         DecisionWrite::NotOpen(RequestState::Approved)
@@ -176,9 +185,10 @@ async fn expiry_is_fail_closed_and_decisions_after_it_are_refused() {
         reason: "r".into(),
         decided_at: "t".into(),
         jws: "j".into(),
+        detail: None,
     };
     assert!(matches!(
-        store.record_decision(late, 101).await.unwrap(),
+        store.record_decision(late, 101, settles).await.unwrap(),
         DecisionWrite::NotOpen(RequestState::Expired)
     ));
 }
@@ -208,6 +218,7 @@ async fn concurrent_admissions_batch_without_losing_per_request_answers() {
                         report: report(),
                         intake_status: 201,
                         event: EventKind::RequestAdded,
+                        escalations: Vec::new(),
                     }
                 })
                 .await

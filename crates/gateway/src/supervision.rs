@@ -1,0 +1,183 @@
+//! What reviewers and supervisors do besides deciding: escalate a request with a note, hand
+//! one to a reviewer, and record that a request was shown.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use chrono::SecondsFormat;
+use countersign_review::Role;
+use countersign_store::{Raise, SupervisionWrite};
+use countersign_wire::api::{
+    AssignSubmission, ErrorCode, EscalateSubmission, EscalationReason, RequestRecord,
+};
+
+use crate::AppState;
+use crate::auth::{Console, reviewer_from_row};
+use crate::consoles::load_record;
+use crate::decisions::parse_body;
+use crate::error::{Failure, Result};
+
+/// Longest note kept (notes are shown to supervisors and sealed into the audit log).
+const MAX_NOTE_CHARS: usize = 2000;
+
+fn note_of(text: &str, required: bool) -> Result<String> {
+    let note = text.trim();
+    if required && note.is_empty() {
+        return Err(Failure::new(
+            ErrorCode::ReasonRequired,
+            "say why a supervisor is needed",
+        ));
+    }
+    if note.chars().count() > MAX_NOTE_CHARS {
+        return Err(Failure::new(
+            ErrorCode::InvalidBody,
+            format!("a note may have at most {MAX_NOTE_CHARS} characters"),
+        ));
+    }
+    Ok(note.to_owned())
+}
+
+fn written(state: &AppState, write: SupervisionWrite) -> Result<()> {
+    match write {
+        SupervisionWrite::Done(event) => {
+            state.publish([event]);
+            Ok(())
+        }
+        SupervisionWrite::Unchanged => Ok(()),
+        SupervisionWrite::NotOpen(current) => Err(Failure::new(
+            ErrorCode::NotPending,
+            format!("request is already {}", current.as_str()),
+        )
+        .with_state(current)),
+    }
+}
+
+/// `POST /v1/requests/{id}/escalate`: a reviewer asks for a supervisor, with a note.
+pub(crate) async fn escalate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Console(caller): Console,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<RequestRecord>)> {
+    let submission: EscalateSubmission = parse_body(&headers, body)?;
+    if !(caller.has(Role::Reviewer) || caller.has(Role::Supervisor)) {
+        return Err(Failure::new(
+            ErrorCode::Forbidden,
+            "only reviewers and supervisors escalate requests",
+        ));
+    }
+    let note = note_of(&submission.note, true)?;
+    let at = state
+        .clock
+        .now()
+        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    let write = state
+        .store
+        .escalate(
+            &id,
+            &Raise {
+                reason: EscalationReason::ByReviewer,
+                level: 0,
+                notify: vec!["role:supervisor".into()],
+                note,
+                raised_by: caller.identity.clone(),
+                at,
+            },
+        )
+        .await?;
+    written(&state, write)?;
+    Ok((StatusCode::CREATED, Json(load_record(&state, &id).await?)))
+}
+
+/// `POST /v1/requests/{id}/assign`: a supervisor hands a request to a reviewer who may decide
+/// it.
+pub(crate) async fn assign(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Console(caller): Console,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Json<RequestRecord>> {
+    let submission: AssignSubmission = parse_body(&headers, body)?;
+    if !caller.has(Role::Supervisor) {
+        return Err(Failure::new(
+            ErrorCode::Forbidden,
+            "only supervisors assign requests",
+        ));
+    }
+    let note = note_of(&submission.note, false)?;
+    let request = state
+        .store
+        .request(&id)
+        .await?
+        .ok_or_else(|| Failure::new(ErrorCode::NotFound, format!("no request {id}")))?;
+    let assignee = state
+        .store
+        .reviewer(&submission.reviewer)
+        .await?
+        .ok_or_else(|| {
+            Failure::new(
+                ErrorCode::InvalidBody,
+                format!("{} is not an enrolled reviewer", submission.reviewer),
+            )
+        })
+        .and_then(reviewer_from_row)?;
+    let rules = state.policy.tier(request.tier);
+    let roles: Vec<Role> = assignee.roles.iter().copied().collect();
+    if !rules.may_decide(&roles) || !assignee.tiers.contains(&request.tier) {
+        return Err(Failure::new(
+            ErrorCode::InvalidBody,
+            format!(
+                "{} may not decide {} requests",
+                assignee.identity,
+                request.tier.as_str()
+            ),
+        ));
+    }
+    if request.parties.contains(&assignee.identity) {
+        return Err(Failure::new(
+            ErrorCode::SelfApproval,
+            format!(
+                "{} is the principal or part of the delegation chain",
+                assignee.identity
+            ),
+        ));
+    }
+    let at = state
+        .clock
+        .now()
+        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    let write = state
+        .store
+        .assign(&id, &assignee.identity, &caller.identity, &note, &at)
+        .await?;
+    written(&state, write)?;
+    Ok(Json(load_record(&state, &id).await?))
+}
+
+/// `POST /v1/requests/{id}/shown`: the console showed the request to its reviewer (recorded
+/// once per reviewer in the audit log).
+pub(crate) async fn shown(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Console(caller): Console,
+) -> Result<StatusCode> {
+    let at = state
+        .clock
+        .now()
+        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    match state.store.mark_shown(&id, &caller.identity, &at).await? {
+        Some(event) => {
+            state.publish([event]);
+            Ok(StatusCode::CREATED)
+        }
+        None if state.store.request(&id).await?.is_some() => Ok(StatusCode::OK),
+        None => Err(Failure::new(
+            ErrorCode::NotFound,
+            format!("no request {id}"),
+        )),
+    }
+}

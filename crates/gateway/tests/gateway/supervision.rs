@@ -1,0 +1,396 @@
+//! The review policy at work: quorum, deadlines and escalation levels, blocking findings,
+//! escalations by reviewers and workflows, assignment, and what the audit log records.
+
+use chrono::Duration;
+use countersign_client::verify_decision;
+use countersign_wire::DecisionKind;
+use countersign_wire::api::{EscalationReason, RequestRecord, RequestState};
+use serde_json::Value;
+
+use crate::support::{AUDIENCE, TestGateway, WORKFLOW_TOKEN, error_code};
+
+const POLICY: &str = r#"
+id = "acme-review"
+version = "7"
+
+[tiers.critical]
+approvals = 2
+
+[tiers.high]
+decide_within = "10m"
+escalation = [
+  { after = "0m", to = ["role:supervisor"] },
+  { after = "15m", to = ["user:sol.supervisor"] },
+]
+
+[tiers.medium]
+blocking = ["SCOPE_OVER_PROVISIONED"]
+"#;
+
+async fn submit(gw: &TestGateway, body: &Value) -> RequestRecord {
+    let response = gw.submit(body).await;
+    assert_eq!(response.status().as_u16(), 201);
+    let id = body["request_id"].as_str().unwrap();
+    gw.record(id).await
+}
+
+async fn code_of(response: reqwest::Response) -> (u16, String) {
+    let (status, body) = error_code(response).await;
+    (
+        status,
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+/// Polls until `check` holds for the record (workers run every 200 ms).
+async fn eventually(
+    gw: &TestGateway,
+    id: &str,
+    check: impl Fn(&RequestRecord) -> bool,
+) -> RequestRecord {
+    for _ in 0..50 {
+        let record = gw.record(id).await;
+        if check(&record) {
+            return record;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "{id} never reached the expected state: {:?}",
+        gw.record(id).await
+    );
+}
+
+async fn audit_entries(gw: &TestGateway, id: &str) -> Vec<Value> {
+    // Sealed within a tick; read them through the store the gateway wrote.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let store = countersign_store::Store::open(&gw.config.database)
+        .await
+        .unwrap();
+    store
+        .audit_entries()
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| serde_json::from_str::<Value>(&e.entry).unwrap())
+        .filter(|e| e["request_id"] == id)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_critical_request_needs_two_distinct_approvers_and_the_workflow_gets_both_decisions() {
+    let gw = TestGateway::start_with_policy(Some(POLICY)).await;
+    let record = submit(&gw, &gw.scenario("supplier-payment")).await;
+    assert_eq!(record.approvals_needed, 2);
+    assert_eq!(record.policy.as_ref().unwrap().id, "acme-review");
+    let id = record.request_id.clone();
+
+    let first = gw.decision(
+        &gw.reviewer,
+        &record,
+        DecisionKind::Approve,
+        "Invoice matches the PO",
+        &[],
+    );
+    let response = gw.post_decision(&gw.reviewer, &id, &first).await;
+    assert_eq!(response.status().as_u16(), 202, "counted, not settled");
+    let waiting = gw.record(&id).await;
+    assert_eq!(waiting.state, RequestState::Pending);
+    assert_eq!(waiting.approvals.len(), 1);
+    let escalation = waiting.escalation.expect("waiting for a second approver");
+    assert_eq!(escalation.reason, EscalationReason::AwaitingSecondApprover);
+
+    // The same person cannot be both approvers, even with a fresh decision.
+    let again = gw.decision(
+        &gw.reviewer,
+        &record,
+        DecisionKind::Approve,
+        "Still fine",
+        &[],
+    );
+    let response = gw.post_decision(&gw.reviewer, &id, &again).await;
+    assert_eq!(code_of(response).await, (409, "already_approved".into()));
+
+    let second = gw.decision(
+        &gw.second,
+        &record,
+        DecisionKind::Approve,
+        "Second pair of eyes: ok",
+        &[],
+    );
+    let response = gw.post_decision(&gw.second, &id, &second).await;
+    assert_eq!(response.status().as_u16(), 201);
+
+    let outcome = gw
+        .client
+        .wait_for_decision(WORKFLOW_TOKEN, &id, 0)
+        .await
+        .unwrap();
+    assert_eq!(outcome.state, RequestState::Approved);
+    assert_eq!(outcome.decision_jws.as_deref(), Some(second.as_str()));
+    assert_eq!(outcome.approvals, [first.clone(), second.clone()]);
+    let jwks = gw.client.jwks().await.unwrap();
+    let approvers: Vec<String> = outcome
+        .approvals
+        .iter()
+        .map(|jws| {
+            let claims = verify_decision(
+                jws,
+                &jwks,
+                AUDIENCE,
+                &id,
+                record.report.request_digest.as_deref().unwrap(),
+                gw.clock_now(),
+            )
+            .unwrap();
+            assert_eq!(claims.policy.id, "acme-review");
+            assert_eq!(claims.policy.version, "7");
+            claims.iss
+        })
+        .collect();
+    assert_eq!(approvers, ["user:rita.reviewer", "user:sam.second"]);
+
+    let kinds: Vec<String> = audit_entries(&gw, &id)
+        .await
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["request_added", "approval_recorded", "request_decided"]
+    );
+}
+
+#[tokio::test]
+async fn an_overdue_request_escalates_through_two_levels_on_the_pinned_clock() {
+    let gw = TestGateway::start_with_policy(Some(POLICY)).await;
+    let record = submit(&gw, &gw.scenario("refund-exception")).await;
+    let id = record.request_id.clone();
+    assert!(record.escalation.is_none());
+    assert!(record.due_at.is_some());
+
+    gw.advance(Duration::minutes(9));
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(gw.record(&id).await.escalation.is_none(), "not due yet");
+
+    gw.advance(Duration::minutes(2));
+    let level1 = eventually(&gw, &id, |r| {
+        r.escalation.as_ref().is_some_and(|e| e.level == 1)
+    })
+    .await;
+    let escalation = level1.escalation.unwrap();
+    assert_eq!(escalation.reason, EscalationReason::Overdue);
+    assert_eq!(escalation.notify, ["role:supervisor"]);
+    assert_eq!(
+        level1.state,
+        RequestState::Pending,
+        "reviewers may still decide"
+    );
+
+    gw.advance(Duration::minutes(15));
+    let level2 = eventually(&gw, &id, |r| {
+        r.escalation.as_ref().is_some_and(|e| e.level == 2)
+    })
+    .await;
+    assert_eq!(level2.escalation.unwrap().notify, ["user:sol.supervisor"]);
+
+    let escalations: Vec<Value> = audit_entries(&gw, &id)
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "request_escalated")
+        .collect();
+    assert_eq!(escalations.len(), 2, "one event per level, not per tick");
+    assert_eq!(escalations[1]["detail"]["level"], 2);
+    assert_eq!(escalations[1]["detail"]["reason"], "overdue");
+}
+
+#[tokio::test]
+async fn a_blocking_finding_sends_the_request_to_supervisors_who_may_override_with_a_reason() {
+    let gw = TestGateway::start_with_policy(Some(POLICY)).await;
+    let record = submit(&gw, &gw.scenario("treasury-summary")).await;
+    let id = record.request_id.clone();
+    assert_eq!(record.state, RequestState::Escalated);
+    let escalation = record.escalation.clone().unwrap();
+    assert_eq!(escalation.reason, EscalationReason::BlockedByFindings);
+    assert!(escalation.note.contains("SCOPE_OVER_PROVISIONED"));
+
+    let jws = gw.decision(
+        &gw.reviewer,
+        &record,
+        DecisionKind::Approve,
+        "fine",
+        &["SCOPE_OVER_PROVISIONED"],
+    );
+    let response = gw.post_decision(&gw.reviewer, &id, &jws).await;
+    assert_eq!(code_of(response).await, (403, "approval_blocked".into()));
+
+    let jws = gw.decision(
+        &gw.supervisor,
+        &record,
+        DecisionKind::Approve,
+        "",
+        &["SCOPE_OVER_PROVISIONED"],
+    );
+    let response = gw.post_decision(&gw.supervisor, &id, &jws).await;
+    assert_eq!(code_of(response).await, (422, "reason_required".into()));
+
+    let jws = gw.decision(
+        &gw.supervisor,
+        &record,
+        DecisionKind::Approve,
+        "Account data is aggregated before sending",
+        &["SCOPE_OVER_PROVISIONED"],
+    );
+    let response = gw.post_decision(&gw.supervisor, &id, &jws).await;
+    assert_eq!(response.status().as_u16(), 201);
+    let decided = audit_entries(&gw, &id)
+        .await
+        .into_iter()
+        .find(|e| e["kind"] == "request_decided")
+        .unwrap();
+    assert_eq!(decided["detail"]["override"], true);
+    assert_eq!(
+        decided["detail"]["flags_acknowledged"][0],
+        "SCOPE_OVER_PROVISIONED"
+    );
+    assert_eq!(decided["actor"], "user:sol.supervisor");
+}
+
+#[tokio::test]
+async fn reviewers_and_workflows_escalate_with_a_note_and_supervisors_assign() {
+    let gw = TestGateway::start_with_policy(Some(POLICY)).await;
+    let mut body = gw.scenario("supplier-payment");
+    body["escalate"] = serde_json::json!({"note": "New supplier bank account this month"});
+    let record = submit(&gw, &body).await;
+    let id = record.request_id.clone();
+    let escalation = record.escalation.unwrap();
+    assert_eq!(escalation.reason, EscalationReason::ByWorkflow);
+    assert_eq!(escalation.note, "New supplier bank account this month");
+    assert_eq!(record.state, RequestState::Pending);
+
+    let other = submit(&gw, &gw.scenario("refund-exception")).await;
+    let empty = gw
+        .client
+        .escalate(&gw.reviewer, &other.request_id, "  ")
+        .await
+        .unwrap_err();
+    assert!(empty.to_string().contains("reason_required"), "{empty}");
+    let auditor = gw
+        .client
+        .escalate(&gw.auditor, &other.request_id, "why")
+        .await
+        .unwrap_err();
+    assert!(auditor.to_string().contains("forbidden"), "{auditor}");
+    let escalated = gw
+        .client
+        .escalate(
+            &gw.reviewer,
+            &other.request_id,
+            "Customer history looks odd",
+        )
+        .await
+        .unwrap();
+    let escalation = escalated.escalation.unwrap();
+    assert_eq!(
+        (escalation.reason, escalation.raised_by.as_str()),
+        (EscalationReason::ByReviewer, "user:rita.reviewer")
+    );
+
+    // Only supervisors assign, and only to someone who may decide the tier.
+    let by_reviewer = gw
+        .client
+        .assign(&gw.reviewer, &other.request_id, "user:sam.second", "")
+        .await
+        .unwrap_err();
+    assert!(
+        by_reviewer.to_string().contains("forbidden"),
+        "{by_reviewer}"
+    );
+    let low = gw
+        .client
+        .assign(&gw.supervisor, &other.request_id, "user:lou.lowtier", "")
+        .await
+        .unwrap_err();
+    assert!(low.to_string().contains("may not decide high"), "{low}");
+    let nobody = gw
+        .client
+        .assign(&gw.supervisor, &other.request_id, "user:nobody", "")
+        .await
+        .unwrap_err();
+    assert!(
+        nobody.to_string().contains("not an enrolled reviewer"),
+        "{nobody}"
+    );
+    let assigned = gw
+        .client
+        .assign(
+            &gw.supervisor,
+            &other.request_id,
+            "user:sam.second",
+            "You know this customer",
+        )
+        .await
+        .unwrap();
+    assert!(
+        assigned.escalation.is_none(),
+        "handled: out of the supervisors' queue"
+    );
+    let queue = gw.client.queue(&gw.supervisor).await.unwrap();
+    let still_escalated: Vec<&str> = queue
+        .requests
+        .iter()
+        .filter(|r| r.escalation.is_some())
+        .map(|r| r.request_id.as_str())
+        .collect();
+    assert_eq!(still_escalated, [id.as_str()]);
+
+    // Shown to a reviewer: recorded once per reviewer.
+    for _ in 0..2 {
+        gw.client
+            .shown(&gw.reviewer, &other.request_id)
+            .await
+            .unwrap();
+    }
+    gw.client
+        .shown(&gw.second, &other.request_id)
+        .await
+        .unwrap();
+    let shown = gw.client.shown(&gw.second, "nope").await.unwrap_err();
+    assert!(shown.to_string().contains("not_found"), "{shown}");
+    let kinds: Vec<String> = audit_entries(&gw, &other.request_id)
+        .await
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "request_added",
+            "request_escalated",
+            "request_assigned",
+            "request_shown",
+            "request_shown"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_policy_with_a_mistake_stops_the_gateway_from_starting_and_names_the_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.toml");
+    std::fs::write(
+        &path,
+        "id = \"p\"\nversion = \"1\"\n[tiers.critical]\napprovals = 9\n",
+    )
+    .unwrap();
+    let error = countersign_gateway::load_policy(Some(&path))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("tiers.critical.approvals"), "{error}");
+    // No policy: one approval, no deadline, decisions name the default policy.
+    let default = countersign_gateway::load_policy(None).unwrap();
+    assert_eq!(default.reference().id, "default");
+}

@@ -1,0 +1,326 @@
+//! The supervisors' side of storage: escalations and their reasons, assignment, "shown to a
+//! reviewer" and export events. Every change comes with its event in the same transaction.
+
+use std::collections::HashMap;
+
+use countersign_wire::Tier;
+use countersign_wire::api::{EscalationReason, EventKind, GatewayEvent, RequestState};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use crate::{EventRow, Result, Store, append_event, corrupt, parse_state, parse_tier};
+
+/// An escalation to raise (or raise further).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Raise {
+    /// Why.
+    pub reason: EscalationReason,
+    /// Overdue level (0 for other reasons).
+    pub level: u32,
+    /// Who is called: `role:supervisor` or identities.
+    pub notify: Vec<String>,
+    /// Note from the reviewer or workflow (untrusted text).
+    pub note: String,
+    /// A reviewer, a workflow, or `gateway`.
+    pub raised_by: String,
+    /// RFC 3339 time.
+    pub at: String,
+}
+
+/// An open escalation as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RaisedEscalation {
+    /// Why.
+    pub reason: EscalationReason,
+    /// Overdue level.
+    pub level: u32,
+    /// Who is called.
+    pub notify: Vec<String>,
+    /// Note.
+    pub note: String,
+    /// Who raised it.
+    pub raised_by: String,
+    /// When it was raised (RFC 3339).
+    pub raised_at: String,
+}
+
+/// Outcome of [`Store::escalate`] and [`Store::assign`].
+#[derive(Clone, Debug)]
+pub enum SupervisionWrite {
+    /// Done, with its event.
+    Done(GatewayEvent),
+    /// Nothing new: already raised at this level with this note.
+    Unchanged,
+    /// The request is not open (or does not exist: `Refused`).
+    NotOpen(RequestState),
+}
+
+/// An open request old enough to be overdue under some tier's deadline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OverdueCandidate {
+    /// Request id.
+    pub request_id: String,
+    /// Its tier.
+    pub tier: Tier,
+    /// RFC 3339 receive time.
+    pub received_at: String,
+    /// Overdue level already raised, if any.
+    pub level: Option<u32>,
+}
+
+fn escalation_from_row(row: &SqliteRow) -> Result<RaisedEscalation> {
+    let reason: String = row.get("reason");
+    Ok(RaisedEscalation {
+        reason: EscalationReason::parse(&reason).ok_or_else(|| corrupt("reason", &reason))?,
+        level: u32::try_from(row.get::<i64, _>("level")).unwrap_or(0),
+        notify: serde_json::from_str(row.get("notify")).map_err(|e| corrupt("notify", e))?,
+        note: row.get("note"),
+        raised_by: row.get("raised_by"),
+        raised_at: row.get("raised_at"),
+    })
+}
+
+/// Inserts or re-opens an escalation; true when something changed (new, reopened, a higher
+/// level or a new note).
+pub(crate) async fn raise_in(
+    tx: &mut sqlx::SqliteConnection,
+    request_id: &str,
+    raise: &Raise,
+) -> Result<bool> {
+    let notify = serde_json::to_string(&raise.notify).map_err(|e| corrupt("notify", e))?;
+    let changed = sqlx::query(
+        "INSERT INTO escalations (request_id, reason, level, notify, note, raised_by, raised_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (request_id, reason) DO UPDATE SET
+             level = MAX(level, excluded.level), notify = excluded.notify, note = excluded.note,
+             raised_by = excluded.raised_by,
+             raised_at = CASE WHEN closed_at IS NULL THEN raised_at ELSE excluded.raised_at END,
+             closed_at = NULL
+         WHERE closed_at IS NOT NULL OR excluded.level > level OR excluded.note != note",
+    )
+    .bind(request_id)
+    .bind(raise.reason.as_str())
+    .bind(i64::from(raise.level))
+    .bind(notify)
+    .bind(&raise.note)
+    .bind(&raise.raised_by)
+    .bind(&raise.at)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    Ok(changed > 0)
+}
+
+/// The state of an open request, or why it is not open.
+async fn open_state(
+    tx: &mut sqlx::SqliteConnection,
+    request_id: &str,
+) -> Result<std::result::Result<RequestState, RequestState>> {
+    let state: Option<String> =
+        sqlx::query_scalar("SELECT state FROM requests WHERE request_id = ?")
+            .bind(request_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let state = state
+        .as_deref()
+        .map(parse_state)
+        .transpose()?
+        .unwrap_or(RequestState::Refused);
+    Ok(if state.is_open() {
+        Ok(state)
+    } else {
+        Err(state)
+    })
+}
+
+/// The `state` column of events that are not about one request (exports).
+const NO_REQUEST_STATE: &str = "none";
+
+impl Store {
+    /// Raises an escalation on an open request, with its `request_escalated` event.
+    pub async fn escalate(&self, request_id: &str, raise: &Raise) -> Result<SupervisionWrite> {
+        let mut tx = self.write.begin().await?;
+        let state = match open_state(&mut tx, request_id).await? {
+            Ok(state) => state,
+            Err(state) => return Ok(SupervisionWrite::NotOpen(state)),
+        };
+        if !raise_in(&mut tx, request_id, raise).await? {
+            return Ok(SupervisionWrite::Unchanged);
+        }
+        let detail = serde_json::json!({
+            "reason": raise.reason.as_str(),
+            "level": raise.level,
+            "notify": raise.notify,
+            "note": raise.note,
+        });
+        let event = append_event(
+            &mut tx,
+            EventRow {
+                detail: Some(detail.to_string()),
+                ..EventRow::new(
+                    EventKind::RequestEscalated,
+                    request_id,
+                    state,
+                    &raise.at,
+                    Some(&raise.raised_by),
+                )
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(SupervisionWrite::Done(event))
+    }
+
+    /// A supervisor hands an open request to a reviewer: the escalations a reviewer can
+    /// settle are closed (findings that block reviewers and a waiting quorum stay).
+    pub async fn assign(
+        &self,
+        request_id: &str,
+        reviewer: &str,
+        by: &str,
+        note: &str,
+        at: &str,
+    ) -> Result<SupervisionWrite> {
+        let mut tx = self.write.begin().await?;
+        let state = match open_state(&mut tx, request_id).await? {
+            Ok(state) => state,
+            Err(state) => return Ok(SupervisionWrite::NotOpen(state)),
+        };
+        sqlx::query("UPDATE requests SET assigned_to = ? WHERE request_id = ?")
+            .bind(reviewer)
+            .bind(request_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE escalations SET closed_at = ? WHERE request_id = ? AND closed_at IS NULL AND reason NOT IN ('blocked_by_findings', 'awaiting_second_approver')")
+            .bind(at)
+            .bind(request_id)
+            .execute(&mut *tx)
+            .await?;
+        let event = append_event(
+            &mut tx,
+            EventRow {
+                detail: Some(serde_json::json!({ "to": reviewer, "note": note }).to_string()),
+                ..EventRow::new(EventKind::RequestAssigned, request_id, state, at, Some(by))
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(SupervisionWrite::Done(event))
+    }
+
+    /// Records that a console showed a request to `reviewer`: once per reviewer and request.
+    pub async fn mark_shown(
+        &self,
+        request_id: &str,
+        reviewer: &str,
+        at: &str,
+    ) -> Result<Option<GatewayEvent>> {
+        let mut tx = self.write.begin().await?;
+        let state: Option<String> =
+            sqlx::query_scalar("SELECT state FROM requests WHERE request_id = ?")
+                .bind(request_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(state) = state.as_deref().map(parse_state).transpose()? else {
+            return Ok(None);
+        };
+        let seen: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM events WHERE request_id = ? AND kind = 'request_shown' AND actor = ?",
+        )
+        .bind(request_id)
+        .bind(reviewer)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if seen.is_some() {
+            return Ok(None);
+        }
+        let event = append_event(
+            &mut tx,
+            EventRow::new(
+                EventKind::RequestShown,
+                request_id,
+                state,
+                at,
+                Some(reviewer),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(event))
+    }
+
+    /// Records an export in the audit log (`request_id` is the export's id; `detail` what
+    /// was exported and the manifest's digest). Not sent to consoles.
+    pub async fn record_export(
+        &self,
+        export_id: &str,
+        actor: &str,
+        at: &str,
+        detail: &serde_json::Value,
+    ) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO events (kind, request_id, state, at, actor, detail) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(EventKind::RecordsExported.as_str())
+        .bind(export_id)
+        .bind(NO_REQUEST_STATE)
+        .bind(at)
+        .bind(actor)
+        .bind(detail.to_string())
+        .fetch_one(&self.write)
+        .await?)
+    }
+
+    /// Open requests received at or before `received_before` (RFC 3339, the same format as
+    /// stored), with the overdue level already raised.
+    pub async fn overdue_candidates(&self, received_before: &str) -> Result<Vec<OverdueCandidate>> {
+        sqlx::query(
+            "SELECT r.request_id, r.tier, r.received_at,
+                 (SELECT level FROM escalations e WHERE e.request_id = r.request_id AND e.reason = 'overdue') AS level
+             FROM requests r WHERE r.state IN ('pending', 'escalated') AND r.received_at <= ?",
+        )
+        .bind(received_before)
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(OverdueCandidate {
+                request_id: row.get("request_id"),
+                tier: parse_tier(row.get("tier"))?,
+                received_at: row.get("received_at"),
+                level: row
+                    .get::<Option<i64>, _>("level")
+                    .map(|l| u32::try_from(l).unwrap_or(0)),
+            })
+        })
+        .collect()
+    }
+
+    /// Open escalations of open requests, by request.
+    pub async fn open_escalations(&self) -> Result<HashMap<String, Vec<RaisedEscalation>>> {
+        let mut by_request: HashMap<String, Vec<RaisedEscalation>> = HashMap::new();
+        for row in sqlx::query(
+            "SELECT e.* FROM escalations e JOIN requests r ON r.request_id = e.request_id
+             WHERE e.closed_at IS NULL AND r.state IN ('pending', 'escalated')",
+        )
+        .fetch_all(&self.read)
+        .await?
+        {
+            by_request
+                .entry(row.get("request_id"))
+                .or_default()
+                .push(escalation_from_row(&row)?);
+        }
+        Ok(by_request)
+    }
+
+    /// Open escalations of one request.
+    pub async fn escalations_of(&self, request_id: &str) -> Result<Vec<RaisedEscalation>> {
+        sqlx::query("SELECT * FROM escalations WHERE request_id = ? AND closed_at IS NULL")
+            .bind(request_id)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(escalation_from_row)
+            .collect()
+    }
+}
