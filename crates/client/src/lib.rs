@@ -16,7 +16,7 @@ use countersign_chain::SigningKeyPair;
 use countersign_review::{Clock, SystemClock};
 use countersign_wire::api::{
     ApiError, AssignSubmission, DecisionOutcome, DecisionRecord, DecisionSubmission, ErrorBody,
-    EscalateSubmission, History, QueueSnapshot, Receipt, RequestRecord, SubmitResponse,
+    EscalateSubmission, History, Metrics, QueueSnapshot, Receipt, RequestRecord, SubmitResponse,
 };
 use countersign_wire::{Jwk, TrustStore};
 use reqwest::StatusCode;
@@ -317,6 +317,28 @@ impl GatewayClient {
             console,
             &format!("/v1/requests/{request_id}/decisions"),
             &body,
+        )
+        .await
+    }
+
+    /// The review measures for requests received in `[from, to)` (RFC 3339; defaults to the
+    /// last 30 days).
+    pub async fn metrics(
+        &self,
+        console: &ConsoleIdentity,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Metrics, ClientError> {
+        let mut query = Vec::new();
+        query.extend(from.map(|f| ("from", f)));
+        query.extend(to.map(|t| ("to", t)));
+        Self::answer(
+            self.http
+                .get(self.url("/v1/metrics"))
+                .query(&query)
+                .bearer_auth(console.token())
+                .send()
+                .await,
         )
         .await
     }

@@ -14,6 +14,8 @@
 //!   approval answers 202 until the last approver).
 //! - `POST /v1/requests/{id}/escalate` (reviewer), `…/assign` (supervisor), `…/shown`
 //!   (console): the escalation queue and the "shown to a reviewer" audit event.
+//! - `GET /v1/metrics?from=&to=` (supervisor, auditor): exception and correction rates,
+//!   approval latency, cycle time, audit completeness, per day.
 //! - `GET /.well-known/jwks.json` (public): keys that verify decisions and webhooks.
 
 pub mod audit;
@@ -22,6 +24,7 @@ mod consoles;
 mod decisions;
 pub mod error;
 mod intake;
+pub mod metrics;
 mod supervision;
 mod workers;
 
@@ -244,6 +247,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/events", get(consoles::events))
         .route("/v1/trust", get(consoles::trust))
         .route("/v1/history", get(consoles::history))
+        .route("/v1/metrics", get(metrics::dashboard))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/v1/audit/checkpoint", get(audit_checkpoint))
         .route("/v1/audit/log-key", get(audit_log_key))

@@ -44,6 +44,18 @@ enum Command {
     /// Check the tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Print the review measures as JSON: exception and correction rates, approval latency,
+    /// cycle time, audit completeness, per day.
+    Metrics {
+        #[command(flatten)]
+        settings: Settings,
+        /// Start of the range, RFC 3339 [default: 30 days before --to]
+        #[arg(long)]
+        from: Option<String>,
+        /// End of the range, RFC 3339 [default: now]
+        #[arg(long)]
+        to: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -222,6 +234,16 @@ async fn run(command: Command) -> anyhow::Result<()> {
             if !report.problems.is_empty() {
                 std::process::exit(1);
             }
+            Ok(())
+        }
+        Command::Metrics { settings, from, to } => {
+            let file = file_config(settings.config.as_deref())?;
+            let (from, to) =
+                countersign_gateway::metrics::range(from.as_deref(), to.as_deref(), Utc::now())
+                    .map_err(anyhow::Error::msg)?;
+            let store = Store::open(&database(&settings, &file)).await?;
+            let metrics = countersign_gateway::metrics::metrics(&store, from, to).await?;
+            println!("{}", serde_json::to_string_pretty(&metrics)?);
             Ok(())
         }
         Command::Workflow(WorkflowCommand::Add { name, settings }) => {

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod console_token;
 pub mod decision;
 pub mod intake;
+pub mod metrics;
 pub mod policy;
 pub mod reviewer;
 pub mod view;

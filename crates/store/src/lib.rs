@@ -17,7 +17,7 @@ mod supervision;
 
 pub use audit::{AuditEntry, EventForAudit};
 pub use console::{ConsoleCache, SignedDecision};
-pub use supervision::{OverdueCandidate, Raise, RaisedEscalation, SupervisionWrite};
+pub use supervision::{OverdueCandidate, Raise, RaisedEscalation, RequestTimes, SupervisionWrite};
 
 use countersign_wire::api::{
     DecisionRecord, EscalationReason, EventKind, GatewayEvent, Receipt, RequestState,

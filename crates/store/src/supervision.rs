@@ -324,3 +324,75 @@ impl Store {
             .collect()
     }
 }
+
+/// What metrics need about one request, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestTimes {
+    /// RFC 3339 receive time.
+    pub received_at: String,
+    /// State now.
+    pub state: RequestState,
+    /// Ever escalated, for any reason.
+    pub escalated: bool,
+    /// The settling decision's time and kind, when decided.
+    pub decided: Option<(String, countersign_wire::DecisionKind)>,
+    /// Approved over blocking findings.
+    pub overridden: bool,
+    /// When the workflow's receipt was recorded.
+    pub receipt_at: Option<String>,
+}
+
+impl Store {
+    /// The facts about requests received in `[from, to)` (RFC 3339, stored format).
+    pub async fn request_times(&self, from: &str, to: &str) -> Result<Vec<RequestTimes>> {
+        sqlx::query(
+            "SELECT r.received_at, r.state,
+                 EXISTS (SELECT 1 FROM escalations e WHERE e.request_id = r.request_id) AS escalated,
+                 (SELECT d.decided_at FROM decisions d WHERE d.request_id = r.request_id ORDER BY d.rowid DESC LIMIT 1) AS decided_at,
+                 (SELECT d.decision FROM decisions d WHERE d.request_id = r.request_id ORDER BY d.rowid DESC LIMIT 1) AS decision,
+                 EXISTS (SELECT 1 FROM events v WHERE v.request_id = r.request_id AND v.kind = 'request_decided'
+                         AND json_extract(v.detail, '$.override') = 1) AS overridden,
+                 (SELECT recorded_at FROM receipts c WHERE c.request_id = r.request_id) AS receipt_at
+             FROM requests r WHERE r.received_at >= ? AND r.received_at < ? ORDER BY r.received_at",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|row| {
+            let state = parse_state(row.get("state"))?;
+            let decided_at: Option<String> = row.get("decided_at");
+            let decision: Option<String> = row.get("decision");
+            let settled = matches!(state, RequestState::Approved | RequestState::Rejected);
+            let decided = match (decided_at, decision) {
+                (Some(at), Some(kind)) if settled => Some((
+                    at,
+                    countersign_wire::DecisionKind::parse(&kind)
+                        .ok_or_else(|| corrupt("decision", &kind))?,
+                )),
+                _ => None,
+            };
+            Ok(RequestTimes {
+                received_at: row.get("received_at"),
+                state,
+                escalated: row.get("escalated"),
+                decided,
+                overridden: row.get("overridden"),
+                receipt_at: row.get("receipt_at"),
+            })
+        })
+        .collect()
+    }
+
+    /// Events recorded and events sealed into the audit log.
+    pub async fn audit_counts(&self) -> Result<(u64, u64)> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM events) AS events, (SELECT COUNT(*) FROM audit_entries) AS sealed",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        let count = |name: &str| u64::try_from(row.get::<i64, _>(name)).unwrap_or(0);
+        Ok((count("events"), count("sealed")))
+    }
+}

@@ -469,3 +469,70 @@ pub struct WebhookDelivery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision_jws: Option<String>,
 }
+
+/// `GET /v1/metrics`: how the review process is doing over a time range (requests received
+/// in `[from, to)`), for the supervisor dashboard and `countersign-gateway metrics`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Start of the range (RFC 3339).
+    pub from: String,
+    /// End of the range (RFC 3339, exclusive).
+    pub to: String,
+    /// Requests received.
+    pub received: u64,
+    /// Requests that left the normal path: refused, blocked, overdue or escalated.
+    pub exceptions: u64,
+    /// `exceptions / received`.
+    pub exception_rate: f64,
+    /// Requests approved or rejected.
+    pub decided: u64,
+    /// Rejected: a person corrected the agents.
+    pub rejected: u64,
+    /// Approved over blocking findings by a supervisor.
+    pub overridden: u64,
+    /// `(rejected + overridden) / decided`: how often people changed what the agents
+    /// would have done unreviewed.
+    pub correction_rate: f64,
+    /// From receipt to the settling decision, seconds.
+    pub approval_latency: Spread,
+    /// From receipt to the workflow's receipt of execution, seconds.
+    pub cycle_time: Spread,
+    /// Events recorded.
+    pub events: u64,
+    /// Events sealed into the audit log.
+    pub sealed: u64,
+    /// `sealed / events` (1 when there are none).
+    pub audit_completeness: f64,
+    /// Per day (UTC), oldest first: the plot.
+    pub days: Vec<DayMetrics>,
+}
+
+/// Percentiles of a duration in seconds; all zero when there is no sample.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    /// Samples.
+    pub count: u64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// Longest.
+    pub max: f64,
+}
+
+/// One day of the dashboard plot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DayMetrics {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// Requests received.
+    pub received: u64,
+    /// Of which exceptions.
+    pub exceptions: u64,
+    /// Decided.
+    pub decided: u64,
+    /// Rejected or overridden.
+    pub corrected: u64,
+    /// Median approval latency of that day's requests, seconds.
+    pub latency_p50: f64,
+}

@@ -394,3 +394,71 @@ async fn a_policy_with_a_mistake_stops_the_gateway_from_starting_and_names_the_p
     let default = countersign_gateway::load_policy(None).unwrap();
     assert_eq!(default.reference().id, "default");
 }
+
+#[tokio::test]
+async fn metrics_count_exceptions_corrections_and_latency_for_supervisors_only() {
+    let gw = TestGateway::start_with_policy(Some(POLICY)).await;
+    let refund = submit(&gw, &gw.scenario("refund-exception")).await;
+    let blocked = submit(&gw, &gw.scenario("treasury-summary")).await;
+    gw.advance(Duration::seconds(90));
+    let jws = gw.decision(
+        &gw.reviewer,
+        &refund,
+        DecisionKind::Reject,
+        "Policy source is outdated",
+        &[],
+    );
+    assert_eq!(
+        gw.post_decision(&gw.reviewer, &refund.request_id, &jws)
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    let jws = gw.decision(
+        &gw.supervisor,
+        &blocked,
+        DecisionKind::Approve,
+        "Aggregated before sending",
+        &["SCOPE_OVER_PROVISIONED"],
+    );
+    assert_eq!(
+        gw.post_decision(&gw.supervisor, &blocked.request_id, &jws)
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    let m = gw.client.metrics(&gw.supervisor, None, None).await.unwrap();
+    assert_eq!(
+        (
+            m.received,
+            m.exceptions,
+            m.decided,
+            m.rejected,
+            m.overridden
+        ),
+        (2, 1, 2, 1, 1)
+    );
+    assert!((m.correction_rate - 1.0).abs() < 1e-9);
+    assert_eq!(
+        (m.approval_latency.count, m.approval_latency.p50),
+        (2, 90.0)
+    );
+    assert_eq!(m.days.len(), 1);
+    assert!(m.events >= 4 && m.audit_completeness > 0.99, "{m:?}");
+    let refused = gw
+        .client
+        .metrics(&gw.reviewer, None, None)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("forbidden"), "{refused}");
+    let bad = gw
+        .client
+        .metrics(&gw.auditor, Some("yesterday"), None)
+        .await
+        .unwrap_err();
+    assert!(bad.to_string().contains("RFC 3339"), "{bad}");
+}
