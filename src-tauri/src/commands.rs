@@ -4,11 +4,12 @@ use chrono::Utc;
 use countersign_client::ClientError;
 use countersign_review::decision_claims;
 use countersign_wire::DECISION_TYP;
-use countersign_wire::api::ErrorCode;
+use countersign_wire::api::Metrics;
 use countersign_wire::console::Command;
 use countersign_wire::console::{
-    ConsoleError, Decide, DecideOutcome, ExportPublicKey, ExportedKey, GatewaySettings, GetRequest,
-    GetSettings, GetSnapshot, RequestView, Restart, SaveSettings, SettingsView, Snapshot,
+    Assign, ConsoleError, Decide, DecideOutcome, Escalate, ExportPublicKey, ExportedKey,
+    GatewaySettings, GetMetrics, GetRequest, GetSettings, GetSnapshot, RequestView, Restart,
+    SaveSettings, SettingsView, Snapshot,
 };
 use tauri::State;
 use tauri::ipc::Response;
@@ -41,21 +42,64 @@ pub(crate) fn snapshot(
     raw::<GetSnapshot>(&snapshot)
 }
 
+/// A gateway failure as the reviewer reads it: the gateway's own code and message.
+fn gateway_error(e: ClientError) -> ConsoleError {
+    match e {
+        ClientError::Api { error: api, .. } => error(api.code.as_str(), api.message),
+        ClientError::Unreachable(m) => error(
+            "offline",
+            format!("the gateway cannot be reached ({m}); try again when it is back"),
+        ),
+        other => error("internal", other.to_string()),
+    }
+}
+
 #[tauri::command]
 pub(crate) async fn request(
     console: State<'_, Console>,
     req: GetRequest,
 ) -> Result<RequestView, ConsoleError> {
-    console
+    let view = console
         .request_view(&req.request_id)
         .await
-        .map_err(|e| match e {
-            ClientError::Api { error: api, .. } if api.code == ErrorCode::NotFound => {
-                error("not_found", api.message)
-            }
-            ClientError::Unreachable(m) => error("offline", m),
-            other => error("internal", other.to_string()),
-        })
+        .map_err(gateway_error)?;
+    console.mark_shown(&req.request_id);
+    Ok(view)
+}
+
+#[tauri::command]
+pub(crate) async fn escalate(
+    console: State<'_, Console>,
+    req: Escalate,
+) -> Result<RequestView, ConsoleError> {
+    console
+        .escalate(&req.request_id, &req.note)
+        .await
+        .map_err(gateway_error)
+}
+
+#[tauri::command]
+pub(crate) async fn assign(
+    console: State<'_, Console>,
+    req: Assign,
+) -> Result<RequestView, ConsoleError> {
+    console
+        .assign(&req.request_id, req.reviewer.trim(), &req.note)
+        .await
+        .map_err(gateway_error)
+}
+
+#[tauri::command]
+pub(crate) async fn metrics(
+    console: State<'_, Console>,
+    req: GetMetrics,
+) -> Result<Metrics, ConsoleError> {
+    let GetMetrics {} = req;
+    console
+        .client
+        .metrics(&console.identity, None, None)
+        .await
+        .map_err(gateway_error)
 }
 
 #[tauri::command]

@@ -21,6 +21,23 @@ use crate::sync::Session;
 const AUDIENCE: &str = "countersign-embedded-demo";
 const REVIEWER: &str = "user:demo.reviewer";
 
+/// The demo's review policy: short deadlines, so overdue escalations show up while you try
+/// it, and supervisors called for anything critical left waiting.
+const DEMO_POLICY: &str = r#"id = "embedded-demo"
+version = "1"
+
+[tiers.critical]
+decide_within = "10m"
+escalation = [{ after = "0m", to = ["role:supervisor"] }]
+
+[tiers.high]
+decide_within = "20m"
+escalation = [
+  { after = "0m", to = ["role:supervisor"] },
+  { after = "30m", to = ["user:demo.reviewer"] },
+]
+"#;
+
 /// Starts the embedded gateway and the demo workflow; the session reviews as the local key.
 pub(crate) async fn start(dir: &Path) -> anyhow::Result<Session> {
     let now = Utc::now();
@@ -33,13 +50,15 @@ pub(crate) async fn start(dir: &Path) -> anyhow::Result<Session> {
     // Generated on first run, kept with mode 0600; never sent to the webview.
     let key_path = dir.join("reviewer-key.pem");
     let key = load_or_create_key(&key_path).context("reviewer key")?;
+    let policy_path = dir.join("policy.toml");
+    std::fs::write(&policy_path, DEMO_POLICY)?;
     let config = GatewayConfig {
         listen: "127.0.0.1:0".parse()?,
         database: dir.join("gateway.db"),
         trust: trust_path.clone(),
         audience: AUDIENCE.into(),
         key: dir.join("gateway-key.pem"),
-        policy: None,
+        policy: Some(policy_path),
     };
 
     let store = Store::open(&config.database).await?;
@@ -47,7 +66,8 @@ pub(crate) async fn start(dir: &Path) -> anyhow::Result<Session> {
     let row = ReviewerRow {
         identity: REVIEWER.into(),
         display_name: "You (demo reviewer)".into(),
-        roles: vec!["reviewer".into()],
+        // One person plays every part in the demo, so the supervisor and auditor tools show.
+        roles: vec!["reviewer".into(), "supervisor".into(), "auditor".into()],
         tiers: vec![Tier::Low, Tier::Medium, Tier::High, Tier::Critical],
         keys: vec![public.to_jwk()],
     };

@@ -29,6 +29,8 @@ struct Model {
     /// Queue rows, built once per record (parsing every hop for names is too slow to repeat
     /// for 10,000 requests on every refresh).
     rows: BTreeMap<String, QueueItem>,
+    /// The reviewer's roles at the gateway, once it has said.
+    roles: Vec<String>,
 }
 
 impl Model {
@@ -160,6 +162,9 @@ fn queue_item(trust: &TrustIndex, record: &RequestRecord) -> QueueItem {
             .pointer("/action/impact/reversible")
             .and_then(|v| v.as_bool())
             == Some(false),
+        escalation: record.escalation.clone(),
+        approvals: u32::try_from(record.approvals.len()).unwrap_or(u32::MAX),
+        approvals_needed: record.approvals_needed,
     }
 }
 
@@ -208,6 +213,7 @@ impl Console {
             public_jwk: serde_json::to_string(&public.to_jwk())?,
             gateway: session.client.base_url().to_owned(),
             mode: session.mode.into(),
+            roles: Vec::new(),
         };
         model.rebuild_rows(&trust);
         Ok(Console {
@@ -296,7 +302,10 @@ impl Console {
             history,
             refused,
             connection: model.connection.clone().unwrap_or(Connection::Connecting),
-            reviewer: self.reviewer.clone(),
+            reviewer: ReviewerInfo {
+                roles: model.roles.clone(),
+                ..self.reviewer.clone()
+            },
             deliveries,
         }
     }
@@ -385,6 +394,14 @@ impl Console {
         {
             outcome = DecideOutcome::Delivered;
         }
+        // Accepted while the request stays open: one approval of a quorum.
+        if outcome == DecideOutcome::Delivered
+            && current.as_ref().is_some_and(|r| {
+                r.state.is_open() && r.approvals.iter().any(|a| a.decision_jws == jws)
+            })
+        {
+            outcome = DecideOutcome::Counted;
+        }
         if let Err(e) = self.cache.settle(id, &outcome, &now_text()).await {
             tracing::warn!(error = %e, "cannot record a delivery outcome");
         }
@@ -399,6 +416,50 @@ impl Console {
             Ok(deliveries) => self.model().deliveries = deliveries,
             Err(e) => tracing::warn!(error = %e, "cannot read the local cache"),
         }
+    }
+
+    /// Asks for a supervisor; keeps the updated record.
+    pub(crate) async fn escalate(
+        &self,
+        request_id: &str,
+        note: &str,
+    ) -> Result<RequestView, ClientError> {
+        let record = self
+            .client
+            .escalate(&self.identity, request_id, note)
+            .await?;
+        self.store(vec![record]).await;
+        self.changed();
+        self.request_view(request_id).await
+    }
+
+    /// Hands a request to a reviewer (supervisors); keeps the updated record.
+    pub(crate) async fn assign(
+        &self,
+        request_id: &str,
+        reviewer: &str,
+        note: &str,
+    ) -> Result<RequestView, ClientError> {
+        let record = self
+            .client
+            .assign(&self.identity, request_id, reviewer, note)
+            .await?;
+        self.store(vec![record]).await;
+        self.changed();
+        self.request_view(request_id).await
+    }
+
+    /// Tells the gateway the reviewer has seen a request (for the audit log); best effort,
+    /// in the background.
+    pub(crate) fn mark_shown(&self, request_id: &str) {
+        let client = self.client.clone();
+        let identity = self.identity.clone();
+        let request_id = request_id.to_owned();
+        tauri::async_runtime::spawn(async move {
+            if let Err(e) = client.shown(&identity, &request_id).await {
+                tracing::debug!(error = %e, "could not record that a request was shown");
+            }
+        });
     }
 
     /// Fetches a request's current record and keeps it; failures leave the cached copy.
@@ -494,6 +555,8 @@ pub(crate) async fn run(console: Console, app: tauri::AppHandle) {
 
 async fn follow(console: &Console, app: &tauri::AppHandle) -> Result<(), ClientError> {
     console.refresh_trust().await?;
+    let me = console.client.me(&console.identity).await?;
+    console.model().roles = me.roles;
     // Decisions signed offline go first: they were made on what the reviewer saw then.
     console.flush_outbox().await?;
     let snapshot = console.client.queue(&console.identity).await?;
@@ -536,6 +599,13 @@ async fn follow(console: &Console, app: &tauri::AppHandle) -> Result<(), ClientE
     console.set_connection(Connection::Online);
     while let Some(event) = events.next().await {
         let event = event?;
+        // Nothing a console shows changes with these.
+        if matches!(
+            event.kind,
+            EventKind::RequestShown | EventKind::DecisionDelivered | EventKind::RecordsExported
+        ) {
+            continue;
+        }
         let record = console
             .client
             .request(&console.identity, &event.request_id)

@@ -10,6 +10,8 @@ use countersign_e2e::{App, Gateway, WORKFLOW_TOKEN};
 use fantoccini::Locator;
 use serde_json::json;
 
+mod supervision;
+
 #[tokio::test]
 async fn the_demo_queue_shows_the_seven_scenarios() {
     let app = App::start().await;
@@ -36,13 +38,7 @@ async fn the_demo_queue_shows_the_seven_scenarios() {
     assert_eq!(app.client.title().await.unwrap(), "Countersign — 6 pending");
     app.screenshot("queue.png").await;
     // The seventh, forged, was refused at intake and is listed as such.
-    app.client
-        .find(Locator::XPath("//button[contains(., 'Refused at intake')]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    app.click("[data-testid=tab-refused]").await;
     let refused = app.wait_for("[data-testid=queue-row]", 1).await;
     assert!(
         refused[0]
@@ -81,16 +77,17 @@ async fn the_ghost_permission_shows_at_the_hop_where_it_happens() {
         assert_eq!(codes, expected, "hop {index}");
     }
     assert!(hops[2].text().await.unwrap().contains("WIDENED"));
+    // The demo reviewer is also a supervisor: approving means an override, which needs every
+    // finding acknowledged and a reason.
+    let override_panel = app.text("[data-testid=override]").await;
     assert!(
-        app.wait_for("[data-testid=approve-blocked]", 1).await[0]
-            .is_displayed()
-            .await
-            .unwrap()
+        override_panel.contains("GHOST_PERMISSION"),
+        "{override_panel}"
     );
     let approve = app.wait_for("[data-testid=approve]", 1).await.remove(0);
     assert!(
         !approve.is_enabled().await.unwrap(),
-        "approve is disabled while the report has errors"
+        "approve is disabled while the blocking findings are not acknowledged"
     );
     app.screenshot("request.png").await;
     app.stop().await;

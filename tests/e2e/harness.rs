@@ -247,7 +247,33 @@ impl Gateway {
 
     /// Like [`Gateway::start`], also trusting the parties of `extra`.
     pub async fn start_trusting(console_data: &Path, extra: TrustStore) -> Gateway {
+        Gateway::launch(console_data, extra, &["reviewer"], None).await
+    }
+
+    /// A gateway under the review policy `policy` (TOML), where the console's reviewer is
+    /// also a supervisor and an auditor.
+    pub async fn start_supervised(console_data: &Path, policy: &str) -> Gateway {
+        Gateway::launch(
+            console_data,
+            TrustStore::default(),
+            &["reviewer", "supervisor", "auditor"],
+            Some(policy),
+        )
+        .await
+    }
+
+    async fn launch(
+        console_data: &Path,
+        extra: TrustStore,
+        roles: &[&str],
+        policy: Option<&str>,
+    ) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
+        let policy = policy.map(|text| {
+            let path = dir.path().join("policy.toml");
+            std::fs::write(&path, text).unwrap();
+            path
+        });
         let demo = demo(Utc::now(), "e2e");
         let mut trust = demo.trust_store();
         trust.parties.extend(extra.parties);
@@ -263,7 +289,7 @@ impl Gateway {
             trust: dir.path().join("trust.json"),
             audience: AUDIENCE.into(),
             key: dir.path().join("gateway-key.pem"),
-            policy: None,
+            policy,
         };
         let key = load_or_create_key(&console_data.join("reviewer-key.pem")).unwrap();
         let at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
@@ -276,7 +302,7 @@ impl Gateway {
         let row = ReviewerRow {
             identity: REVIEWER.into(),
             display_name: "Erin (e2e reviewer)".into(),
-            roles: vec!["reviewer".into()],
+            roles: roles.iter().map(|r| r.to_string()).collect(),
             tiers: vec![Tier::Low, Tier::Medium, Tier::High, Tier::Critical],
             keys: vec![public.to_jwk()],
         };
@@ -356,6 +382,29 @@ impl Gateway {
     pub fn reviewer(&self, console_data: &Path) -> ConsoleIdentity {
         let key = load_or_create_key(&console_data.join("reviewer-key.pem")).unwrap();
         ConsoleIdentity::new(REVIEWER, key, AUDIENCE)
+    }
+
+    /// Enrols another person (a fresh key) and returns their console identity, for the test
+    /// to act as a second reviewer.
+    pub async fn enrol(&self, identity: &str, roles: &[&str]) -> ConsoleIdentity {
+        let key = countersign_chain::SigningKeyPair::generate();
+        let public = key.public();
+        let store = Store::open(&self.config.database).await.unwrap();
+        store
+            .enrol_reviewer(
+                &ReviewerRow {
+                    identity: identity.into(),
+                    display_name: identity.into(),
+                    roles: roles.iter().map(|r| r.to_string()).collect(),
+                    tiers: vec![Tier::Low, Tier::Medium, Tier::High, Tier::Critical],
+                    keys: vec![public.to_jwk()],
+                },
+                &[public.thumbprint().to_owned()],
+                &Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+            )
+            .await
+            .unwrap();
+        ConsoleIdentity::new(identity, key, AUDIENCE)
     }
 
     /// Where the gateway keeps its files.

@@ -17,13 +17,18 @@ use leptos::task::spawn_local;
 use crate::bridge;
 use crate::queue::{History, QueueList};
 use crate::settings::SettingsPanel;
+use crate::supervision::{
+    AssignPanel, Dashboard, EscalatePanel, EscalationBanner, EscalationQueue, escalation_groups,
+};
 use crate::text::{countdown, explain, looks_like_instructions};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tab {
     Queue,
+    Escalations,
     History,
     Refused,
+    Dashboard,
 }
 
 pub(crate) fn tier_label(tier: Tier) -> &'static str {
@@ -55,6 +60,9 @@ pub fn App() -> impl IntoView {
     let help = RwSignal::new(false);
     let settings_open = RwSignal::new(false);
     let decision = DecisionState::new();
+    let has_role =
+        move |role: &str| snapshot.with(|s| s.as_ref().is_some_and(|s| s.reviewer.has_role(role)));
+    let supervisor = Signal::derive(move || has_role("supervisor"));
 
     // One snapshot request at a time: events arriving meanwhile ask for one more afterwards,
     // so a burst of events costs two refreshes, not one per event.
@@ -233,7 +241,9 @@ pub fn App() -> impl IntoView {
                     <Tabs snapshot=snapshot tab=tab selected=selected />
                     {move || match tab.get() {
                         Tab::History => view! { <div class="rows"><History snapshot=snapshot opened=opened /></div> }.into_any(),
-                        _ => view! { <QueueList rows=rows selected=selected opened=opened now=now /> }.into_any(),
+                        Tab::Escalations => view! { <EscalationQueue snapshot=snapshot opened=opened now=now /> }.into_any(),
+                        Tab::Dashboard => view! { <Dashboard /> }.into_any(),
+                        Tab::Queue | Tab::Refused => view! { <QueueList rows=rows selected=selected opened=opened now=now /> }.into_any(),
                     }}
                 </aside>
                 <section class="detail">
@@ -246,7 +256,11 @@ pub fn App() -> impl IntoView {
                         }.into_any(),
                         None => view! { <div class="placeholder"><p>"Loading…"</p></div> }.into_any(),
                         Some(Err(error)) => view! { <div class="placeholder error">{error.message}</div> }.into_any(),
-                        Some(Ok(request)) => view! { <RequestDetail request=request now=now decision=decision on_decided=move || { refresh(); if let Some(id) = opened.get_untracked() { load(id) } } /> }.into_any(),
+                        Some(Ok(request)) => view! {
+                            <RequestDetail request=request now=now decision=decision supervisor=supervisor
+                                on_decided=move || { refresh(); if let Some(id) = opened.get_untracked() { load(id) } }
+                                on_changed=move |changed| { view.set(Some(Ok(changed))); refresh(); } />
+                        }.into_any(),
                     }}
                 </section>
             </div>
@@ -305,28 +319,39 @@ fn Tabs(
         snapshot.with(|s| {
             s.as_ref().map_or(0, |s| match t {
                 Tab::Queue => s.queue.len(),
+                Tab::Escalations => escalation_groups(&s.queue)
+                    .iter()
+                    .map(|(_, items)| items.len())
+                    .sum(),
                 Tab::History => s.history.len(),
                 Tab::Refused => s.refused.len(),
+                Tab::Dashboard => 0,
             })
         })
     };
+    let has_role =
+        move |role: &str| snapshot.with(|s| s.as_ref().is_some_and(|s| s.reviewer.has_role(role)));
     let button = move |t: Tab, label: &'static str| {
         let testid = match t {
             Tab::Queue => "tab-queue",
+            Tab::Escalations => "tab-escalations",
             Tab::History => "tab-history",
             Tab::Refused => "tab-refused",
+            Tab::Dashboard => "tab-dashboard",
         };
         view! {
             <button class="tab" data-testid=testid class:active=move || tab.get() == t on:click=move |_| { tab.set(t); selected.set(0); }>
-                {label} " " <span class="count">{move || count(t)}</span>
+                {label} {(t != Tab::Dashboard).then(|| view! { " " <span class="count">{move || count(t)}</span> })}
             </button>
         }
     };
     view! {
         <nav class="tabs">
             {button(Tab::Queue, "Queue")}
+            {move || has_role("supervisor").then(|| button(Tab::Escalations, "Escalations"))}
             {button(Tab::History, "History")}
-            {button(Tab::Refused, "Refused at intake")}
+            {button(Tab::Refused, "Refused")}
+            {move || (has_role("supervisor") || has_role("auditor")).then(|| button(Tab::Dashboard, "Dashboard"))}
         </nav>
     }
 }
@@ -379,7 +404,9 @@ fn RequestDetail(
     request: RequestView,
     now: RwSignal<f64>,
     decision: DecisionState,
+    supervisor: Signal<bool>,
     on_decided: impl Fn() + Copy + Send + Sync + 'static,
+    on_changed: impl Fn(RequestView) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let record = request.record.clone();
     let typed: Option<DelegationRequest> = serde_json::from_value(record.request.clone()).ok();
@@ -390,6 +417,12 @@ fn RequestDetail(
         .unwrap_or_default();
     let state_label = record.state.as_str();
     let irreversible = typed.as_ref().is_some_and(|r| !r.action.impact.reversible);
+    let open = record.state.is_open();
+    // Already escalated by a reviewer: asking again adds nothing.
+    let asked = record.escalation.as_ref().is_some_and(|e| {
+        e.reasons
+            .contains(&countersign_wire::api::EscalationReason::ByReviewer)
+    });
     view! {
         <article class="request" data-testid="request-view" data-request-id=record.request_id.clone()>
             <header class="request-head">
@@ -403,6 +436,7 @@ fn RequestDetail(
                 <div class="ids">{record.request_id.clone()} " · principal " {typed.as_ref().map(|r| r.principal.clone())}</div>
                 {typed.as_ref().map(|r| view! { <p class="purpose">"Purpose: " {r.purpose.text.clone()}</p> })}
             </header>
+            <EscalationBanner record=record.clone() now=now />
 
             {(!request.request_findings.is_empty()).then(|| view! {
                 <section class="panel">
@@ -427,8 +461,13 @@ fn RequestDetail(
             {typed.clone().map(|r| view! { <ActionPanel request=r /> })}
             {typed.clone().map(|r| view! { <EvidencePanel request=r findings=record.report.findings.clone() /> })}
             {typed.clone().map(|r| view! { <UncertaintyPanel request=r /> })}
-            <DecidePanel request=request decision=decision on_decided=on_decided />
+            <DecidePanel request=request.clone() decision=decision supervisor=supervisor on_decided=on_decided />
             <Outcome decision=decision />
+            {open.then(|| {
+                let request = request.clone();
+                move || supervisor.get().then(|| view! { <AssignPanel request=request.clone() on_changed=on_changed /> })
+            })}
+            {(open && !asked).then(|| view! { <EscalatePanel request=request.clone() on_changed=on_changed /> })}
         </article>
     }
 }
@@ -638,6 +677,7 @@ fn Outcome(decision: DecisionState) -> impl IntoView {
                     Ok(DecideOutcome::AlreadyDecided(state)) => view! { <p class="warn">"Someone else decided first: the request is " {state} "."</p> }.into_any(),
                     Ok(DecideOutcome::Expired) => view! { <p class="warn">"Too late: the request expired before your decision arrived."</p> }.into_any(),
                     Ok(DecideOutcome::Refused(why)) => view! { <p class="bad">"The gateway refused the decision: " {why}</p> }.into_any(),
+                    Ok(DecideOutcome::Counted) => view! { <p class="ok" data-testid="counted">"Your approval is signed and counted. The policy needs another approver before the workflow may act."</p> }.into_any(),
                     Err(error) => view! { <p class="bad" data-testid="decision-error">{error.message}</p> }.into_any(),
                 })}
             </div>
@@ -648,6 +688,7 @@ fn Outcome(decision: DecisionState) -> impl IntoView {
 fn DecidePanel(
     request: RequestView,
     decision: DecisionState,
+    supervisor: Signal<bool>,
     on_decided: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let record = request.record.clone();
@@ -664,13 +705,22 @@ fn DecidePanel(
     if !record.state.is_open() {
         return view! { <section class="panel decided"><h2>{format!("This request is {}", record.state.as_str())}</h2></section> }.into_any();
     }
-    let errors: Vec<String> = record
-        .report
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .map(|f| f.code.to_string())
-        .collect();
+    // What blocks reviewers: the gateway says (errors and what its policy adds); a record
+    // from an older gateway lists nothing, so fall back to the errors.
+    let errors: Vec<String> = if record.blocked_by.is_empty() {
+        let mut codes: Vec<String> = record
+            .report
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| f.code.to_string())
+            .collect();
+        codes.sort();
+        codes.dedup();
+        codes
+    } else {
+        record.blocked_by.clone()
+    };
     let warnings: Vec<String> = {
         let mut w: Vec<String> = record
             .report
@@ -678,7 +728,9 @@ fn DecidePanel(
             .iter()
             .filter(|f| f.severity == Severity::Warning)
             .map(|f| f.code.to_string())
+            .filter(|c| !errors.contains(c))
             .collect();
+        w.sort();
         w.dedup();
         w
     };
@@ -691,14 +743,18 @@ fn DecidePanel(
             == Some(false);
     let blocked = !errors.is_empty();
     let request_id = record.request_id.clone();
-    let warnings_for_check = warnings.clone();
+    // A supervisor overrides a block by acknowledging every blocking code, with a reason.
+    let mut must_acknowledge = warnings.clone();
+    must_acknowledge.extend(errors.iter().cloned());
     let can_approve = move || {
-        !blocked
-            && (tier < Tier::High || !decision.reason.get().trim().is_empty())
+        let overriding = blocked && supervisor.get();
+        (!blocked || overriding)
+            && ((tier < Tier::High && !overriding) || !decision.reason.get().trim().is_empty())
             && decision
                 .acknowledged
-                .with(|a| warnings_for_check.iter().all(|w| a.contains(w)))
+                .with(|a| must_acknowledge.iter().all(|w| a.contains(w)))
     };
+    let errors_for_override = errors.clone();
     let submit = move |kind: DecisionKind| {
         if kind == DecisionKind::Reject && decision.reason.get_untracked().trim().is_empty() {
             decision.outcome.set(Some(Err(ConsoleError {
@@ -734,8 +790,29 @@ fn DecidePanel(
     view! {
         <section class="panel decide" data-testid="decide">
             <h2>"Your decision"</h2>
-            {blocked.then(|| view! {
-                <p class="blocked" data-testid="approve-blocked">"Approval is blocked: the chain has " {errors.join(", ")} ". A supervisor must handle it; you may still reject it."</p>
+            {move || (blocked && !supervisor.get()).then(|| view! {
+                <p class="blocked" data-testid="approve-blocked">"Approval is blocked by " {errors.join(", ")} ". A supervisor must handle it; you may still reject it or escalate it below."</p>
+            })}
+            {move || (blocked && supervisor.get()).then(|| {
+                let codes = errors_for_override.clone();
+                view! {
+                    <div class="acks override" data-testid="override">
+                        <p>"Blocked for reviewers. As a supervisor you may override: acknowledge each finding and give the reason. The override is recorded in the decision and the audit log."</p>
+                        {codes.into_iter().map(|code| {
+                            let code_for_toggle = code.clone();
+                            view! {
+                                <label class="ack">
+                                    <input type="checkbox" data-testid="ack-override" data-code=code.clone()
+                                        on:change=move |ev| {
+                                            let checked = event_target_checked(&ev);
+                                            decision.acknowledged.update(|a| { if checked { a.insert(code_for_toggle.clone()); } else { a.remove(&code_for_toggle); } });
+                                        } />
+                                    <span><code>{code.clone()}</code> " — " {explain(&code)}</span>
+                                </label>
+                            }
+                        }).collect_view()}
+                    </div>
+                }
             })}
             {(!warnings.is_empty()).then(|| view! {
                 <div class="acks">
@@ -757,7 +834,7 @@ fn DecidePanel(
                 </div>
             })}
             <label class="reason-label" for="reason">
-                {if tier >= Tier::High { "Reason (required)" } else { "Reason (required to reject)" }}
+                {move || if tier >= Tier::High || (blocked && supervisor.get()) { "Reason (required)" } else { "Reason (required to reject)" }}
             </label>
             <textarea id="reason" data-testid="reason" rows="3" placeholder="What did you check? The workflow and the auditor will read this."
                 prop:value=move || decision.reason.get()
@@ -765,7 +842,7 @@ fn DecidePanel(
             <div class="buttons">
                 <button class="approve" data-testid="approve" disabled=move || !can_approve() || decision.busy.get()
                     on:click=move |_| submit_approve(DecisionKind::Approve)>
-                    {move || if decision.confirming.get() { "Confirm: approve this critical, irreversible action" } else { "Approve and sign" }}
+                    {move || if decision.confirming.get() { "Confirm: approve this critical, irreversible action" } else if blocked { "Override and approve" } else { "Approve and sign" }}
                 </button>
                 <button class="reject" data-testid="reject" disabled=move || decision.busy.get() on:click=move |_| submit(DecisionKind::Reject)>"Reject and sign"</button>
             </div>

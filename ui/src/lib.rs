@@ -8,6 +8,7 @@ mod app;
 pub mod bridge;
 mod queue;
 mod settings;
+mod supervision;
 pub mod text;
 
 use wasm_bindgen::prelude::*;

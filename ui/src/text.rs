@@ -126,7 +126,88 @@ pub fn delivery_status(
         ),
         DecideOutcome::Expired => ("superseded", "not used: the request expired first".into()),
         DecideOutcome::Refused(why) => ("refused", format!("refused by the gateway: {why}")),
+        DecideOutcome::Counted => ("delivered", "counted: waiting for another approver".into()),
     }
+}
+
+/// How long ago something happened: `just now`, `14 min`, `2 h 05 min`, `3 d 4 h`.
+pub fn age(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..60 => "just now".into(),
+        60..3600 => format!("{} min", s / 60),
+        3600..86_400 => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
+        _ => format!("{} d {} h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+/// A duration in seconds for the dashboard: `—` without data, else `45 s`, `12 min`, `3.5 h`.
+pub fn duration(seconds: f64) -> String {
+    if seconds <= 0.0 || !seconds.is_finite() {
+        return "—".into();
+    }
+    if seconds < 60.0 {
+        format!("{seconds:.0} s")
+    } else if seconds < 3600.0 {
+        format!("{:.0} min", seconds / 60.0)
+    } else if seconds < 86_400.0 {
+        format!("{:.1} h", seconds / 3600.0)
+    } else {
+        format!("{:.1} d", seconds / 86_400.0)
+    }
+}
+
+/// One day's bar of the dashboard plot, in SVG user units (y grows downwards; the baseline
+/// is at `10 + height`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bar {
+    /// Left edge.
+    pub x: f64,
+    /// Width.
+    pub width: f64,
+    /// Top of the received bar, and its height.
+    pub received_y: f64,
+    /// Height of the received bar.
+    pub received_height: f64,
+    /// Top of the exceptions part, and its height.
+    pub exceptions_y: f64,
+    /// Height of the exceptions part.
+    pub exceptions_height: f64,
+    /// Corrections that day (a dot above the bar when any).
+    pub corrected: u64,
+    /// `MM-DD`.
+    pub label: String,
+    /// Tooltip.
+    pub title: String,
+}
+
+/// Lays out one bar per day across `width`, scaled so the busiest day is `height` tall.
+pub fn plot_bars(days: &[countersign_wire::api::DayMetrics], width: f64, height: f64) -> Vec<Bar> {
+    let most = days.iter().map(|d| d.received).max().unwrap_or(0).max(1) as f64;
+    let slot = width / days.len().max(1) as f64;
+    let bar_width = (slot * 0.7).min(40.0);
+    let baseline = 10.0 + height;
+    days.iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let received_height = d.received as f64 / most * height;
+            let exceptions_height = d.exceptions as f64 / most * height;
+            Bar {
+                x: 10.0 + i as f64 * slot + (slot - bar_width) / 2.0,
+                width: bar_width,
+                received_y: baseline - received_height,
+                received_height,
+                exceptions_y: baseline - exceptions_height,
+                exceptions_height,
+                corrected: d.corrected,
+                label: d.day.get(5..).unwrap_or(&d.day).to_owned(),
+                title: format!(
+                    "{}: {} received, {} exceptions, {} decided, {} corrected",
+                    d.day, d.received, d.exceptions, d.decided, d.corrected
+                ),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -193,6 +274,47 @@ mod tests {
                 .contains("expired")
         );
         assert_eq!(delivery_status(&DecideOutcome::Queued).0, "queued");
+    }
+
+    #[test]
+    fn ages_and_durations_read_naturally() {
+        assert_eq!(age(-5), "just now");
+        assert_eq!(age(14 * 60 + 3), "14 min");
+        assert_eq!(age(2 * 3600 + 5 * 60), "2 h 05 min");
+        assert_eq!(age(3 * 86_400 + 4 * 3600), "3 d 4 h");
+        assert_eq!(duration(0.0), "—");
+        assert_eq!(duration(45.0), "45 s");
+        assert_eq!(duration(720.0), "12 min");
+        assert_eq!(duration(3.5 * 3600.0), "3.5 h");
+    }
+
+    #[test]
+    fn plot_bars_scale_to_the_busiest_day_and_stack_exceptions_on_the_baseline() {
+        use countersign_wire::api::DayMetrics;
+        let day = |day: &str, received, exceptions, corrected| DayMetrics {
+            day: day.into(),
+            received,
+            exceptions,
+            decided: received,
+            corrected,
+            latency_p50: 0.0,
+        };
+        let bars = plot_bars(
+            &[day("2026-11-20", 10, 5, 0), day("2026-11-21", 20, 0, 2)],
+            200.0,
+            100.0,
+        );
+        assert_eq!(bars.len(), 2);
+        assert_eq!(
+            (bars[0].received_height, bars[0].exceptions_height),
+            (50.0, 25.0)
+        );
+        assert_eq!((bars[1].received_y, bars[1].received_height), (10.0, 100.0));
+        assert_eq!(bars[0].received_y + bars[0].received_height, 110.0);
+        assert_eq!(bars[0].exceptions_y + bars[0].exceptions_height, 110.0);
+        assert!(bars[1].x > bars[0].x + bars[0].width, "bars do not overlap");
+        assert_eq!((bars[1].label.as_str(), bars[1].corrected), ("11-21", 2));
+        assert!(plot_bars(&[], 200.0, 100.0).is_empty());
     }
 
     #[test]

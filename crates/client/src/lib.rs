@@ -16,7 +16,8 @@ use countersign_chain::SigningKeyPair;
 use countersign_review::{Clock, SystemClock};
 use countersign_wire::api::{
     ApiError, AssignSubmission, DecisionOutcome, DecisionRecord, DecisionSubmission, ErrorBody,
-    EscalateSubmission, History, Metrics, QueueSnapshot, Receipt, RequestRecord, SubmitResponse,
+    EscalateSubmission, History, Me, Metrics, QueueSnapshot, Receipt, RequestRecord,
+    SubmitResponse,
 };
 use countersign_wire::{Jwk, TrustStore};
 use reqwest::StatusCode;
@@ -317,6 +318,18 @@ impl GatewayClient {
             console,
             &format!("/v1/requests/{request_id}/decisions"),
             &body,
+        )
+        .await
+    }
+
+    /// Who this console is at the gateway (roles, tiers).
+    pub async fn me(&self, console: &ConsoleIdentity) -> Result<Me, ClientError> {
+        Self::answer(
+            self.http
+                .get(self.url("/v1/me"))
+                .bearer_auth(console.token())
+                .send()
+                .await,
         )
         .await
     }

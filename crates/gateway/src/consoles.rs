@@ -9,10 +9,10 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use countersign_store::{RaisedEscalation, StoredRequest};
 use countersign_wire::api::{
-    DecisionRecord, ErrorCode, Escalation, EscalationReason, GatewayEvent, History, QueueSnapshot,
-    RequestRecord,
+    DecisionRecord, ErrorCode, Escalation, EscalationReason, GatewayEvent, History, Me,
+    QueueSnapshot, RequestRecord,
 };
-use countersign_wire::{DecisionKind, TrustStore};
+use countersign_wire::{DecisionKind, Severity, TrustStore};
 use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
@@ -56,6 +56,15 @@ fn record(state: &AppState, stored: StoredRequest, context: Context) -> Result<R
         .zip(rules.decide_within)
         .map(|(at, within)| (at + within).to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     let request = serde_json::from_str(&stored.body).map_err(Failure::internal)?;
+    let mut blocked_by: Vec<String> = stored
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error || rules.blocking.contains(&f.code))
+        .map(|f| f.code.to_string())
+        .collect();
+    blocked_by.sort();
+    blocked_by.dedup();
     Ok(RequestRecord {
         request_id: stored.request_id,
         state: stored.state,
@@ -70,18 +79,17 @@ fn record(state: &AppState, stored: StoredRequest, context: Context) -> Result<R
             .filter(|d| d.decision == DecisionKind::Approve)
             .collect(),
         approvals_needed: rules.approvals,
-        escalation: escalation(context.escalations, stored.assigned_to),
+        escalation: escalation(context.escalations),
+        assigned_to: stored.assigned_to,
         due_at,
         policy: Some(state.policy.reference()),
+        blocked_by,
     })
 }
 
 /// Folds a request's open escalations into what a supervisor sees: the most pressing reason
 /// first, the oldest time raised, the highest overdue level and every note.
-fn escalation(
-    mut raised: Vec<RaisedEscalation>,
-    assigned_to: Option<String>,
-) -> Option<Escalation> {
+fn escalation(mut raised: Vec<RaisedEscalation>) -> Option<Escalation> {
     raised.sort_by_key(|r| r.reason);
     let first = raised.first()?;
     let notes: Vec<&str> = raised
@@ -107,7 +115,6 @@ fn escalation(
             .min()
             .unwrap_or_default()
             .to_owned(),
-        assigned_to,
     })
 }
 
@@ -156,6 +163,16 @@ pub(crate) async fn history(
         requests.push(record(&state, stored, context)?);
     }
     Ok(Json(History { requests }))
+}
+
+/// Who the calling console is: the UI shows supervisor and auditor tools by role.
+pub(crate) async fn me(Console(caller): Console) -> Json<Me> {
+    Json(Me {
+        identity: caller.identity,
+        display_name: caller.display_name,
+        roles: caller.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        tiers: caller.tiers.into_iter().collect(),
+    })
 }
 
 /// The parties and keys this gateway trusts: consoles show their names and re-verify chains

@@ -248,6 +248,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/trust", get(consoles::trust))
         .route("/v1/history", get(consoles::history))
         .route("/v1/metrics", get(metrics::dashboard))
+        .route("/v1/me", get(consoles::me))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/v1/audit/checkpoint", get(audit_checkpoint))
         .route("/v1/audit/log-key", get(audit_log_key))

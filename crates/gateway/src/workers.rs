@@ -133,7 +133,11 @@ async fn raise_overdue(
     };
     let within = rules
         .decide_within
-        .map(|d| format!("{}m", d.num_minutes()))
+        .map(|d| match d.num_seconds() {
+            s if s % 3600 == 0 => format!("{}h", s / 3600),
+            s if s % 60 == 0 => format!("{}m", s / 60),
+            s => format!("{s}s"),
+        })
         .unwrap_or_default();
     let raise = Raise {
         reason: EscalationReason::Overdue,

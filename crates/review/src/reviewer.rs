@@ -19,14 +19,20 @@ pub enum Role {
 }
 
 impl Role {
+    /// The stored and wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Reviewer => "reviewer",
+            Role::Supervisor => "supervisor",
+            Role::Auditor => "auditor",
+        }
+    }
+
     /// Parses `reviewer`, `supervisor` or `auditor`.
     pub fn parse(text: &str) -> Option<Role> {
-        match text {
-            "reviewer" => Some(Role::Reviewer),
-            "supervisor" => Some(Role::Supervisor),
-            "auditor" => Some(Role::Auditor),
-            _ => None,
-        }
+        [Role::Reviewer, Role::Supervisor, Role::Auditor]
+            .into_iter()
+            .find(|r| r.as_str() == text)
     }
 }
 

@@ -332,7 +332,7 @@ pub struct RequestTimes {
     pub received_at: String,
     /// State now.
     pub state: RequestState,
-    /// Ever escalated, for any reason.
+    /// Ever escalated (a quorum waiting for another approver does not count).
     pub escalated: bool,
     /// The settling decision's time and kind, when decided.
     pub decided: Option<(String, countersign_wire::DecisionKind)>,
@@ -347,7 +347,9 @@ impl Store {
     pub async fn request_times(&self, from: &str, to: &str) -> Result<Vec<RequestTimes>> {
         sqlx::query(
             "SELECT r.received_at, r.state,
-                 EXISTS (SELECT 1 FROM escalations e WHERE e.request_id = r.request_id) AS escalated,
+                 -- a quorum waiting for its second approver is the normal path, not an exception
+                 EXISTS (SELECT 1 FROM escalations e WHERE e.request_id = r.request_id
+                         AND e.reason != 'awaiting_second_approver') AS escalated,
                  (SELECT d.decided_at FROM decisions d WHERE d.request_id = r.request_id ORDER BY d.rowid DESC LIMIT 1) AS decided_at,
                  (SELECT d.decision FROM decisions d WHERE d.request_id = r.request_id ORDER BY d.rowid DESC LIMIT 1) AS decision,
                  EXISTS (SELECT 1 FROM events v WHERE v.request_id = r.request_id AND v.kind = 'request_decided'

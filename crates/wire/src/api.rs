@@ -208,6 +208,13 @@ pub struct RequestRecord {
     /// The policy decisions on this request must name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<crate::PolicyRef>,
+    /// The reviewer a supervisor assigned it to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_to: Option<String>,
+    /// Finding codes that block reviewers from approving (errors, and what the policy adds):
+    /// only a supervisor's override, acknowledging each, can approve.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked_by: Vec<String>,
 }
 
 fn one() -> u32 {
@@ -288,9 +295,6 @@ pub struct Escalation {
     pub raised_by: String,
     /// When it was first raised (RFC 3339): the age supervisors see.
     pub since: String,
-    /// The reviewer a supervisor assigned it to, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub assigned_to: Option<String>,
 }
 
 /// Body of `POST /v1/requests/{id}/escalate` (a reviewer asks for a supervisor).
@@ -535,4 +539,17 @@ pub struct DayMetrics {
     pub corrected: u64,
     /// Median approval latency of that day's requests, seconds.
     pub latency_p50: f64,
+}
+
+/// `GET /v1/me`: who a console is at this gateway.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    /// Identity.
+    pub identity: String,
+    /// Display name.
+    pub display_name: String,
+    /// Roles: `reviewer`, `supervisor`, `auditor`.
+    pub roles: Vec<String>,
+    /// Tiers they may decide.
+    pub tiers: Vec<Tier>,
 }

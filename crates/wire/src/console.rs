@@ -6,7 +6,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::api::{RequestRecord, RequestState};
+use crate::api::{Escalation, Metrics, RequestRecord, RequestState};
 use crate::{AuthorizationDetail, DecisionKind, Finding, Purpose, Tier};
 
 /// A console command: its Tauri name and what it returns.
@@ -83,6 +83,17 @@ pub struct ReviewerInfo {
     pub gateway: String,
     /// `embedded demo` or `gateway`.
     pub mode: String,
+    /// Roles the gateway enrolled them with (`reviewer`, `supervisor`, `auditor`); empty until
+    /// the gateway has answered.
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+impl ReviewerInfo {
+    /// Whether the gateway enrolled them with `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
 }
 
 /// How to reach a real gateway as a reviewer enrolled there.
@@ -219,6 +230,15 @@ pub struct QueueItem {
     pub expires_at: String,
     /// Whether the action is irreversible.
     pub irreversible: bool,
+    /// Why supervisors see it, while it is in their queue.
+    #[serde(default)]
+    pub escalation: Option<Escalation>,
+    /// Approvals counted so far (a quorum waiting for more).
+    #[serde(default)]
+    pub approvals: u32,
+    /// Approvals the policy needs.
+    #[serde(default)]
+    pub approvals_needed: u32,
 }
 
 /// One decided or expired request.
@@ -365,11 +385,52 @@ pub enum DecideOutcome {
     Queued,
     /// The gateway refused it (code and message).
     Refused(String),
+    /// Counted toward a quorum: the request waits for another approver.
+    Counted,
 }
 
 impl Command for Decide {
     const NAME: &'static str = "decide";
     type Output = DecideOutcome;
+}
+
+/// `escalate`: ask a supervisor to look at a request, with a note.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalate {
+    /// Request id.
+    pub request_id: String,
+    /// Why (required).
+    pub note: String,
+}
+
+impl Command for Escalate {
+    const NAME: &'static str = "escalate";
+    type Output = RequestView;
+}
+
+/// `assign`: a supervisor hands a request to a reviewer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assign {
+    /// Request id.
+    pub request_id: String,
+    /// The reviewer's identity.
+    pub reviewer: String,
+    /// A note for them.
+    pub note: String,
+}
+
+impl Command for Assign {
+    const NAME: &'static str = "assign";
+    type Output = RequestView;
+}
+
+/// `metrics`: the review measures for the dashboard (the last 30 days).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetMetrics {}
+
+impl Command for GetMetrics {
+    const NAME: &'static str = "metrics";
+    type Output = Metrics;
 }
 
 /// Error crossing the IPC boundary: a stable code and a message.

@@ -21,6 +21,8 @@ fn record(id: &str, state: RequestState) -> RequestRecord {
         escalation: None,
         due_at: None,
         policy: None,
+        blocked_by: Vec::new(),
+        assigned_to: None,
     }
 }
 

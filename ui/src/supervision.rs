@@ -1,0 +1,291 @@
+//! Supervisors' and auditors' screens: the escalation queue grouped by reason, the escalation
+//! banner, escalate/assign panels, and the dashboard with its plot.
+
+use countersign_wire::api::{DayMetrics, Escalation, EscalationReason, Metrics, RequestRecord};
+use countersign_wire::console::{
+    Assign, ConsoleError, Escalate, GetMetrics, QueueItem, RequestView, Snapshot,
+};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::app::{seconds_until, tier_label};
+use crate::bridge;
+use crate::text::{age, plot_bars};
+
+/// A row of the escalation queue.
+type Escalated = (QueueItem, Escalation);
+
+/// Open requests in the supervisors' queue, by reason (most pressing first), oldest first.
+pub(crate) fn escalation_groups(queue: &[QueueItem]) -> Vec<(EscalationReason, Vec<Escalated>)> {
+    EscalationReason::ALL
+        .into_iter()
+        .filter_map(|reason| {
+            let mut items: Vec<Escalated> = queue
+                .iter()
+                .filter_map(|q| {
+                    let e = q.escalation.clone()?;
+                    (e.reason == reason).then(|| (q.clone(), e))
+                })
+                .collect();
+            items.sort_by(|a, b| a.1.since.cmp(&b.1.since));
+            (!items.is_empty()).then_some((reason, items))
+        })
+        .collect()
+}
+
+/// The escalation queue: one group per reason, each row with its age and level.
+#[component]
+pub(crate) fn EscalationQueue(
+    snapshot: RwSignal<Option<Snapshot>>,
+    opened: RwSignal<Option<String>>,
+    now: RwSignal<f64>,
+) -> impl IntoView {
+    let groups = move || {
+        snapshot.with(|s| {
+            s.as_ref()
+                .map(|s| escalation_groups(&s.queue))
+                .unwrap_or_default()
+        })
+    };
+    view! {
+        <div class="rows" data-testid="escalations">
+            {move || {
+                let groups = groups();
+                if groups.is_empty() {
+                    return view! { <p class="empty">"No escalations: the queue is clear."</p> }.into_any();
+                }
+                groups.into_iter().map(|(reason, items)| view! {
+                    <h3 class="list-heading" data-testid="escalation-group" data-reason=reason.as_str()>
+                        {reason.label()} " · " {items.len()}
+                    </h3>
+                    {items.into_iter().map(|(item, escalation)| {
+                        let id = item.request_id.clone();
+                        let id_for_class = id.clone();
+                        let since = escalation.since.clone();
+                        view! {
+                            <div class="row escalation-row" data-testid="escalation-row" data-request-id=id.clone()
+                                class:opened=move || opened.get().as_deref() == Some(id_for_class.as_str())
+                                on:click=move |_| opened.set(Some(id.clone()))>
+                                <div class="row-top">
+                                    <span class=format!("tier tier-{}", tier_label(item.tier).to_lowercase())>{tier_label(item.tier)}</span>
+                                    {(escalation.level > 0).then(|| view! { <span class="level">"level " {escalation.level}</span> })}
+                                    {(item.approvals_needed > 1).then(|| view! { <span class="quorum">{item.approvals} " of " {item.approvals_needed} " approvals"</span> })}
+                                    <span class="countdown" data-testid="escalation-age">{move || age(-seconds_until(&since, now.get()))}</span>
+                                </div>
+                                <div class="summary" title=item.summary.clone()>{item.summary.clone()}</div>
+                                <div class="meta">
+                                    {(!escalation.note.is_empty()).then(|| view! { <span class="note">"“" {escalation.note.clone()} "”"</span> })}
+                                    <span>"by " {escalation.raised_by.clone()}</span>
+                                </div>
+                            </div>
+                        }
+                    }).collect_view()}
+                }).collect_view().into_any()
+            }}
+        </div>
+    }
+}
+
+/// Why this request is in the supervisors' queue, shown at the top of the request.
+#[component]
+pub(crate) fn EscalationBanner(record: RequestRecord, now: RwSignal<f64>) -> impl IntoView {
+    let approvals = (record.approvals_needed > 1 && record.state.is_open()).then(|| {
+        let who: Vec<String> = record
+            .approvals
+            .iter()
+            .map(|a| a.decided_by.clone())
+            .collect();
+        view! {
+            <p class="quorum-line" data-testid="quorum">
+                "Approvals: " {record.approvals.len()} " of " {record.approvals_needed}
+                {(!who.is_empty()).then(|| format!(" (approved by {})", who.join(", ")))}
+                ". Each approver must be a different person."
+            </p>
+        }
+    });
+    let assigned = record
+        .assigned_to
+        .clone()
+        .filter(|_| record.state.is_open());
+    let escalation = record.escalation.clone().map(|e| {
+        let since = e.since.clone();
+        let labels: Vec<&str> = e.reasons.iter().map(|r| r.label()).collect();
+        view! {
+            <div class="escalation-banner" data-testid="escalation-banner" data-reason=e.reason.as_str()>
+                <strong>{labels.join(" · ")}</strong>
+                {(e.level > 0).then(|| format!(" — level {}", e.level))}
+                <span class="since">" · raised " {move || age(-seconds_until(&since, now.get()))} " ago by " {e.raised_by.clone()}</span>
+                {(!e.notify.is_empty()).then(|| view! { <div class="notify">"Called: " {e.notify.join(", ")}</div> })}
+                {(!e.note.is_empty()).then(|| view! { <div class="note">"“" {e.note.clone()} "”"</div> })}
+            </div>
+        }
+    });
+    view! {
+        {escalation}
+        {assigned.map(|to| view! { <p class="assigned" data-testid="assigned">"Assigned to " {to}</p> })}
+        {approvals}
+    }
+}
+
+/// A reviewer (or supervisor) asks for a supervisor, with a note.
+#[component]
+pub(crate) fn EscalatePanel(
+    request: RequestView,
+    on_changed: impl Fn(RequestView) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let request_id = request.record.request_id.clone();
+    let note = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let problem = RwSignal::new(None::<ConsoleError>);
+    let submit = move |_| {
+        let req = Escalate {
+            request_id: request_id.clone(),
+            note: note.get_untracked(),
+        };
+        busy.set(true);
+        spawn_local(async move {
+            let result = bridge::call(&req).await;
+            busy.set(false);
+            match result {
+                Ok(view) => {
+                    problem.set(None);
+                    on_changed(view);
+                }
+                Err(e) => problem.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <section class="panel escalate" data-testid="escalate-panel">
+            <h2>"Ask a supervisor"</h2>
+            <textarea data-testid="escalate-note" rows="2" placeholder="What should a supervisor look at?"
+                prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))></textarea>
+            <div class="buttons">
+                <button class="secondary" data-testid="escalate" disabled=move || busy.get() || note.with(|n| n.trim().is_empty())
+                    on:click=submit>"Escalate to a supervisor"</button>
+            </div>
+            {move || problem.get().map(|e| view! { <p class="bad" data-testid="escalate-error">{e.message}</p> })}
+        </section>
+    }
+}
+
+/// A supervisor hands the request to a reviewer who may decide it.
+#[component]
+pub(crate) fn AssignPanel(
+    request: RequestView,
+    on_changed: impl Fn(RequestView) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let request_id = request.record.request_id.clone();
+    let reviewer = RwSignal::new(String::new());
+    let note = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let problem = RwSignal::new(None::<ConsoleError>);
+    let submit = move |_| {
+        let req = Assign {
+            request_id: request_id.clone(),
+            reviewer: reviewer.get_untracked(),
+            note: note.get_untracked(),
+        };
+        busy.set(true);
+        spawn_local(async move {
+            let result = bridge::call(&req).await;
+            busy.set(false);
+            match result {
+                Ok(view) => {
+                    problem.set(None);
+                    on_changed(view);
+                }
+                Err(e) => problem.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <section class="panel assign" data-testid="assign-panel">
+            <h2>"Assign to a reviewer"</h2>
+            <div class="assign-row">
+                <input data-testid="assign-reviewer" placeholder="user:identity" prop:value=move || reviewer.get()
+                    on:input=move |ev| reviewer.set(event_target_value(&ev)) />
+                <input data-testid="assign-note" placeholder="Note for them (optional)" prop:value=move || note.get()
+                    on:input=move |ev| note.set(event_target_value(&ev)) />
+                <button class="secondary" data-testid="assign" disabled=move || busy.get() || reviewer.with(|r| r.trim().is_empty())
+                    on:click=submit>"Assign"</button>
+            </div>
+            {move || problem.get().map(|e| view! { <p class="bad" data-testid="assign-error">{e.message}</p> })}
+        </section>
+    }
+}
+
+fn percent(rate: f64) -> String {
+    format!("{:.0}%", rate * 100.0)
+}
+
+/// The supervisor dashboard: the measures and a per-day plot.
+#[component]
+pub(crate) fn Dashboard() -> impl IntoView {
+    let metrics = RwSignal::new(None::<Result<Metrics, ConsoleError>>);
+    spawn_local(async move {
+        metrics.set(Some(bridge::call(&GetMetrics {}).await));
+    });
+    view! {
+        <div class="rows dashboard" data-testid="dashboard">
+            {move || match metrics.get() {
+                None => view! { <p class="empty">"Measuring…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="empty bad" data-testid="dashboard-error">{e.message}</p> }.into_any(),
+                Some(Ok(m)) => view! { <MetricsView metrics=m /> }.into_any(),
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn MetricsView(metrics: Metrics) -> impl IntoView {
+    let card = |label: &'static str, value: String, detail: String, testid: &'static str| {
+        view! {
+            <div class="metric" data-testid=testid>
+                <div class="metric-value">{value}</div>
+                <div class="metric-label">{label}</div>
+                <div class="metric-detail">{detail}</div>
+            </div>
+        }
+    };
+    let m = metrics;
+    view! {
+        <h3 class="list-heading">"Last 30 days · " {m.received} " requests"</h3>
+        <div class="metrics">
+            {card("Exception rate", percent(m.exception_rate), format!("{} of {} left the normal path", m.exceptions, m.received), "metric-exception")}
+            {card("Correction rate", percent(m.correction_rate), format!("{} rejected, {} overridden of {} decided", m.rejected, m.overridden, m.decided), "metric-correction")}
+            {card("Approval latency", crate::text::duration(m.approval_latency.p50), format!("median · p90 {}", crate::text::duration(m.approval_latency.p90)), "metric-latency")}
+            {card("Cycle time", crate::text::duration(m.cycle_time.p50), format!("median to execution · {} receipts", m.cycle_time.count), "metric-cycle")}
+            {card("Audit completeness", percent(m.audit_completeness), format!("{} of {} events sealed", m.sealed, m.events), "metric-audit")}
+        </div>
+        <DayPlot days=m.days />
+    }
+}
+
+/// Requests per day (bar), exceptions (darker part of the bar) and corrections (dot).
+#[component]
+fn DayPlot(days: Vec<DayMetrics>) -> impl IntoView {
+    let bars = plot_bars(&days, 360.0, 120.0);
+    view! {
+        <figure class="plot" data-testid="plot">
+            <svg viewBox="0 0 380 150" role="img" aria-label="Requests, exceptions and corrections per day">
+                <line x1="10" y1="130" x2="370" y2="130" class="axis" />
+                {bars.into_iter().map(|bar| view! {
+                    <g>
+                        <rect class="bar-received" x=bar.x y=bar.received_y width=bar.width height=bar.received_height>
+                            <title>{bar.title.clone()}</title>
+                        </rect>
+                        <rect class="bar-exceptions" x=bar.x y=bar.exceptions_y width=bar.width height=bar.exceptions_height />
+                        {(bar.corrected > 0).then(|| view! { <circle class="corrected" cx=bar.x + bar.width / 2.0 cy=bar.received_y - 6.0 r="3" /> })}
+                        <text class="day" x=bar.x + bar.width / 2.0 y="144" text-anchor="middle">{bar.label.clone()}</text>
+                    </g>
+                }).collect_view()}
+            </svg>
+            <figcaption>
+                <span class="key received"></span>"received "
+                <span class="key exceptions"></span>"exceptions "
+                <span class="key corrected"></span>"corrected"
+            </figcaption>
+        </figure>
+    }
+}
