@@ -16,6 +16,7 @@
 //!   (console): the escalation queue and the "shown to a reviewer" audit event.
 //! - `GET /v1/metrics?from=&to=` (supervisor, auditor): exception and correction rates,
 //!   approval latency, cycle time, audit completeness, per day.
+//! - `GET /v1/export/records?format=jsonl|csv` (supervisor, auditor): review records.
 //! - `GET /.well-known/jwks.json` (public): keys that verify decisions and webhooks.
 
 pub mod audit;
@@ -23,6 +24,7 @@ pub mod auth;
 mod consoles;
 mod decisions;
 pub mod error;
+pub mod export;
 mod intake;
 pub mod metrics;
 mod supervision;
@@ -249,6 +251,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/history", get(consoles::history))
         .route("/v1/metrics", get(metrics::dashboard))
         .route("/v1/me", get(consoles::me))
+        .route("/v1/export/records", get(export::export_records))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/v1/audit/checkpoint", get(audit_checkpoint))
         .route("/v1/audit/log-key", get(audit_log_key))

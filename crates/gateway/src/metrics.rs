@@ -55,7 +55,8 @@ pub(crate) struct RangeQuery {
     to: Option<String>,
 }
 
-/// Parses an optional `from`/`to` pair, defaulting to the last [`DEFAULT_DAYS`] days.
+/// Parses an optional `from`/`to` pair (`to` exclusive), defaulting to the last
+/// [`DEFAULT_DAYS`] days up to and including `now`.
 pub fn range(
     from: Option<&str>,
     to: Option<&str>,
@@ -64,7 +65,11 @@ pub fn range(
     let parse = |name: &str, text: &str| {
         time(text).ok_or_else(|| format!("{name} must be an RFC 3339 time, not {text:?}"))
     };
-    let to = to.map(|t| parse("to", t)).transpose()?.unwrap_or(now);
+    // Without an end, everything up to and including this very moment.
+    let to = to
+        .map(|t| parse("to", t))
+        .transpose()?
+        .unwrap_or(now + Duration::milliseconds(1));
     let from = from
         .map(|f| parse("from", f))
         .transpose()?
@@ -86,9 +91,11 @@ pub(crate) async fn dashboard(
             "metrics are for supervisors and auditors",
         ));
     }
-    // The end is inclusive of this very moment.
-    let now = state.clock.now() + Duration::milliseconds(1);
-    let (from, to) = range(query.from.as_deref(), query.to.as_deref(), now)
-        .map_err(|e| Failure::new(ErrorCode::InvalidBody, e))?;
+    let (from, to) = range(
+        query.from.as_deref(),
+        query.to.as_deref(),
+        state.clock.now(),
+    )
+    .map_err(|e| Failure::new(ErrorCode::InvalidBody, e))?;
     Ok(Json(metrics(&state.store, from, to).await?))
 }

@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod console_token;
 pub mod decision;
+pub mod export;
 pub mod intake;
 pub mod metrics;
 pub mod policy;

@@ -12,11 +12,13 @@ use std::path::Path;
 
 mod audit;
 mod console;
+mod export;
 mod intake;
 mod supervision;
 
 pub use audit::{AuditEntry, EventForAudit};
 pub use console::{ConsoleCache, SignedDecision};
+pub use export::{Selection, StoredReview};
 pub use supervision::{OverdueCandidate, Raise, RaisedEscalation, RequestTimes, SupervisionWrite};
 
 use countersign_wire::api::{

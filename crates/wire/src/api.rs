@@ -553,3 +553,48 @@ pub struct Me {
     /// Tiers they may decide.
     pub tiers: Vec<Tier>,
 }
+
+/// One review record as exported (JSONL line or CSV row): what was asked, what the verifier
+/// found, who decided what and why, and what the workflow did. Flat on purpose, so a
+/// spreadsheet reads it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReviewRecord {
+    /// Request id.
+    pub request_id: String,
+    /// RFC 3339 receive time.
+    pub received_at: String,
+    /// Workflow that submitted it.
+    pub workflow: String,
+    /// Impact tier.
+    pub tier: Tier,
+    /// Final (or current) state.
+    pub state: RequestState,
+    /// The principal.
+    pub principal: String,
+    /// `type · operation` on `resource`.
+    pub action: String,
+    /// The action's summary (untrusted text).
+    pub summary: String,
+    /// `valid` or `invalid`.
+    pub verdict: String,
+    /// Finding codes, space-separated.
+    pub findings: String,
+    /// Escalation reasons ever raised, space-separated.
+    pub escalations: String,
+    /// Who decided (space-separated when a quorum approved).
+    pub decided_by: String,
+    /// `approve`, `reject`, or empty.
+    pub decision: String,
+    /// The settling decision's reason.
+    pub reason: String,
+    /// Finding codes the settling decision acknowledged.
+    pub flags_acknowledged: String,
+    /// RFC 3339 time of the settling decision.
+    pub decided_at: String,
+    /// What the workflow reported: `executed`, `failed`, `skipped`, or empty.
+    pub receipt: String,
+    /// Digest of the request as submitted.
+    pub request_digest: String,
+    /// `sha256` of the settling decision JWS (find it in a bundle), or empty.
+    pub decision_digest: String,
+}

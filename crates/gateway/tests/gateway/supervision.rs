@@ -462,3 +462,93 @@ async fn metrics_count_exceptions_corrections_and_latency_for_supervisors_only()
         .unwrap_err();
     assert!(bad.to_string().contains("RFC 3339"), "{bad}");
 }
+
+#[tokio::test]
+async fn exports_give_review_records_as_jsonl_and_csv_and_are_audited() {
+    let gw = TestGateway::start_with_policy(Some(POLICY)).await;
+    let refund = submit(&gw, &gw.scenario("refund-exception")).await;
+    submit(&gw, &gw.scenario("treasury-summary")).await;
+    let jws = gw.decision(
+        &gw.reviewer,
+        &refund,
+        DecisionKind::Reject,
+        "Outdated policy source",
+        &[],
+    );
+    assert_eq!(
+        gw.post_decision(&gw.reviewer, &refund.request_id, &jws)
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+
+    let get = |who: &countersign_client::ConsoleIdentity, query: &str| {
+        crate::support::http()
+            .get(gw.url(&format!("/v1/export/records?{query}")))
+            .bearer_auth(who.token())
+            .send()
+    };
+    let response = get(&gw.auditor, "format=jsonl").await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "application/jsonl");
+    let body = response.text().await.unwrap();
+    let records: Vec<countersign_wire::api::ReviewRecord> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 2);
+    let rejected = records
+        .iter()
+        .find(|r| r.request_id == refund.request_id)
+        .unwrap();
+    assert_eq!(
+        (rejected.decision.as_str(), rejected.decided_by.as_str()),
+        ("reject", "user:rita.reviewer")
+    );
+    assert_eq!(rejected.reason, "Outdated policy source");
+    assert!(rejected.decision_digest.starts_with("sha256:"));
+    let blocked = records
+        .iter()
+        .find(|r| r.request_id != refund.request_id)
+        .unwrap();
+    assert_eq!(blocked.escalations, "blocked_by_findings");
+
+    let csv = get(
+        &gw.supervisor,
+        &format!("format=csv&request_id={}", refund.request_id),
+    )
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.starts_with("request_id,received_at,"));
+
+    let refused = get(&gw.reviewer, "format=csv").await.unwrap();
+    assert_eq!(code_of(refused).await, (403, "forbidden".into()));
+    let bad = get(&gw.auditor, "format=xml").await.unwrap();
+    assert_eq!(code_of(bad).await, (400, "invalid_body".into()));
+
+    // Both exports are in the audit log, with the digest of what was handed out.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let store = countersign_store::Store::open(&gw.config.database)
+        .await
+        .unwrap();
+    let exports: Vec<Value> = store
+        .audit_entries()
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| serde_json::from_str::<Value>(&e.entry).unwrap())
+        .filter(|e| e["kind"] == "records_exported")
+        .collect();
+    assert_eq!(exports.len(), 2);
+    assert_eq!(exports[0]["actor"], "user:ada.auditor");
+    assert_eq!(exports[0]["detail"]["records"], 2);
+    assert_eq!(
+        exports[0]["detail"]["sha256"],
+        countersign_chain::digest::sha256_digest(body.as_bytes())
+    );
+}

@@ -1,5 +1,6 @@
 //! The review rules with a pinned clock, without a gateway.
 
+mod export;
 mod metrics;
 mod policy;
 
