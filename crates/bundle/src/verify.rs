@@ -1,0 +1,481 @@
+//! Verifying a bundle offline: every check runs and every problem is reported, per record
+//! where it belongs. Records are checked in parallel (signatures dominate the cost).
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use countersign_audit::{Checkpoint, Hash, NoteVerifier, leaf_hash, open_note};
+use countersign_chain::digest::{canonical_json, sha256_digest};
+use countersign_chain::{CompactJws, TrustIndex, verify_value};
+use countersign_wire::api::RequestState;
+use countersign_wire::{DECISION_TYP, DecisionClaims, DecisionKind, TrustStore};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::proof::{BatchProof, root};
+use crate::{BundleError, BundleRecord, FORMAT, Manifest, files, io, manifest_note_text};
+
+/// What one record's checks found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RecordReport {
+    /// Request id (or `line N` when the line does not parse).
+    pub request_id: String,
+    /// Whether every check holds.
+    pub ok: bool,
+    /// What does not hold.
+    pub problems: Vec<String>,
+}
+
+/// What [`verify_bundle`] found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BundleReport {
+    /// True only if every check of the bundle and of every record holds.
+    pub ok: bool,
+    /// Records checked.
+    pub records: usize,
+    /// Audit entries proven.
+    pub events: usize,
+    /// Size of the checkpoint they are proven against.
+    pub checkpoint_size: u64,
+    /// Problems with the bundle as a whole (manifest, signatures, files, proof).
+    pub problems: Vec<String>,
+    /// Per record, in file order.
+    pub record_reports: Vec<RecordReport>,
+}
+
+fn read(dir: &Path, name: &str, problems: &mut Vec<String>) -> Option<Vec<u8>> {
+    match std::fs::read(dir.join(name)) {
+        Ok(bytes) => Some(bytes),
+        Err(e) => {
+            problems.push(format!("{name}: cannot read it ({e})"));
+            None
+        }
+    }
+}
+
+/// Every file under `dir`, as `/`-separated relative paths.
+fn list_files(dir: &Path, prefix: &str, out: &mut BTreeSet<String>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let relative = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        if entry.file_type()?.is_dir() {
+            list_files(&entry.path(), &relative, out)?;
+        } else {
+            out.insert(relative);
+        }
+    }
+    Ok(())
+}
+
+fn is_canonical(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(bytes)
+        .ok()
+        .and_then(|v| canonical_json(&v).ok())
+        .is_some_and(|c| c == bytes)
+}
+
+/// The context every record is checked in.
+struct Context<'a> {
+    trust: &'a TrustIndex,
+    audience: &'a str,
+}
+
+/// Verifies the bundle at `dir`. With `pinned_log_key`, the bundle's own `keys/log.vkey`
+/// must be that key; without, the bundle's key is used (and reported in no way trusted beyond
+/// the bundle itself). `Err` only when `dir` cannot be read at all.
+pub fn verify_bundle(
+    dir: &Path,
+    pinned_log_key: Option<&NoteVerifier>,
+) -> Result<BundleReport, BundleError> {
+    let mut present = BTreeSet::new();
+    list_files(dir, "", &mut present).map_err(io(dir))?;
+    let mut problems = Vec::new();
+
+    // The manifest, its canonical form and its signature.
+    let manifest_bytes = read(dir, files::MANIFEST, &mut problems).unwrap_or_default();
+    let manifest: Option<Manifest> = match serde_json::from_slice(&manifest_bytes) {
+        Ok(manifest) => Some(manifest),
+        Err(e) => {
+            problems.push(format!("{}: not a manifest ({e})", files::MANIFEST));
+            None
+        }
+    };
+    if manifest.is_some() && !is_canonical(&manifest_bytes) {
+        problems.push(format!(
+            "{} is not in its canonical (JCS) form",
+            files::MANIFEST
+        ));
+    }
+    if let Some(m) = &manifest
+        && m.format != FORMAT
+    {
+        problems.push(format!(
+            "unknown format {:?}; this verifier reads {FORMAT}",
+            m.format
+        ));
+    }
+    let bundled_key = read(dir, files::LOG_KEY, &mut problems)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let verifier = match (pinned_log_key, NoteVerifier::parse(bundled_key.trim())) {
+        (Some(pinned), _) => {
+            if bundled_key != format!("{pinned}\n") {
+                problems.push(format!("{} is not the pinned log key", files::LOG_KEY));
+            }
+            Some(pinned.clone())
+        }
+        (None, Ok(key)) => Some(key),
+        (None, Err(e)) => {
+            problems.push(format!("{}: {e}", files::LOG_KEY));
+            None
+        }
+    };
+    let verifiers: Vec<NoteVerifier> = verifier.into_iter().collect();
+    let signature = read(dir, files::MANIFEST_SIG, &mut problems).unwrap_or_default();
+    match open_note(&String::from_utf8_lossy(&signature), &verifiers) {
+        Ok(note) if note.text() == manifest_note_text(&sha256_digest(&manifest_bytes)) => {}
+        Ok(_) => problems.push(format!("{} signs another manifest", files::MANIFEST_SIG)),
+        Err(e) => problems.push(format!("{}: {e}", files::MANIFEST_SIG)),
+    }
+
+    // Every file listed, present and unchanged; nothing else.
+    let listed: BTreeMap<String, String> = manifest
+        .as_ref()
+        .map(|m| m.files.clone())
+        .unwrap_or_default();
+    let mut contents: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for name in &present {
+        if name == files::MANIFEST || name == files::MANIFEST_SIG {
+            continue;
+        }
+        match listed.get(name) {
+            None => problems.push(format!("{name} is not listed in the manifest")),
+            Some(expected) => {
+                if let Some(bytes) = read(dir, name, &mut problems) {
+                    if &sha256_digest(&bytes) != expected {
+                        problems.push(format!("{name} does not match its digest in the manifest"));
+                    }
+                    contents.insert(name.clone(), bytes);
+                }
+            }
+        }
+    }
+    for name in listed.keys() {
+        if !present.contains(name) {
+            problems.push(format!("{name} is listed in the manifest but missing"));
+        }
+    }
+    let file = |name: &str| contents.get(name).map(Vec::as_slice).unwrap_or_default();
+
+    // The checkpoint and the proof.
+    let checkpoint = open_note(
+        &String::from_utf8_lossy(file(files::CHECKPOINT)),
+        &verifiers,
+    )
+    .map_err(|e| e.to_string())
+    .and_then(|note| Checkpoint::parse(note.text()).map_err(|e| e.to_string()));
+    let checkpoint = match checkpoint {
+        Ok(checkpoint) => Some(checkpoint),
+        Err(e) => {
+            problems.push(format!("{}: {e}", files::CHECKPOINT));
+            None
+        }
+    };
+    if let (Some(c), Some(m)) = (&checkpoint, &manifest)
+        && (c.origin() != m.log.origin || c.size() != m.log.size)
+    {
+        problems.push("the checkpoint is not the one the manifest names".into());
+    }
+    let proof: Option<BatchProof> = serde_json::from_slice(file(files::PROOF))
+        .map_err(|e| problems.push(format!("{}: {e}", files::PROOF)))
+        .ok();
+    if !is_canonical(file(files::PROOF)) {
+        problems.push(format!(
+            "{} is not in its canonical (JCS) form",
+            files::PROOF
+        ));
+    }
+
+    // Identities.
+    let trust = serde_json::from_slice::<TrustStore>(file(files::IDENTITIES))
+        .map_err(|e| e.to_string())
+        .and_then(|store| TrustIndex::from_store(&store).map_err(|e| e.to_string()));
+    let trust = trust.unwrap_or_else(|e| {
+        problems.push(format!("{}: {e}", files::IDENTITIES));
+        TrustIndex::default()
+    });
+    if !is_canonical(file(files::IDENTITIES)) {
+        problems.push(format!(
+            "{} is not in its canonical (JCS) form",
+            files::IDENTITIES
+        ));
+    }
+
+    // Records, in parallel.
+    let audience = manifest
+        .as_ref()
+        .map(|m| m.audience.as_str())
+        .unwrap_or_default();
+    let context = Context {
+        trust: &trust,
+        audience,
+    };
+    let records_bytes = file(files::RECORDS);
+    let lines: Vec<&[u8]> = if records_bytes.is_empty() {
+        Vec::new()
+    } else {
+        match records_bytes.strip_suffix(b"\n") {
+            Some(body) => body.split(|b| *b == b'\n').collect(),
+            None => {
+                problems.push(format!("{} does not end with a newline", files::RECORDS));
+                records_bytes.split(|b| *b == b'\n').collect()
+            }
+        }
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = lines.len().div_ceil(threads).max(1);
+    let checked: Vec<(RecordReport, Vec<(u64, Hash)>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = lines
+            .chunks(chunk)
+            .enumerate()
+            .map(|(n, part)| {
+                let context = &context;
+                scope.spawn(move || {
+                    part.iter()
+                        .enumerate()
+                        .map(|(i, line)| check_line(line, n * chunk + i + 1, context))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+
+    let mut entries: BTreeMap<u64, Hash> = BTreeMap::new();
+    let mut record_reports = Vec::with_capacity(checked.len());
+    let mut ids = HashSet::new();
+    for (mut report, leaves) in checked {
+        if !ids.insert(report.request_id.clone()) {
+            report.problems.push("the record appears twice".into());
+        }
+        for (index, leaf) in leaves {
+            if entries.insert(index, leaf).is_some() {
+                report.problems.push(format!("entry {index} appears twice"));
+            }
+        }
+        report.ok = report.problems.is_empty();
+        record_reports.push(report);
+    }
+    if let (Some(proof), Some(checkpoint)) = (&proof, &checkpoint) {
+        if proof.size != checkpoint.size() {
+            problems.push("the proof is for another tree size than the checkpoint".into());
+        } else {
+            match root(proof, &entries) {
+                Ok(root) if root == *checkpoint.root() => {}
+                Ok(_) => problems.push(
+                    "the audit entries and the proof do not hash to the signed checkpoint root"
+                        .into(),
+                ),
+                Err(e) => problems.push(format!("{}: {e}", files::PROOF)),
+            }
+        }
+    }
+    if let Some(m) = &manifest
+        && (m.records != record_reports.len() as u64 || m.events != entries.len() as u64)
+    {
+        problems.push(format!(
+            "the manifest counts {} records and {} entries; the bundle holds {} and {}",
+            m.records,
+            m.events,
+            record_reports.len(),
+            entries.len()
+        ));
+    }
+    let ok = problems.is_empty() && record_reports.iter().all(|r| r.ok);
+    Ok(BundleReport {
+        ok,
+        records: record_reports.len(),
+        events: entries.len(),
+        checkpoint_size: checkpoint.as_ref().map_or(0, Checkpoint::size),
+        problems,
+        record_reports,
+    })
+}
+
+/// Checks one line of `records.jsonl`; returns its report and its entries' leaf hashes.
+fn check_line(
+    line: &[u8],
+    number: usize,
+    context: &Context<'_>,
+) -> (RecordReport, Vec<(u64, Hash)>) {
+    let record: BundleRecord = match serde_json::from_slice(line) {
+        Ok(record) => record,
+        Err(e) => {
+            return (
+                RecordReport {
+                    request_id: format!("line {number}"),
+                    ok: false,
+                    problems: vec![format!("not a record: {e}")],
+                },
+                Vec::new(),
+            );
+        }
+    };
+    let mut problems = Vec::new();
+    if !is_canonical(line) {
+        problems.push("the line is not in its canonical (JCS) form".into());
+    }
+    check_record(&record, context, &mut problems);
+    let leaves = record
+        .events
+        .iter()
+        .map(|e| (e.index, leaf_hash(e.entry.as_bytes())))
+        .collect();
+    (
+        RecordReport {
+            request_id: record.request_id,
+            ok: problems.is_empty(),
+            problems,
+        },
+        leaves,
+    )
+}
+
+fn check_record(record: &BundleRecord, context: &Context<'_>, problems: &mut Vec<String>) {
+    let report = &record.report;
+    // The chain, re-verified at the time the gateway received it.
+    match DateTime::parse_from_rfc3339(&record.received_at) {
+        Err(e) => problems.push(format!("received_at: {e}")),
+        Ok(at) => {
+            let again = verify_value(&record.request, context.trust, at.with_timezone(&Utc)).report;
+            for (name, ours, theirs) in [
+                ("request", &again.request_digest, &report.request_digest),
+                ("chain", &again.chain_digest, &report.chain_digest),
+                ("action", &again.action_digest, &report.action_digest),
+            ] {
+                if ours != theirs || ours.is_none() {
+                    problems.push(format!("the {name} digest does not match the request"));
+                }
+            }
+            for finding in &again.findings {
+                let reported = report
+                    .findings
+                    .iter()
+                    .any(|f| f.code == finding.code && f.hop == finding.hop);
+                if !reported {
+                    problems.push(format!(
+                        "re-verification finds {} at hop {:?}, which the report omits",
+                        finding.code, finding.hop
+                    ));
+                }
+            }
+        }
+    }
+    if record.request.get("request_id").and_then(Value::as_str) != Some(&record.request_id) {
+        problems.push("the request's own id differs from the record's".into());
+    }
+
+    // Decisions: signed by an enrolled reviewer, for this audience and exactly this request.
+    let mut kinds = Vec::new();
+    for (i, jws) in record.decisions.iter().enumerate() {
+        match check_decision(jws, record, context) {
+            Ok(kind) => kinds.push(kind),
+            Err(why) => problems.push(format!("decision {}: {why}", i + 1)),
+        }
+    }
+    let expected = match record.state {
+        RequestState::Approved => Some(DecisionKind::Approve),
+        RequestState::Rejected => Some(DecisionKind::Reject),
+        _ => None,
+    };
+    if let Some(expected) = expected
+        && kinds.last() != Some(&expected)
+    {
+        problems.push(format!(
+            "the record is {} but its last decision does not say so",
+            record.state.as_str()
+        ));
+    }
+
+    // Audit entries: about this request, naming its digest or one of its decisions.
+    let request_digest = report.request_digest.clone().unwrap_or_default();
+    let decision_digests: Vec<String> = record
+        .decisions
+        .iter()
+        .map(|jws| sha256_digest(jws.as_bytes()))
+        .collect();
+    let mut arrival = false;
+    for event in &record.events {
+        let Ok(entry) = serde_json::from_str::<Value>(&event.entry) else {
+            problems.push(format!("entry {} is not JSON", event.index));
+            continue;
+        };
+        if entry.get("request_id").and_then(Value::as_str) != Some(&record.request_id) {
+            problems.push(format!("entry {} is about another request", event.index));
+        }
+        match entry.get("subject_digest").and_then(Value::as_str) {
+            Some(subject) if subject == request_digest => arrival = true,
+            Some(subject) if decision_digests.iter().any(|d| d == subject) => {}
+            Some(_) => problems.push(format!(
+                "entry {} names something that is not in this record",
+                event.index
+            )),
+            None => {}
+        }
+    }
+    if !arrival {
+        problems.push("no audit entry records the arrival of this exact request".into());
+    }
+}
+
+fn check_decision(
+    jws: &str,
+    record: &BundleRecord,
+    context: &Context<'_>,
+) -> Result<DecisionKind, String> {
+    let parsed = CompactJws::parse(jws).map_err(|e| e.to_string())?;
+    if parsed.header.alg != "EdDSA" || parsed.header.typ.as_deref() != Some(DECISION_TYP) {
+        return Err("not an EdDSA delegation-decision+jwt".into());
+    }
+    let kid = parsed.header.kid.as_deref().unwrap_or_default();
+    let owner = context
+        .trust
+        .owner_of(kid)
+        .ok_or("signed by a key that is not in keys/identities.json")?;
+    let key = context
+        .trust
+        .party(owner)
+        .and_then(|p| p.keys.iter().find(|k| k.thumbprint() == kid))
+        .ok_or("signed by a key that is not in keys/identities.json")?;
+    if !parsed.verify_with(key) {
+        return Err("the signature does not verify".into());
+    }
+    let claims: DecisionClaims = parsed.claims().map_err(|e| e.to_string())?;
+    if claims.iss != owner {
+        return Err(format!(
+            "issued by {} but signed with {owner}'s key",
+            claims.iss
+        ));
+    }
+    if claims.aud != context.audience {
+        return Err(format!("for audience {:?}", claims.aud));
+    }
+    let report = &record.report;
+    let same = claims.request_id == record.request_id
+        && Some(&claims.request_digest) == report.request_digest.as_ref()
+        && Some(&claims.chain_digest) == report.chain_digest.as_ref()
+        && Some(&claims.action_digest) == report.action_digest.as_ref();
+    if !same {
+        return Err("it decides another request (ids or digests differ)".into());
+    }
+    Ok(claims.decision)
+}
