@@ -62,6 +62,19 @@ enum Command {
         #[arg(long)]
         parent: Option<PathBuf>,
     },
+    /// Verify an export bundle offline: every signature, digest and audit entry against the
+    /// signed checkpoint. Prints a per-record JSON report; exits 0 only if everything holds.
+    VerifyBundle {
+        /// The bundle directory.
+        path: PathBuf,
+        /// Pin the log key (`name+keyid+base64`, as served at /v1/audit/log-key), or a file
+        /// holding it; without it the bundle's own key is used.
+        #[arg(long)]
+        log_key: Option<String>,
+        /// Print only the records with problems.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Print the sha256 digest of a file: of its JCS canonical form with --json, else of its bytes.
     Digest {
         /// The file.
@@ -109,6 +122,42 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|e| format!("not an RFC 3339 time: {e}"))
 }
 
+fn verify_bundle(path: &Path, log_key: Option<&str>, quiet: bool) -> anyhow::Result<ExitCode> {
+    let pinned = log_key
+        .map(|key| {
+            let text = if Path::new(key).is_file() {
+                fs::read_to_string(key).with_context(|| format!("cannot read {key}"))?
+            } else {
+                key.to_owned()
+            };
+            countersign_audit::NoteVerifier::parse(text.trim())
+                .map_err(|e| anyhow::anyhow!("--log-key: {e}"))
+        })
+        .transpose()?;
+    let mut report = countersign_bundle::verify_bundle(path, pinned.as_ref())?;
+    let failed = report.record_reports.iter().filter(|r| !r.ok).count();
+    if quiet {
+        report.record_reports.retain(|r| !r.ok);
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    serde_json::to_writer_pretty(&mut out, &report)?;
+    writeln!(out)?;
+    eprintln!(
+        "{}: {} records, {} audit entries against a checkpoint of {}; {} bundle problems, {failed} records failing",
+        if report.ok { "VERIFIED" } else { "FAILED" },
+        report.records,
+        report.events,
+        report.checkpoint_size,
+        report.problems.len()
+    );
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli.command) {
@@ -132,6 +181,11 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             parent,
         } => sign_hop(&claims, &key, parent.as_deref()),
         Command::Digest { file, json } => digest(&file, json),
+        Command::VerifyBundle {
+            path,
+            log_key,
+            quiet,
+        } => verify_bundle(&path, log_key.as_deref(), quiet),
         Command::DemoWorkflow {
             gateway,
             token,

@@ -55,7 +55,7 @@ pub fn entry_bytes(event: &EventForAudit) -> Vec<u8> {
 }
 
 /// The log's signer, from the key file at `key_path`.
-fn log_signer(key_path: &Path, origin: &str) -> anyhow::Result<NoteSigner> {
+pub fn log_signer(key_path: &Path, origin: &str) -> anyhow::Result<NoteSigner> {
     let pem = std::fs::read_to_string(key_path)
         .with_context(|| format!("cannot read log key {}", key_path.display()))?;
     let key = ed25519_dalek::SigningKey::from_pkcs8_pem(&pem)
@@ -93,6 +93,11 @@ impl AuditLog {
             signer,
             tree: Mutex::new((Frontier::from_leaves(&leaves), last_event)),
         })
+    }
+
+    /// The log's signer: checkpoints, and the manifests of export bundles.
+    pub fn signer(&self) -> &NoteSigner {
+        &self.signer
     }
 
     /// The verifier key string (`name+keyid+base64`) auditors pin.

@@ -16,11 +16,13 @@
 //!   (console): the escalation queue and the "shown to a reviewer" audit event.
 //! - `GET /v1/metrics?from=&to=` (supervisor, auditor): exception and correction rates,
 //!   approval latency, cycle time, audit completeness, per day.
-//! - `GET /v1/export/records?format=jsonl|csv` (supervisor, auditor): review records.
+//! - `GET /v1/export/records?format=jsonl|csv`, `GET /v1/export/bundle` (supervisor,
+//!   auditor): review records, and the offline-verifiable bundle.
 //! - `GET /.well-known/jwks.json` (public): keys that verify decisions and webhooks.
 
 pub mod audit;
 pub mod auth;
+pub mod bundle;
 mod consoles;
 mod decisions;
 pub mod error;
@@ -252,6 +254,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/metrics", get(metrics::dashboard))
         .route("/v1/me", get(consoles::me))
         .route("/v1/export/records", get(export::export_records))
+        .route("/v1/export/bundle", get(bundle::export_bundle))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/v1/audit/checkpoint", get(audit_checkpoint))
         .route("/v1/audit/log-key", get(audit_log_key))

@@ -44,6 +44,37 @@ enum Command {
     /// Check the tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Export review records for a time range or a set of requests: JSONL, CSV, or an
+    /// offline-verifiable bundle (check it with `countersign verify-bundle`).
+    Export {
+        #[command(flatten)]
+        settings: Settings,
+        /// jsonl, csv or bundle.
+        #[arg(long, default_value = "bundle")]
+        format: String,
+        /// Start of the receive-time range, RFC 3339 [default: 30 days before --to]
+        #[arg(long)]
+        from: Option<String>,
+        /// End of the range, RFC 3339, exclusive [default: now]
+        #[arg(long)]
+        to: Option<String>,
+        /// Comma-separated request ids, instead of a range.
+        #[arg(long)]
+        request_id: Option<String>,
+        /// Where to write: a file (jsonl, csv) or a new directory (bundle).
+        #[arg(long)]
+        out: PathBuf,
+        /// Trust store the gateway verifies chains with [default: trust.json]
+        #[arg(long, env = "COUNTERSIGN_TRUST")]
+        trust: Option<PathBuf>,
+        /// Audience the gateway serves [default: countersign-gateway]
+        #[arg(long, env = "COUNTERSIGN_AUDIENCE")]
+        audience: Option<String>,
+        /// The gateway's key file; the log key is `log-key.pem` next to it
+        /// [default: gateway-key.pem]
+        #[arg(long, env = "COUNTERSIGN_KEY")]
+        key: Option<PathBuf>,
+    },
     /// Print the review measures as JSON: exception and correction rates, approval latency,
     /// cycle time, audit completeness, per day.
     Metrics {
@@ -236,6 +267,86 @@ async fn run(command: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Export {
+            settings,
+            format,
+            from,
+            to,
+            request_id,
+            out,
+            trust,
+            audience,
+            key,
+        } => {
+            let file = file_config(settings.config.as_deref())?;
+            let query = countersign_gateway::export::ExportQuery {
+                format: Some(format.clone()),
+                from,
+                to,
+                request_id,
+            };
+            let selection = query.selection(Utc::now()).map_err(anyhow::Error::msg)?;
+            let store = Store::open(&database(&settings, &file)).await?;
+            let actor = format!("operator:{}", whoami());
+            if format != "bundle" {
+                let (body, _, count) =
+                    countersign_gateway::export::records(&store, &selection, &format).await?;
+                std::fs::write(&out, &body)
+                    .with_context(|| format!("cannot write {}", out.display()))?;
+                let mut detail = countersign_gateway::export::describe(&selection);
+                detail["format"] = format.clone().into();
+                detail["records"] = count.into();
+                detail["sha256"] = countersign_chain::digest::sha256_digest(body.as_bytes()).into();
+                store
+                    .record_export(
+                        &format!("export:{}", uuid::Uuid::new_v4()),
+                        &actor,
+                        &Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+                        &detail,
+                    )
+                    .await?;
+                eprintln!("{count} records written to {}", out.display());
+                return Ok(());
+            }
+            let audience = audience
+                .or(file.audience.clone())
+                .unwrap_or_else(|| "countersign-gateway".into());
+            let key = key
+                .or(file.key.clone())
+                .unwrap_or_else(|| "gateway-key.pem".into());
+            let trust = trust
+                .or(file.trust.clone())
+                .unwrap_or_else(|| "trust.json".into());
+            let (trust_store, _) = countersign_gateway::load_trust(&trust)?;
+            let signer = countersign_gateway::audit::log_signer(
+                &countersign_gateway::log_key_path(&key),
+                &countersign_gateway::log_origin(&audience),
+            )?;
+            let source = countersign_gateway::bundle::BundleSource {
+                store: &store,
+                signer: &signer,
+                trust: &trust_store,
+                audience: &audience,
+            };
+            let summary = countersign_gateway::bundle::write_bundle(
+                &source,
+                &selection,
+                &out,
+                &actor,
+                |done, total| {
+                    eprint!("\rexporting: {done} / {total} records");
+                },
+            )
+            .await?;
+            eprintln!(
+                "\nbundle of {} records and {} audit entries written to {} (manifest {})",
+                summary.records,
+                summary.events,
+                summary.dir.display(),
+                summary.manifest_digest
+            );
+            Ok(())
+        }
         Command::Metrics { settings, from, to } => {
             let file = file_config(settings.config.as_deref())?;
             let (from, to) =
@@ -368,6 +479,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let _ = stop.send(true);
     });
     gateway.wait().await
+}
+
+/// Who runs the CLI, for the audit log's record of an export.
+fn whoami() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 async fn shutdown_signal() {

@@ -487,6 +487,19 @@ impl Store {
         self.reviewer(&identity).await
     }
 
+    /// Every enrolled reviewer, with their keys (an export's identities).
+    pub async fn reviewers(&self) -> Result<Vec<ReviewerRow>> {
+        let identities: Vec<String> =
+            sqlx::query_scalar("SELECT identity FROM reviewers ORDER BY identity")
+                .fetch_all(&self.read)
+                .await?;
+        let mut rows = Vec::with_capacity(identities.len());
+        for identity in identities {
+            rows.extend(self.reviewer(&identity).await?);
+        }
+        Ok(rows)
+    }
+
     /// An enrolled reviewer by identity, with all their keys.
     pub async fn reviewer(&self, identity: &str) -> Result<Option<ReviewerRow>> {
         let Some(row) = sqlx::query(

@@ -598,3 +598,11 @@ pub struct ReviewRecord {
     /// `sha256` of the settling decision JWS (find it in a bundle), or empty.
     pub decision_digest: String,
 }
+
+/// `GET /v1/export/bundle`: an export bundle's files (all text) by relative path; written
+/// back as a directory, it verifies with `countersign verify-bundle`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleFiles {
+    /// Relative path → content.
+    pub files: std::collections::BTreeMap<String, String>,
+}

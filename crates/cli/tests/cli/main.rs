@@ -341,3 +341,45 @@ fn sign_hop_refuses_claims_that_are_not_a_hop() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Bundles built from real signed records (the bundle crate's own test fixture).
+#[path = "../../../bundle/tests/bundle/fixture.rs"]
+#[allow(dead_code)]
+mod fixture;
+
+#[test]
+fn verify_bundle_exits_0_for_a_good_bundle_1_for_a_changed_one_and_2_for_no_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = fixture::Fixture::new(3);
+    let bundle = fixture.write(&dir.path().join("bundle")).dir;
+    let key = fixture.signer.verifier().to_string();
+    let out = countersign(&["verify-bundle", path(&bundle), "--log-key", &key]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = stdout_json(&out);
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["record_reports"].as_array().unwrap().len(), 3);
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("VERIFIED: 3 records"));
+
+    // One changed character in a reason inside records.jsonl.
+    let records = bundle.join("records.jsonl");
+    let text = fs::read_to_string(&records).unwrap();
+    fs::write(&records, text.replacen("r000001", "r000007", 1)).unwrap();
+    let out = countersign(&["verify-bundle", path(&bundle), "--quiet"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = stdout_json(&out);
+    assert_eq!(report["ok"], false);
+    assert!(
+        report["problems"]
+            .to_string()
+            .contains("records.jsonl does not match its digest"),
+        "{report}"
+    );
+
+    let out = countersign(&["verify-bundle", path(&dir.path().join("missing"))]);
+    assert_eq!(out.status.code(), Some(2));
+}

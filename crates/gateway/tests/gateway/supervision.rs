@@ -552,3 +552,121 @@ async fn exports_give_review_records_as_jsonl_and_csv_and_are_audited() {
         countersign_chain::digest::sha256_digest(body.as_bytes())
     );
 }
+
+#[tokio::test]
+async fn a_bundle_exported_over_http_or_by_the_operator_verifies_offline_against_the_pinned_log_key()
+ {
+    let mut gw = TestGateway::start_with_policy(Some(POLICY)).await;
+    let payment = submit(&gw, &gw.scenario("supplier-payment")).await;
+    let blocked = submit(&gw, &gw.scenario("treasury-summary")).await;
+    for who in [&gw.reviewer, &gw.second] {
+        let jws = gw.decision(
+            who,
+            &payment,
+            DecisionKind::Approve,
+            "Invoice and bank details checked",
+            &[],
+        );
+        assert!(
+            gw.post_decision(who, &payment.request_id, &jws)
+                .await
+                .status()
+                .is_success()
+        );
+    }
+    let jws = gw.decision(
+        &gw.supervisor,
+        &blocked,
+        DecisionKind::Approve,
+        "Aggregates only",
+        &["SCOPE_OVER_PROVISIONED"],
+    );
+    assert_eq!(
+        gw.post_decision(&gw.supervisor, &blocked.request_id, &jws)
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    let pinned: countersign_audit::NoteVerifier = crate::support::http()
+        .get(gw.url("/v1/audit/log-key"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+
+    let files: countersign_wire::api::BundleFiles = crate::support::http()
+        .get(gw.url("/v1/export/bundle"))
+        .bearer_auth(gw.auditor.token())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("over-http");
+    for (name, content) in &files.files {
+        let path = bundle.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    let report = countersign_bundle::verify_bundle(&bundle, Some(&pinned)).unwrap();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.records, 2);
+    let payment_record = std::fs::read_to_string(bundle.join("records.jsonl")).unwrap();
+    assert!(
+        payment_record.contains("approval_recorded"),
+        "both approvals are in the bundle"
+    );
+
+    // The operator's export, from the database, with the gateway stopped.
+    gw.stop().await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_countersign-gateway"))
+        .args([
+            "export",
+            "--format",
+            "bundle",
+            "--request-id",
+            &payment.request_id,
+        ])
+        .arg("--out")
+        .arg(dir.path().join("by-operator"))
+        .arg("--database")
+        .arg(&gw.config.database)
+        .arg("--trust")
+        .arg(&gw.config.trust)
+        .arg("--key")
+        .arg(&gw.config.key)
+        .args(["--audience", AUDIENCE])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report =
+        countersign_bundle::verify_bundle(&dir.path().join("by-operator"), Some(&pinned)).unwrap();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.records, 1);
+    let csv = dir.path().join("records.csv");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_countersign-gateway"))
+        .args(["export", "--format", "csv", "--out"])
+        .arg(&csv)
+        .arg("--database")
+        .arg(&gw.config.database)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 3);
+}

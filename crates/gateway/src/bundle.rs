@@ -1,0 +1,200 @@
+//! Export bundles from the gateway's records: what `countersign-gateway export --format
+//! bundle` writes and `GET /v1/export/bundle` hands to consoles. The format and its
+//! verification live in `countersign-bundle`; this only reads storage into it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use chrono::SecondsFormat;
+use countersign_audit::{Hash, NoteSigner};
+use countersign_bundle::{
+    BundleEvent, BundleHeader, BundleRecord, BundleSummary, BundleWriter, Creator, LogEvidence,
+};
+use countersign_store::{Selection, Store, StoredReview};
+use countersign_wire::api::{BundleFiles, ErrorCode};
+use countersign_wire::{Party, PartyKind, TrustStore};
+
+use crate::AppState;
+use crate::auth::Console;
+use crate::error::{Failure, Result};
+use crate::export::{ExportQuery, describe, may_export};
+
+/// Who exports, and what the bundle is signed and checked against.
+pub struct BundleSource<'a> {
+    /// The gateway's storage.
+    pub store: &'a Store,
+    /// The log key (signs the manifest; the checkpoint must verify with it).
+    pub signer: &'a NoteSigner,
+    /// The agents' trust store the gateway verifies chains with.
+    pub trust: &'a TrustStore,
+    /// The gateway's audience.
+    pub audience: &'a str,
+}
+
+/// Agents from the trust store and enrolled reviewers: every key a bundle's signatures need.
+async fn identities(source: &BundleSource<'_>) -> anyhow::Result<TrustStore> {
+    let mut identities = source.trust.clone();
+    for reviewer in source.store.reviewers().await? {
+        identities.parties.insert(
+            reviewer.identity.clone(),
+            Party {
+                kind: PartyKind::Human,
+                display_name: reviewer.display_name.clone(),
+                keys: reviewer.keys.clone(),
+            },
+        );
+    }
+    Ok(identities)
+}
+
+fn bundle_record(review: StoredReview, size: u64) -> anyhow::Result<BundleRecord> {
+    let stored = review.request;
+    Ok(BundleRecord {
+        request: serde_json::from_str(&stored.body)?,
+        request_id: stored.request_id,
+        received_at: stored.received_at,
+        state: stored.state,
+        tier: stored.tier,
+        report: stored.report,
+        decisions: review
+            .decisions
+            .into_iter()
+            .map(|d| d.decision_jws)
+            .collect(),
+        // Entries sealed after the checkpoint was read are not provable by it.
+        events: review
+            .entries
+            .into_iter()
+            .filter(|(index, _)| *index < size)
+            .map(|(index, entry)| BundleEvent { index, entry })
+            .collect(),
+    })
+}
+
+/// Writes the bundle of `selection` into `dir` (which must not hold anything), calling
+/// `progress(done, total)` as records are written, and records the export in the audit log.
+pub async fn write_bundle(
+    source: &BundleSource<'_>,
+    selection: &Selection,
+    dir: &Path,
+    actor: &str,
+    mut progress: impl FnMut(u64, u64),
+) -> anyhow::Result<BundleSummary> {
+    let (size, checkpoint) = source
+        .store
+        .audit_checkpoints()
+        .await?
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("the audit log has no checkpoint yet"))?;
+    let leaves: Vec<Hash> = source
+        .store
+        .leaf_hashes(size)
+        .await?
+        .into_iter()
+        .map(|leaf| leaf.try_into())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| anyhow::anyhow!("a stored leaf hash is not 32 bytes"))?;
+    let size = u64::try_from(size)?;
+    let reviews = source.store.reviews(selection).await?;
+    let total = reviews.len() as u64;
+    let now = chrono::Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+    let mut writer = BundleWriter::create(
+        dir,
+        BundleHeader {
+            audience: source.audience.to_owned(),
+            created_at: now.clone(),
+            created_by: Creator {
+                tool: "countersign-gateway".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+        },
+    )?;
+    for review in reviews {
+        let done = writer.add(&bundle_record(review, size)?)?;
+        if done % 1000 == 0 || done == total {
+            progress(done, total);
+        }
+    }
+    let summary = writer.finish(
+        LogEvidence {
+            signed_checkpoint: &checkpoint,
+            leaves: &leaves,
+        },
+        &identities(source).await?,
+        source.signer,
+    )?;
+    let mut detail = describe(selection);
+    detail["format"] = "bundle".into();
+    detail["records"] = summary.records.into();
+    detail["manifest"] = summary.manifest_digest.clone().into();
+    source
+        .store
+        .record_export(
+            &format!("export:{}", uuid::Uuid::new_v4()),
+            actor,
+            &now,
+            &detail,
+        )
+        .await?;
+    Ok(summary)
+}
+
+/// Every file of a bundle directory, by relative path (they are all text).
+fn read_files(dir: &Path, prefix: &str, out: &mut BTreeMap<String, String>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let relative = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        if entry.file_type()?.is_dir() {
+            read_files(&entry.path(), &relative, out)?;
+        } else {
+            out.insert(relative, std::fs::read_to_string(entry.path())?);
+        }
+    }
+    Ok(())
+}
+
+/// `GET /v1/export/bundle?from=&to=` or `?request_id=a,b`: the bundle's files as one JSON
+/// object, which the console writes back to a directory.
+pub(crate) async fn export_bundle(
+    State(state): State<AppState>,
+    Console(caller): Console,
+    Query(query): Query<ExportQuery>,
+) -> Result<Json<BundleFiles>> {
+    may_export(&caller)?;
+    let selection = query
+        .selection(state.clock.now())
+        .map_err(|e| Failure::new(ErrorCode::InvalidBody, e))?;
+    // Seal what is committed, so the bundle proves everything up to now.
+    let at = state
+        .clock
+        .now()
+        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    while state
+        .audit
+        .seal(&state.store, &at)
+        .await
+        .map_err(Failure::internal)?
+        > 0
+    {}
+    let dir = tempfile::tempdir().map_err(Failure::internal)?;
+    let path = dir.path().join("bundle");
+    let source = BundleSource {
+        store: &state.store,
+        signer: state.audit.signer(),
+        trust: &state.trust_store,
+        audience: &state.audience,
+    };
+    write_bundle(&source, &selection, &path, &caller.identity, |_, _| {})
+        .await
+        .map_err(Failure::internal)?;
+    let mut files = BTreeMap::new();
+    read_files(&path, "", &mut files).map_err(Failure::internal)?;
+    Ok(Json(BundleFiles { files }))
+}
