@@ -4,12 +4,12 @@ use chrono::Utc;
 use countersign_client::ClientError;
 use countersign_review::decision_claims;
 use countersign_wire::DECISION_TYP;
-use countersign_wire::api::Metrics;
+use countersign_wire::api::{BundleFiles, Metrics};
 use countersign_wire::console::Command;
 use countersign_wire::console::{
-    Assign, ConsoleError, Decide, DecideOutcome, Escalate, ExportPublicKey, ExportedKey,
-    GatewaySettings, GetMetrics, GetRequest, GetSettings, GetSnapshot, RequestView, Restart,
-    SaveSettings, SettingsView, Snapshot,
+    Assign, ConsoleError, Decide, DecideOutcome, EXPORT_PROGRESS_EVENT, Escalate, ExportFormat,
+    ExportPublicKey, ExportRecords, Exported, ExportedKey, GatewaySettings, GetMetrics, GetRequest,
+    GetSettings, GetSnapshot, RequestView, Restart, SaveSettings, SettingsView, Snapshot,
 };
 use tauri::State;
 use tauri::ipc::Response;
@@ -87,6 +87,71 @@ pub(crate) async fn assign(
         .assign(&req.request_id, req.reviewer.trim(), &req.note)
         .await
         .map_err(gateway_error)
+}
+
+/// Downloads an export from the gateway into `exports/` under the data directory, telling the
+/// UI how many bytes have arrived.
+#[tauri::command]
+pub(crate) async fn export(
+    app: tauri::AppHandle,
+    console: State<'_, Console>,
+    req: ExportRecords,
+) -> Result<Exported, ConsoleError> {
+    use tauri::Emitter as _;
+    let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
+    let dir = console.data_dir.join("exports");
+    std::fs::create_dir_all(&dir).map_err(|e| error("internal", e.to_string()))?;
+    let path = match req.format {
+        ExportFormat::Bundle => "/v1/export/bundle".to_owned(),
+        format => format!("/v1/export/records?format={}", format.as_str()),
+    };
+    let body = console
+        .client
+        .export(&console.identity, &path, |bytes| {
+            let _ = app.emit(EXPORT_PROGRESS_EVENT, bytes);
+        })
+        .await
+        .map_err(gateway_error)?;
+    let bytes = body.len() as u64;
+    let written = |path: std::path::PathBuf, check: String| Exported {
+        path: path.display().to_string(),
+        bytes,
+        check,
+    };
+    let fail = |e: std::io::Error| error("internal", format!("cannot save the export: {e}"));
+    match req.format {
+        ExportFormat::Bundle => {
+            let files: BundleFiles = serde_json::from_slice(&body)
+                .map_err(|e| error("internal", format!("the gateway sent no bundle: {e}")))?;
+            let target = dir.join(format!("bundle-{stamp}"));
+            for (name, content) in &files.files {
+                // Only plain relative paths: a gateway cannot write outside the bundle.
+                let relative = std::path::Path::new(name);
+                if relative.is_absolute()
+                    || relative
+                        .components()
+                        .any(|c| !matches!(c, std::path::Component::Normal(_)))
+                {
+                    return Err(error(
+                        "invalid",
+                        format!("the bundle names a bad path {name:?}"),
+                    ));
+                }
+                let file = target.join(relative);
+                if let Some(parent) = file.parent() {
+                    std::fs::create_dir_all(parent).map_err(fail)?;
+                }
+                std::fs::write(&file, content).map_err(fail)?;
+            }
+            let check = format!("countersign verify-bundle {}", target.display());
+            Ok(written(target, check))
+        }
+        format => {
+            let target = dir.join(format!("records-{stamp}.{}", format.as_str()));
+            std::fs::write(&target, &body).map_err(fail)?;
+            Ok(written(target, String::new()))
+        }
+    }
 }
 
 #[tauri::command]

@@ -111,7 +111,12 @@ async fn a_supervisor_clears_the_escalation_queue_and_reads_the_dashboard() {
         .await
         .unwrap();
     approve.click().await.unwrap();
-    let outcome = app.text("[data-testid=decision-outcome] p").await;
+    // The outcome re-renders as the request updates: wait on its text.
+    let outcome = app
+        .text_until("[data-testid=decision-outcome] p", |t| {
+            t.contains("delivered")
+        })
+        .await;
     assert!(outcome.contains("delivered"), "{outcome}");
     let settled = gateway
         .client
@@ -165,7 +170,12 @@ async fn a_supervisor_clears_the_escalation_queue_and_reads_the_dashboard() {
         .unwrap();
     app.click("[data-testid=approve]").await;
     app.click("[data-testid=approve]").await; // confirm: critical and irreversible
-    let outcome = app.text("[data-testid=decision-outcome] p").await;
+    // The outcome re-renders as the request updates: wait on its text.
+    let outcome = app
+        .text_until("[data-testid=decision-outcome] p", |t| {
+            t.contains("delivered")
+        })
+        .await;
     assert!(outcome.contains("delivered"), "{outcome}");
     let settled = gateway
         .client
@@ -199,7 +209,12 @@ async fn a_supervisor_clears_the_escalation_queue_and_reads_the_dashboard() {
         .await
         .unwrap();
     app.click("[data-testid=reject]").await;
-    let outcome = app.text("[data-testid=decision-outcome] p").await;
+    // The outcome re-renders as the request updates: wait on its text.
+    let outcome = app
+        .text_until("[data-testid=decision-outcome] p", |t| {
+            t.contains("delivered")
+        })
+        .await;
     assert!(outcome.contains("delivered"), "{outcome}");
 
     // The queue is clear.
@@ -224,6 +239,23 @@ async fn a_supervisor_clears_the_escalation_queue_and_reads_the_dashboard() {
         "{correction}"
     );
     app.wait_for("[data-testid=plot] rect", 2).await;
+
+    // The auditor's export: a bundle saved on this machine that verifies offline against the
+    // log key the gateway publishes.
+    app.click("[data-testid=export-bundle]").await;
+    let command = app.text("[data-testid=verify-command]").await;
+    let path = command
+        .trim_start_matches("countersign verify-bundle ")
+        .to_owned();
+    let log_key = countersign_gateway::audit::log_verifier(
+        &gateway.dir().join("log-key.pem"),
+        &countersign_gateway::log_origin(countersign_e2e::AUDIENCE),
+    )
+    .unwrap();
+    let report =
+        countersign_bundle::verify_bundle(std::path::Path::new(&path), Some(&log_key)).unwrap();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.records, 4);
     app.screenshot("dashboard.png").await;
     app.stop().await;
 }

@@ -3,7 +3,8 @@
 
 use countersign_wire::api::{DayMetrics, Escalation, EscalationReason, Metrics, RequestRecord};
 use countersign_wire::console::{
-    Assign, ConsoleError, Escalate, GetMetrics, QueueItem, RequestView, Snapshot,
+    Assign, ConsoleError, EXPORT_PROGRESS_EVENT, Escalate, ExportFormat, ExportRecords, Exported,
+    GetMetrics, QueueItem, RequestView, Snapshot,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -233,7 +234,59 @@ pub(crate) fn Dashboard() -> impl IntoView {
                 Some(Err(e)) => view! { <p class="empty bad" data-testid="dashboard-error">{e.message}</p> }.into_any(),
                 Some(Ok(m)) => view! { <MetricsView metrics=m /> }.into_any(),
             }}
+            <ExportPanel />
         </div>
+    }
+}
+
+/// Exports of the last 30 days, saved on this machine; the download's progress shows while
+/// it runs.
+#[component]
+fn ExportPanel() -> impl IntoView {
+    let received = RwSignal::new(None::<u64>);
+    let result = RwSignal::new(None::<Result<Exported, ConsoleError>>);
+    bridge::listen(EXPORT_PROGRESS_EVENT, move |payload| {
+        // The listener outlives a closed dashboard: a disposed signal is simply not set.
+        if let Some(bytes) = payload.as_f64()
+            && received.try_get_untracked().flatten().is_some()
+        {
+            let _ = received.try_set(Some(bytes as u64));
+        }
+    });
+    let run = move |format: ExportFormat| {
+        received.set(Some(0));
+        result.set(None);
+        spawn_local(async move {
+            let outcome = bridge::call(&ExportRecords { format }).await;
+            received.set(None);
+            result.set(Some(outcome));
+        });
+    };
+    let button = move |format: ExportFormat, label: &'static str, testid: &'static str| {
+        view! {
+            <button class="secondary" data-testid=testid disabled=move || received.get().is_some()
+                on:click=move |_| run(format)>{label}</button>
+        }
+    };
+    view! {
+        <h3 class="list-heading">"Export the last 30 days"</h3>
+        <div class="exports">
+            {button(ExportFormat::Bundle, "Verifiable bundle", "export-bundle")}
+            {button(ExportFormat::Csv, "CSV", "export-csv")}
+            {button(ExportFormat::Jsonl, "JSONL", "export-jsonl")}
+        </div>
+        {move || received.get().map(|bytes| view! {
+            <p class="progress" data-testid="export-progress">"Exporting… " {crate::text::size(bytes)} " received"</p>
+        })}
+        {move || result.get().map(|r| match r {
+            Ok(done) => view! {
+                <div class="exported" data-testid="exported">
+                    <p>"Saved " {crate::text::size(done.bytes)} " to " <code>{done.path}</code></p>
+                    {(!done.check.is_empty()).then(|| view! { <p>"Check it offline: " <code data-testid="verify-command">{done.check}</code></p> })}
+                </div>
+            }.into_any(),
+            Err(e) => view! { <p class="bad" data-testid="export-error">{e.message}</p> }.into_any(),
+        })}
     }
 }
 

@@ -157,6 +157,15 @@ pub fn duration(seconds: f64) -> String {
     }
 }
 
+/// A byte count: `812 B`, `14.2 kB`, `3.4 MB`.
+pub fn size(bytes: u64) -> String {
+    match bytes {
+        0..1000 => format!("{bytes} B"),
+        1000..1_000_000 => format!("{:.1} kB", bytes as f64 / 1e3),
+        _ => format!("{:.1} MB", bytes as f64 / 1e6),
+    }
+}
+
 /// One day's bar of the dashboard plot, in SVG user units (y grows downwards; the baseline
 /// is at `10 + height`).
 #[derive(Clone, Debug, PartialEq)]
@@ -286,6 +295,9 @@ mod tests {
         assert_eq!(duration(45.0), "45 s");
         assert_eq!(duration(720.0), "12 min");
         assert_eq!(duration(3.5 * 3600.0), "3.5 h");
+        assert_eq!(size(812), "812 B");
+        assert_eq!(size(14_200), "14.2 kB");
+        assert_eq!(size(3_400_000), "3.4 MB");
     }
 
     #[test]

@@ -356,6 +356,38 @@ impl GatewayClient {
         .await
     }
 
+    /// Downloads an export (`/v1/export/records?…` or `/v1/export/bundle?…`), telling
+    /// `progress` the bytes received so far.
+    pub async fn export(
+        &self,
+        console: &ConsoleIdentity,
+        path_and_query: &str,
+        mut progress: impl FnMut(u64),
+    ) -> Result<Vec<u8>, ClientError> {
+        use futures_util::StreamExt as _;
+        let response = self
+            .http
+            .get(self.url(path_and_query))
+            .bearer_auth(console.token())
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(Self::answer::<serde_json::Value>(Ok(response))
+                .await
+                .err()
+                .unwrap_or(ClientError::Protocol("error without body".into())));
+        }
+        let mut body = Vec::new();
+        let mut chunks = response.bytes_stream();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(|e| ClientError::Unreachable(e.to_string()))?;
+            body.extend_from_slice(&chunk);
+            progress(body.len() as u64);
+        }
+        Ok(body)
+    }
+
     /// Asks for a supervisor, with a note.
     pub async fn escalate(
         &self,

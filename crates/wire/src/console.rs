@@ -433,6 +433,55 @@ impl Command for GetMetrics {
     type Output = Metrics;
 }
 
+/// Event emitted while an export downloads: payload is the bytes received so far.
+pub const EXPORT_PROGRESS_EVENT: &str = "export-progress";
+
+/// What to export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    /// JSON Lines, one review record per line.
+    Jsonl,
+    /// CSV with a header row.
+    Csv,
+    /// The offline-verifiable bundle (a directory).
+    Bundle,
+}
+
+impl ExportFormat {
+    /// The gateway's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Jsonl => "jsonl",
+            ExportFormat::Csv => "csv",
+            ExportFormat::Bundle => "bundle",
+        }
+    }
+}
+
+/// `export`: the last 30 days' review records, saved under the console's data directory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportRecords {
+    /// Format.
+    pub format: ExportFormat,
+}
+
+/// Where an export was saved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exported {
+    /// File or bundle directory.
+    pub path: String,
+    /// Bytes received.
+    pub bytes: u64,
+    /// How to check it (for a bundle: the `countersign verify-bundle` command).
+    pub check: String,
+}
+
+impl Command for ExportRecords {
+    const NAME: &'static str = "export";
+    type Output = Exported;
+}
+
 /// Error crossing the IPC boundary: a stable code and a message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsoleError {
