@@ -26,5 +26,5 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 step "end-to-end: the real console under Xvfb through WebDriver"
 scripts/e2e.sh
 
-step "benchmarks compile (run them with: cargo bench -p countersign-chain -p countersign-gateway; scripts/bench-console.sh)"
-cargo bench --locked --no-run -p countersign-chain -p countersign-gateway -p countersign-e2e
+step "benchmarks compile (run them with: cargo bench -p countersign-chain -p countersign-gateway -p countersign-bundle; scripts/bench-console.sh)"
+cargo bench --locked --no-run -p countersign-chain -p countersign-gateway -p countersign-bundle -p countersign-e2e
