@@ -22,7 +22,7 @@ mod verify;
 mod write;
 
 pub use proof::{BatchProof, ProofNode, prove as prove_batch, root as root_of_batch};
-pub use verify::{BundleReport, RecordReport, verify_bundle};
+pub use verify::{BundleReport, RecordReport, bundle_files, verify_bundle};
 pub use write::{BundleHeader, BundleSummary, BundleWriter, LogEvidence};
 
 use std::collections::BTreeMap;

@@ -54,7 +54,13 @@ fn read(dir: &Path, name: &str, problems: &mut Vec<String>) -> Option<Vec<u8>> {
     }
 }
 
-/// Every file under `dir`, as `/`-separated relative paths.
+/// Every file under `dir`, as `/`-separated relative paths (what a bundle holds).
+pub fn bundle_files(dir: &Path) -> std::io::Result<BTreeSet<String>> {
+    let mut files = BTreeSet::new();
+    list_files(dir, "", &mut files)?;
+    Ok(files)
+}
+
 fn list_files(dir: &Path, prefix: &str, out: &mut BTreeSet<String>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -93,8 +99,7 @@ pub fn verify_bundle(
     dir: &Path,
     pinned_log_key: Option<&NoteVerifier>,
 ) -> Result<BundleReport, BundleError> {
-    let mut present = BTreeSet::new();
-    list_files(dir, "", &mut present).map_err(io(dir))?;
+    let present = bundle_files(dir).map_err(io(dir))?;
     let mut problems = Vec::new();
 
     // The manifest, its canonical form and its signature.

@@ -142,22 +142,11 @@ pub async fn write_bundle(
 }
 
 /// Every file of a bundle directory, by relative path (they are all text).
-fn read_files(dir: &Path, prefix: &str, out: &mut BTreeMap<String, String>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let relative = if prefix.is_empty() {
-            name
-        } else {
-            format!("{prefix}/{name}")
-        };
-        if entry.file_type()?.is_dir() {
-            read_files(&entry.path(), &relative, out)?;
-        } else {
-            out.insert(relative, std::fs::read_to_string(entry.path())?);
-        }
-    }
-    Ok(())
+fn read_files(dir: &Path) -> std::io::Result<BTreeMap<String, String>> {
+    countersign_bundle::bundle_files(dir)?
+        .into_iter()
+        .map(|name| Ok((name.clone(), std::fs::read_to_string(dir.join(&name))?)))
+        .collect()
 }
 
 /// `GET /v1/export/bundle?from=&to=` or `?request_id=a,b`: the bundle's files as one JSON
@@ -194,7 +183,6 @@ pub(crate) async fn export_bundle(
     write_bundle(&source, &selection, &path, &caller.identity, |_, _| {})
         .await
         .map_err(Failure::internal)?;
-    let mut files = BTreeMap::new();
-    read_files(&path, "", &mut files).map_err(Failure::internal)?;
+    let files = read_files(&path).map_err(Failure::internal)?;
     Ok(Json(BundleFiles { files }))
 }

@@ -12,7 +12,7 @@ use countersign_wire::api::{
     DecisionRecord, ErrorCode, Escalation, EscalationReason, GatewayEvent, History, Me,
     QueueSnapshot, RequestRecord,
 };
-use countersign_wire::{DecisionKind, Severity, TrustStore};
+use countersign_wire::{DecisionKind, TrustStore};
 use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
@@ -56,15 +56,7 @@ fn record(state: &AppState, stored: StoredRequest, context: Context) -> Result<R
         .zip(rules.decide_within)
         .map(|(at, within)| (at + within).to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     let request = serde_json::from_str(&stored.body).map_err(Failure::internal)?;
-    let mut blocked_by: Vec<String> = stored
-        .report
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error || rules.blocking.contains(&f.code))
-        .map(|f| f.code.to_string())
-        .collect();
-    blocked_by.sort();
-    blocked_by.dedup();
+    let blocked_by = rules.blocking_codes(&stored.report.findings);
     Ok(RequestRecord {
         request_id: stored.request_id,
         state: stored.state,

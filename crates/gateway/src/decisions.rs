@@ -107,8 +107,7 @@ pub(crate) async fn decide(
     let decided_at = now.to_rfc3339_opts(SecondsFormat::Millis, true);
     // An approval of a request that blocks reviewers is a supervisor's override: the audit
     // log records it with what was acknowledged.
-    let blocked = request.report.has_errors()
-        || !rules.blocking_findings(&request.report.findings).is_empty();
+    let blocked = !rules.blocking_codes(&request.report.findings).is_empty();
     let detail = (claims.decision == DecisionKind::Approve && blocked).then(|| {
         serde_json::json!({
             "override": true,

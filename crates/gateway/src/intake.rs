@@ -163,17 +163,7 @@ pub(crate) async fn submit(
             };
             let mut escalations = Vec::new();
             if routing == Routing::Escalated {
-                let mut codes: Vec<&str> = report
-                    .findings
-                    .iter()
-                    .filter(|f| {
-                        f.severity == countersign_wire::Severity::Error
-                            || rules.blocking.contains(&f.code)
-                    })
-                    .map(|f| f.code.as_str())
-                    .collect();
-                codes.sort_unstable();
-                codes.dedup();
+                let codes = rules.blocking_codes(&report.findings);
                 escalations.push(Raise {
                     reason: EscalationReason::BlockedByFindings,
                     level: 0,

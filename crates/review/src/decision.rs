@@ -195,18 +195,8 @@ pub fn check_decision(
     }
 
     // What blocks reviewers: every error, and whatever else the policy names.
-    let mut errors: Vec<&str> = target
-        .report
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .map(|f| f.code.as_str())
-        .collect();
-    for finding in target.policy.blocking_findings(&target.report.findings) {
-        if !errors.contains(&finding.code.as_str()) {
-            errors.push(finding.code.as_str());
-        }
-    }
+    let blocking = target.policy.blocking_codes(&target.report.findings);
+    let errors: Vec<&str> = blocking.iter().map(String::as_str).collect();
     let warnings: Vec<&str> = target
         .report
         .findings

@@ -21,7 +21,7 @@ pub enum Routing {
 pub fn route(report: &VerificationReport, policy: &TierPolicy) -> Routing {
     if report.findings.iter().any(|f| f.code.refuses_intake()) {
         Routing::Refused
-    } else if report.has_errors() || !policy.blocking_findings(&report.findings).is_empty() {
+    } else if !policy.blocking_codes(&report.findings).is_empty() {
         Routing::Escalated
     } else {
         Routing::Pending

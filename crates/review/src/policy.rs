@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use countersign_wire::{Finding, FindingCode, Tier};
+use countersign_wire::{Finding, FindingCode, Severity, Tier};
 use serde::Deserialize;
 
 use crate::Role;
@@ -363,12 +363,17 @@ impl TierPolicy {
         roles.iter().any(|r| self.deciders.contains(r))
     }
 
-    /// The findings that block reviewers here.
-    pub fn blocking_findings<'a>(&self, findings: &'a [Finding]) -> Vec<&'a Finding> {
-        findings
+    /// The finding codes that block reviewers from approving: every error, and the codes
+    /// this tier's policy adds; sorted, each once. Empty: reviewers may approve.
+    pub fn blocking_codes(&self, findings: &[Finding]) -> Vec<String> {
+        let mut codes: Vec<String> = findings
             .iter()
-            .filter(|f| self.blocking.contains(&f.code))
-            .collect()
+            .filter(|f| f.severity == Severity::Error || self.blocking.contains(&f.code))
+            .map(|f| f.code.to_string())
+            .collect();
+        codes.sort();
+        codes.dedup();
+        codes
     }
 }
 

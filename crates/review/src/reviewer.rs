@@ -52,11 +52,6 @@ pub struct Reviewer {
 }
 
 impl Reviewer {
-    /// Whether they may decide requests at all.
-    pub fn may_decide(&self) -> bool {
-        self.roles.contains(&Role::Reviewer) || self.roles.contains(&Role::Supervisor)
-    }
-
     /// Whether they hold `role`.
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)

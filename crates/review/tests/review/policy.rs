@@ -96,14 +96,20 @@ fn a_quorum_needs_distinct_people_outside_the_chain() {
 
 #[test]
 fn blocking_codes_are_picked_out_of_a_report() {
-    let high = example().tier(Tier::High);
     let findings = [
         Finding::new(FindingCode::ScopeOverProvisioned, Some(2), "x"),
         Finding::new(FindingCode::GhostPermission, Some(1), "y"),
+        Finding::new(FindingCode::GhostPermission, Some(2), "z"),
     ];
-    let blocking = high.blocking_findings(&findings);
-    assert_eq!(blocking.len(), 1);
-    assert_eq!(blocking[0].code, FindingCode::ScopeOverProvisioned);
+    // Errors always block, once each; the high tier's policy adds the over-provisioned scope.
+    assert_eq!(
+        example().tier(Tier::High).blocking_codes(&findings),
+        ["GHOST_PERMISSION", "SCOPE_OVER_PROVISIONED"]
+    );
+    assert_eq!(
+        example().tier(Tier::Low).blocking_codes(&findings),
+        ["GHOST_PERMISSION"]
+    );
 }
 
 #[test]
