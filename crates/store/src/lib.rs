@@ -50,6 +50,9 @@ pub enum StoreError {
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Events about a refusal that has no usable request id name it `intake-refusal:<n>`.
+pub const UNATTRIBUTED_REFUSAL: &str = "intake-refusal:";
+
 /// Handle to the gateway database.
 #[derive(Clone)]
 pub struct Store {
@@ -595,13 +598,36 @@ impl Store {
         request_digest: Option<&str>,
         report: &VerificationReport,
     ) -> Result<()> {
-        sqlx::query("INSERT INTO intake_refusals (workflow, received_at, request_digest, report) VALUES (?, ?, ?, ?)")
+        let mut tx = self.write.begin().await?;
+        let id: i64 = sqlx::query_scalar("INSERT INTO intake_refusals (workflow, received_at, request_digest, report) VALUES (?, ?, ?, ?) RETURNING id")
             .bind(workflow)
             .bind(at)
             .bind(request_digest)
             .bind(serde_json::to_string(report).map_err(|e| corrupt("report", e))?)
-            .execute(&self.write)
+            .fetch_one(&mut *tx)
             .await?;
+        // The refusal is an event too, so the audit log holds every refusal; it names no
+        // stored request, so consoles do not get it (see `events_after`).
+        let codes: Vec<String> = report.findings.iter().map(|f| f.code.to_string()).collect();
+        let subject = format!("{UNATTRIBUTED_REFUSAL}{id}");
+        append_event(
+            &mut tx,
+            EventRow {
+                detail: Some(
+                    serde_json::json!({ "request_digest": request_digest, "findings": codes })
+                        .to_string(),
+                ),
+                ..EventRow::new(
+                    EventKind::RequestRefused,
+                    &subject,
+                    RequestState::Refused,
+                    at,
+                    Some(workflow),
+                )
+            },
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -877,10 +903,11 @@ impl Store {
         .await?)
     }
 
-    /// Events after `after`, oldest first.
+    /// Events after `after`, oldest first: what consoles follow (exports and refusals
+    /// without a request id are only in the audit log).
     pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<GatewayEvent>> {
         sqlx::query(
-            "SELECT id, kind, request_id, state, at FROM events WHERE id > ? AND kind != 'records_exported' ORDER BY id LIMIT ?",
+            "SELECT id, kind, request_id, state, at FROM events WHERE id > ? AND kind != 'records_exported' AND request_id NOT LIKE 'intake-refusal:%' ORDER BY id LIMIT ?",
         )
         .bind(after)
         .bind(limit)

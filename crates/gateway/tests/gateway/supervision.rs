@@ -670,3 +670,51 @@ async fn a_bundle_exported_over_http_or_by_the_operator_verifies_offline_against
     );
     assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 3);
 }
+
+#[tokio::test]
+async fn a_refusal_without_a_request_id_is_sealed_in_the_audit_log_but_not_sent_to_consoles() {
+    let gw = TestGateway::start().await;
+    let response = gw
+        .submit(&serde_json::json!({"hello": "not a request"}))
+        .await;
+    assert_eq!(code_of(response).await, (422, "chain_refused".into()));
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let store = countersign_store::Store::open(&gw.config.database)
+        .await
+        .unwrap();
+    let refusals: Vec<Value> = store
+        .audit_entries()
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| serde_json::from_str::<Value>(&e.entry).unwrap())
+        .filter(|e| e["kind"] == "request_refused")
+        .collect();
+    assert_eq!(refusals.len(), 1);
+    assert!(
+        refusals[0]["request_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("intake-refusal:")
+    );
+    assert_eq!(refusals[0]["actor"], "demo");
+    assert!(
+        refusals[0]["detail"]["findings"]
+            .to_string()
+            .contains("MALFORMED")
+    );
+    assert!(store.events_after(0, 100).await.unwrap().is_empty());
+    let verifier = countersign_gateway::audit::log_verifier(
+        &countersign_gateway::log_key_path(&gw.config.key),
+        &countersign_gateway::log_origin(AUDIENCE),
+    )
+    .unwrap();
+    let report = countersign_gateway::audit::verify_log(
+        &store,
+        &verifier,
+        &countersign_gateway::log_origin(AUDIENCE),
+    )
+    .await
+    .unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
