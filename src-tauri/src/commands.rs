@@ -101,9 +101,10 @@ pub(crate) async fn export(
     let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
     let dir = console.data_dir.join("exports");
     std::fs::create_dir_all(&dir).map_err(|e| error("internal", e.to_string()))?;
+    let selection = req.query().map_err(|e| error("invalid", e))?;
     let path = match req.format {
-        ExportFormat::Bundle => "/v1/export/bundle".to_owned(),
-        format => format!("/v1/export/records?format={}", format.as_str()),
+        ExportFormat::Bundle => format!("/v1/export/bundle?{selection}"),
+        format => format!("/v1/export/records?format={}&{selection}", format.as_str()),
     };
     let body = console
         .client

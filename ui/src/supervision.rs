@@ -253,11 +253,19 @@ fn ExportPanel() -> impl IntoView {
             let _ = received.try_set(Some(bytes as u64));
         }
     });
+    let from = RwSignal::new(String::new());
+    let to = RwSignal::new(String::new());
     let run = move |format: ExportFormat| {
         received.set(Some(0));
         result.set(None);
+        let req = ExportRecords {
+            format,
+            from: Some(from.get_untracked()),
+            to: Some(to.get_untracked()),
+            request_ids: Vec::new(),
+        };
         spawn_local(async move {
-            let outcome = bridge::call(&ExportRecords { format }).await;
+            let outcome = bridge::call(&req).await;
             received.set(None);
             result.set(Some(outcome));
         });
@@ -269,7 +277,14 @@ fn ExportPanel() -> impl IntoView {
         }
     };
     view! {
-        <h3 class="list-heading">"Export the last 30 days"</h3>
+        <h3 class="list-heading">"Export review records"</h3>
+        <div class="export-range">
+            <label>"Received from " <input type="date" data-testid="export-from" prop:value=move || from.get()
+                on:input=move |ev| from.set(event_target_value(&ev)) /></label>
+            <label>" to " <input type="date" data-testid="export-to" prop:value=move || to.get()
+                on:input=move |ev| to.set(event_target_value(&ev)) /></label>
+            <span class="hint">" (empty: the last 30 days)"</span>
+        </div>
         <div class="exports">
             {button(ExportFormat::Bundle, "Verifiable bundle", "export-bundle")}
             {button(ExportFormat::Csv, "CSV", "export-csv")}

@@ -459,11 +459,56 @@ impl ExportFormat {
     }
 }
 
-/// `export`: the last 30 days' review records, saved under the console's data directory.
+/// `export`: review records, saved under the console's data directory.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportRecords {
     /// Format.
     pub format: ExportFormat,
+    /// First day received (`YYYY-MM-DD`, UTC); default: 30 days before `to`.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Last day received, included (`YYYY-MM-DD`, UTC); default: today.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// These requests only (ids), instead of a range.
+    #[serde(default)]
+    pub request_ids: Vec<String>,
+}
+
+impl ExportRecords {
+    /// The gateway query string for this selection, or what is wrong with it.
+    pub fn query(&self) -> Result<String, String> {
+        if !self.request_ids.is_empty() {
+            return Ok(format!("request_id={}", self.request_ids.join(",")));
+        }
+        let day = |text: &str, name: &str| {
+            let valid = text.len() == 10
+                && text.char_indices().all(|(i, c)| {
+                    if i == 4 || i == 7 {
+                        c == '-'
+                    } else {
+                        c.is_ascii_digit()
+                    }
+                });
+            if valid {
+                Ok(text.to_owned())
+            } else {
+                Err(format!(
+                    "{name} must be a date such as 2026-11-01, not {text:?}"
+                ))
+            }
+        };
+        let mut query = Vec::new();
+        if let Some(from) = self.from.as_deref().filter(|f| !f.is_empty()) {
+            query.push(format!("from={}T00:00:00Z", day(from, "from")?));
+        }
+        if let Some(to) = self.to.as_deref().filter(|t| !t.is_empty()) {
+            // The last day is included: the range ends at the next midnight, by the gateway's
+            // reading of `to` as exclusive; 23:59:59.999 keeps it within the same day.
+            query.push(format!("to={}T23:59:59.999Z", day(to, "to")?));
+        }
+        Ok(query.join("&"))
+    }
 }
 
 /// Where an export was saved.

@@ -170,3 +170,26 @@ fn gateway_settings_say_what_is_wrong() {
     };
     assert_eq!(empty.problems().len(), 2);
 }
+
+#[test]
+fn console_exports_turn_dates_into_a_gateway_range_and_refuse_anything_else() {
+    use countersign_wire::console::{ExportFormat, ExportRecords};
+    let export = |from: &str, to: &str, ids: &[&str]| ExportRecords {
+        format: ExportFormat::Csv,
+        from: Some(from.into()),
+        to: Some(to.into()),
+        request_ids: ids.iter().map(|i| i.to_string()).collect(),
+    };
+    assert_eq!(export("", "", &[]).query().unwrap(), "");
+    assert_eq!(
+        export("2026-11-01", "2026-11-22", &[]).query().unwrap(),
+        "from=2026-11-01T00:00:00Z&to=2026-11-22T23:59:59.999Z"
+    );
+    assert_eq!(
+        export("", "", &["r1", "r2"]).query().unwrap(),
+        "request_id=r1,r2"
+    );
+    let refused = export("1 Nov", "", &[]).query().unwrap_err();
+    assert!(refused.contains("from must be a date"), "{refused}");
+    assert!(export("", "2026-11-2x", &[]).query().is_err());
+}
