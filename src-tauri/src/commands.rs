@@ -4,12 +4,13 @@ use chrono::Utc;
 use countersign_client::ClientError;
 use countersign_review::decision_claims;
 use countersign_wire::DECISION_TYP;
-use countersign_wire::api::{BundleFiles, Metrics};
+use countersign_wire::api::{BundleFiles, Me, Metrics};
 use countersign_wire::console::Command;
 use countersign_wire::console::{
     Assign, ConsoleError, Decide, DecideOutcome, EXPORT_PROGRESS_EVENT, Escalate, ExportFormat,
     ExportPublicKey, ExportRecords, Exported, ExportedKey, GatewaySettings, GetMetrics, GetRequest,
-    GetSettings, GetSnapshot, RequestView, Restart, SaveSettings, SettingsView, Snapshot,
+    GetReviewers, GetSettings, GetSnapshot, RequestView, Restart, SaveSettings, SettingsView,
+    Snapshot,
 };
 use tauri::State;
 use tauri::ipc::Response;
@@ -153,6 +154,19 @@ pub(crate) async fn export(
             Ok(written(target, String::new()))
         }
     }
+}
+
+#[tauri::command]
+pub(crate) async fn reviewers(
+    console: State<'_, Console>,
+    req: GetReviewers,
+) -> Result<Vec<Me>, ConsoleError> {
+    let GetReviewers {} = req;
+    console
+        .client
+        .reviewers(&console.identity)
+        .await
+        .map_err(gateway_error)
 }
 
 #[tauri::command]

@@ -96,6 +96,7 @@ pub fn run() {
             commands::escalate,
             commands::assign,
             commands::metrics,
+            commands::reviewers,
             commands::export,
             commands::settings,
             commands::save_settings,

@@ -186,6 +186,17 @@ async fn a_supervisor_clears_the_escalation_queue_and_reads_the_dashboard() {
         (settled.state, settled.approvals.len()),
         (RequestState::Approved, 2)
     );
+    // The settled payment exported on its own: one record, both approvals, verifiable.
+    app.click("[data-testid=export-request]").await;
+    let saved = app.text("[data-testid=exported-request]").await;
+    let path = saved
+        .split("countersign verify-bundle ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let one = countersign_bundle::verify_bundle(std::path::Path::new(&path), None).unwrap();
+    assert!(one.ok && one.records == 1, "{one:?}");
 
     // The treasury summary: a reviewer's escalation with a note, then the supervisor rejects.
     app.click("[data-testid=tab-escalations]").await;

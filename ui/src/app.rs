@@ -18,7 +18,8 @@ use crate::bridge;
 use crate::queue::{History, QueueList};
 use crate::settings::SettingsPanel;
 use crate::supervision::{
-    AssignPanel, Dashboard, EscalatePanel, EscalationBanner, EscalationQueue, escalation_groups,
+    AssignPanel, Dashboard, EscalatePanel, EscalationBanner, EscalationQueue, ExportRequestPanel,
+    escalation_groups,
 };
 use crate::text::{countdown, explain, looks_like_instructions};
 
@@ -63,6 +64,7 @@ pub fn App() -> impl IntoView {
     let has_role =
         move |role: &str| snapshot.with(|s| s.as_ref().is_some_and(|s| s.reviewer.has_role(role)));
     let supervisor = Signal::derive(move || has_role("supervisor"));
+    let auditing = Signal::derive(move || has_role("supervisor") || has_role("auditor"));
 
     // One snapshot request at a time: events arriving meanwhile ask for one more afterwards,
     // so a burst of events costs two refreshes, not one per event.
@@ -257,7 +259,7 @@ pub fn App() -> impl IntoView {
                         None => view! { <div class="placeholder"><p>"Loading…"</p></div> }.into_any(),
                         Some(Err(error)) => view! { <div class="placeholder error">{error.message}</div> }.into_any(),
                         Some(Ok(request)) => view! {
-                            <RequestDetail request=request now=now decision=decision supervisor=supervisor
+                            <RequestDetail request=request now=now decision=decision supervisor=supervisor auditing=auditing
                                 on_decided=move || { refresh(); if let Some(id) = opened.get_untracked() { load(id) } }
                                 on_changed=move |changed| { view.set(Some(Ok(changed))); refresh(); } />
                         }.into_any(),
@@ -405,6 +407,7 @@ fn RequestDetail(
     now: RwSignal<f64>,
     decision: DecisionState,
     supervisor: Signal<bool>,
+    auditing: Signal<bool>,
     on_decided: impl Fn() + Copy + Send + Sync + 'static,
     on_changed: impl Fn(RequestView) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
@@ -468,6 +471,10 @@ fn RequestDetail(
                 move || supervisor.get().then(|| view! { <AssignPanel request=request.clone() on_changed=on_changed /> })
             })}
             {(open && !asked).then(|| view! { <EscalatePanel request=request.clone() on_changed=on_changed /> })}
+            {
+                let id = record.request_id.clone();
+                move || auditing.get().then(|| view! { <ExportRequestPanel request_id=id.clone() /> })
+            }
         </article>
     }
 }

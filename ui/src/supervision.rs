@@ -4,7 +4,7 @@
 use countersign_wire::api::{DayMetrics, Escalation, EscalationReason, Metrics, RequestRecord};
 use countersign_wire::console::{
     Assign, ConsoleError, EXPORT_PROGRESS_EVENT, Escalate, ExportFormat, ExportRecords, Exported,
-    GetMetrics, QueueItem, RequestView, Snapshot,
+    GetMetrics, GetReviewers, QueueItem, RequestView, Snapshot,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -177,8 +177,22 @@ pub(crate) fn AssignPanel(
     on_changed: impl Fn(RequestView) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let request_id = request.record.request_id.clone();
+    let tier = request.record.tier;
     let reviewer = RwSignal::new(String::new());
     let note = RwSignal::new(String::new());
+    // Who may take it: enrolled for this tier, with a deciding role (the gateway checks again).
+    let candidates = RwSignal::new(Vec::new());
+    spawn_local(async move {
+        if let Ok(people) = bridge::call(&GetReviewers {}).await {
+            let fit: Vec<(String, String)> = people
+                .into_iter()
+                .filter(|p| p.tiers.contains(&tier))
+                .filter(|p| p.roles.iter().any(|r| r == "reviewer" || r == "supervisor"))
+                .map(|p| (p.identity, p.display_name))
+                .collect();
+            let _ = candidates.try_set(fit);
+        }
+    });
     let busy = RwSignal::new(false);
     let problem = RwSignal::new(None::<ConsoleError>);
     let submit = move |_| {
@@ -204,14 +218,52 @@ pub(crate) fn AssignPanel(
         <section class="panel assign" data-testid="assign-panel">
             <h2>"Assign to a reviewer"</h2>
             <div class="assign-row">
-                <input data-testid="assign-reviewer" placeholder="user:identity" prop:value=move || reviewer.get()
+                <input data-testid="assign-reviewer" placeholder="user:identity" list="assignable" prop:value=move || reviewer.get()
                     on:input=move |ev| reviewer.set(event_target_value(&ev)) />
+                <datalist id="assignable">
+                    {move || candidates.get().into_iter().map(|(identity, name)| view! { <option value=identity>{name}</option> }).collect_view()}
+                </datalist>
                 <input data-testid="assign-note" placeholder="Note for them (optional)" prop:value=move || note.get()
                     on:input=move |ev| note.set(event_target_value(&ev)) />
                 <button class="secondary" data-testid="assign" disabled=move || busy.get() || reviewer.with(|r| r.trim().is_empty())
                     on:click=submit>"Assign"</button>
             </div>
             {move || problem.get().map(|e| view! { <p class="bad" data-testid="assign-error">{e.message}</p> })}
+        </section>
+    }
+}
+
+/// Supervisors and auditors export one request as a verifiable bundle.
+#[component]
+pub(crate) fn ExportRequestPanel(request_id: String) -> impl IntoView {
+    let result = RwSignal::new(None::<Result<Exported, ConsoleError>>);
+    let busy = RwSignal::new(false);
+    let export = move |_| {
+        let req = ExportRecords {
+            format: ExportFormat::Bundle,
+            from: None,
+            to: None,
+            request_ids: vec![request_id.clone()],
+        };
+        busy.set(true);
+        spawn_local(async move {
+            let outcome = bridge::call(&req).await;
+            busy.set(false);
+            result.set(Some(outcome));
+        });
+    };
+    view! {
+        <section class="panel export-one">
+            <h2>"Audit record"</h2>
+            <button class="secondary" data-testid="export-request" disabled=move || busy.get() on:click=export>
+                "Export this request as a verifiable bundle"
+            </button>
+            {move || result.get().map(|r| match r {
+                Ok(done) => view! {
+                    <p class="exported" data-testid="exported-request">"Saved to " <code>{done.path}</code> " · check it with " <code>{done.check}</code></p>
+                }.into_any(),
+                Err(e) => view! { <p class="bad">{e.message}</p> }.into_any(),
+            })}
         </section>
     }
 }

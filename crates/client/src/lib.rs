@@ -334,6 +334,18 @@ impl GatewayClient {
         .await
     }
 
+    /// The enrolled reviewers (supervisors only): whom a request can be assigned to.
+    pub async fn reviewers(&self, console: &ConsoleIdentity) -> Result<Vec<Me>, ClientError> {
+        Self::answer(
+            self.http
+                .get(self.url("/v1/reviewers"))
+                .bearer_auth(console.token())
+                .send()
+                .await,
+        )
+        .await
+    }
+
     /// The review measures for requests received in `[from, to)` (RFC 3339; defaults to the
     /// last 30 days).
     pub async fn metrics(

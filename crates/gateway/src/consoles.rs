@@ -167,6 +167,33 @@ pub(crate) async fn me(Console(caller): Console) -> Json<Me> {
     })
 }
 
+/// `GET /v1/reviewers` (supervisors): the enrolled people a request can be assigned to.
+pub(crate) async fn reviewers(
+    State(state): State<AppState>,
+    Console(caller): Console,
+) -> Result<Json<Vec<Me>>> {
+    if !caller.has(countersign_review::Role::Supervisor) {
+        return Err(Failure::new(
+            ErrorCode::Forbidden,
+            "the reviewer directory is for supervisors",
+        ));
+    }
+    Ok(Json(
+        state
+            .store
+            .reviewers()
+            .await?
+            .into_iter()
+            .map(|r| Me {
+                identity: r.identity,
+                display_name: r.display_name,
+                roles: r.roles,
+                tiers: r.tiers,
+            })
+            .collect(),
+    ))
+}
+
 /// The parties and keys this gateway trusts: consoles show their names and re-verify chains
 /// locally with the same keys the gateway used.
 pub(crate) async fn trust(State(state): State<AppState>, Console(_): Console) -> Json<TrustStore> {

@@ -253,6 +253,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/history", get(consoles::history))
         .route("/v1/metrics", get(metrics::dashboard))
         .route("/v1/me", get(consoles::me))
+        .route("/v1/reviewers", get(consoles::reviewers))
         .route("/v1/export/records", get(export::export_records))
         .route("/v1/export/bundle", get(bundle::export_bundle))
         .route("/.well-known/jwks.json", get(jwks))

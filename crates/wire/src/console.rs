@@ -424,6 +424,15 @@ impl Command for Assign {
     type Output = RequestView;
 }
 
+/// `reviewers`: the people a supervisor can assign requests to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetReviewers {}
+
+impl Command for GetReviewers {
+    const NAME: &'static str = "reviewers";
+    type Output = Vec<crate::api::Me>;
+}
+
 /// `metrics`: the review measures for the dashboard (the last 30 days).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetMetrics {}

@@ -324,6 +324,15 @@ async fn reviewers_and_workflows_escalate_with_a_note_and_supervisors_assign() {
         nobody.to_string().contains("not an enrolled reviewer"),
         "{nobody}"
     );
+    // The directory a supervisor picks from; reviewers do not get it.
+    let people = gw.client.reviewers(&gw.supervisor).await.unwrap();
+    assert!(
+        people
+            .iter()
+            .any(|p| p.identity == "user:sam.second" && p.roles == ["reviewer"])
+    );
+    let hidden = gw.client.reviewers(&gw.reviewer).await.unwrap_err();
+    assert!(hidden.to_string().contains("forbidden"), "{hidden}");
     let assigned = gw
         .client
         .assign(
