@@ -15,6 +15,16 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// Its stable code.
+    pub fn code(&self) -> ErrorCode {
+        self.error.code
+    }
+
+    /// Its message for the client.
+    pub fn message(&self) -> &str {
+        &self.error.message
+    }
+
     /// A failure with the status that belongs to `code`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Failure {

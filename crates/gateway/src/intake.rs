@@ -77,7 +77,18 @@ pub(crate) async fn submit(
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
     let bytes = json_bytes(&headers, body)?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+    Ok(answer(&receive(&state, workflow, &bytes).await?))
+}
+
+/// Verifies, stores and routes a submitted request (REST or A2A alike); a repeat of the same
+/// body gets the request as stored. Refusals without a request id, conflicts and bodies that
+/// are not JSON are failures.
+pub(crate) async fn receive(
+    state: &AppState,
+    workflow: String,
+    bytes: &[u8],
+) -> Result<StoredRequest> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         Failure::new(
             ErrorCode::InvalidBody,
             format!("the body is not valid JSON: {e}"),
@@ -87,7 +98,7 @@ pub(crate) async fn submit(
     let received_at = now.to_rfc3339_opts(SecondsFormat::Millis, true);
 
     let verification = if bytes.len() > countersign_chain::MAX_REQUEST_BYTES {
-        countersign_chain::verify_request(&bytes, &state.trust, now).map_err(Failure::internal)?
+        countersign_chain::verify_request(bytes, &state.trust, now).map_err(Failure::internal)?
     } else {
         verify_value(&value, &state.trust, now)
     };
@@ -132,7 +143,7 @@ pub(crate) async fn submit(
         expires_at_text: request.expires_at.clone(),
         received_at,
         request_digest: report.request_digest.clone().unwrap_or_default(),
-        body: String::from_utf8_lossy(&bytes).into_owned(),
+        body: String::from_utf8_lossy(bytes).into_owned(),
         parties,
         callback_url: request.callback.as_ref().map(|c| c.url.clone()),
         hop_jtis,
@@ -198,9 +209,9 @@ pub(crate) async fn submit(
             tracing::info!(request_id = %stored.request_id, state = stored.state.as_str(), findings = stored.report.findings.len(), "request received");
             state.publish([event]);
             state.wake_workers.notify_waiters();
-            Ok(answer(&stored))
+            Ok(stored)
         }
-        AdmitOutcome::Duplicate(stored) => Ok(answer(&stored)),
+        AdmitOutcome::Duplicate(stored) => Ok(stored),
         AdmitOutcome::Conflict(_) => Err(Failure::new(
             ErrorCode::RequestIdConflict,
             format!(

@@ -18,8 +18,11 @@
 //!   approval latency, cycle time, audit completeness, per day.
 //! - `GET /v1/export/records?format=jsonl|csv`, `GET /v1/export/bundle` (supervisor,
 //!   auditor): review records, and the offline-verifiable bundle.
+//! - `POST /` (workflow): A2A 1.0 JSON-RPC (`SendMessage`, `SendStreamingMessage`, `GetTask`,
+//!   `ListTasks`, `CancelTask`, `SubscribeToTask`); `GET /.well-known/agent-card.json` (public).
 //! - `GET /.well-known/jwks.json` (public): keys that verify decisions and webhooks.
 
+mod a2a;
 pub mod audit;
 pub mod auth;
 pub mod bundle;
@@ -257,6 +260,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/export/records", get(export::export_records))
         .route("/v1/export/bundle", get(bundle::export_bundle))
         .route("/.well-known/jwks.json", get(jwks))
+        .route("/.well-known/agent-card.json", get(a2a::card))
+        .route("/", post(a2a::rpc))
         .route("/v1/audit/checkpoint", get(audit_checkpoint))
         .route("/v1/audit/log-key", get(audit_log_key))
         .fallback(|| async { Failure::new(ErrorCode::NotFound, "no such route") })

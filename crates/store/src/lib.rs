@@ -10,12 +10,14 @@
 
 use std::path::Path;
 
+mod a2a;
 mod audit;
 mod console;
 mod export;
 mod intake;
 mod supervision;
 
+pub use a2a::{A2aTask, WithdrawWrite};
 pub use audit::{AuditEntry, EventForAudit};
 pub use console::{ConsoleCache, SignedDecision};
 pub use export::{Selection, StoredReview};

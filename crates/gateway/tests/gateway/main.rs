@@ -1,5 +1,6 @@
 //! The gateway over real HTTP on loopback, with a real SQLite file and a pinned clock.
 
+mod a2a;
 mod audit;
 mod crash;
 mod decisions;
