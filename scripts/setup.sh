@@ -64,14 +64,15 @@ else
   say "tauri-driver present"
 fi
 
-# Python for the cross-language tests: PyJWT (with cryptography for EdDSA) and rfc8785,
-# pinned so a new release cannot change what "interop" means under our feet.
-PY_REQUIREMENTS=("PyJWT[crypto]==2.15.1" "cryptography==50.0.2" "rfc8785==0.1.4")
+# Python for the cross-language tests: PyJWT (with cryptography for EdDSA), rfc8785 and the
+# official A2A client (a2a-sdk), pinned so a new release cannot change what "interop" means
+# under our feet.
+PY_REQUIREMENTS=("PyJWT[crypto]==2.15.1" "cryptography==50.0.2" "rfc8785==0.1.4" "a2a-sdk==1.3.0")
 if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c 'import jwt, rfc8785, cryptography' 2>/dev/null; then
+if ! .venv/bin/python -c 'import jwt, rfc8785, cryptography, a2a.client' 2>/dev/null; then
   say "installing Python test packages: ${PY_REQUIREMENTS[*]}"
   .venv/bin/pip install -q --disable-pip-version-check "${PY_REQUIREMENTS[@]}"
 else

@@ -342,3 +342,105 @@ async fn a_stream_starts_with_the_task_stays_open_while_a_person_decides_and_end
         "TASK_STATE_COMPLETED"
     );
 }
+
+/// Runs the Python a2a-sdk client; returns its JSON lines as they come.
+fn python_client(
+    gw: &TestGateway,
+    request: &Value,
+    mode: &str,
+) -> (
+    std::process::Child,
+    std::sync::mpsc::Receiver<Value>,
+    tempfile::TempDir,
+) {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("request.json");
+    std::fs::write(&path, serde_json::to_vec(request).unwrap()).unwrap();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/a2a_client.py");
+    let mut child =
+        std::process::Command::new(countersign_scenarios::python::interpreter().unwrap())
+            .arg(script)
+            .arg(gw.url(""))
+            .arg(WORKFLOW_TOKEN)
+            .arg(&path)
+            .arg(mode)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Ok(value) = serde_json::from_str::<Value>(&line) {
+                let _ = tx.send(value);
+            }
+        }
+    });
+    (child, rx, dir)
+}
+
+fn next_line(rx: &std::sync::mpsc::Receiver<Value>) -> Value {
+    rx.recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the Python client said nothing")
+}
+
+#[tokio::test]
+async fn the_python_a2a_sdk_client_gets_a_decision_it_can_verify_and_can_cancel() {
+    let gw = TestGateway::start().await;
+    let (mut child, rx, _dir) = python_client(&gw, &gw.scenario("refund-exception"), "approve");
+    let waiting = tokio::task::spawn_blocking(move || (next_line(&rx), rx))
+        .await
+        .unwrap();
+    assert_eq!(waiting.0["step"], "auth_required", "{}", waiting.0);
+    let record = gw.record("refund-exception-t").await;
+    let jws = gw.decision(
+        &gw.reviewer,
+        &record,
+        DecisionKind::Approve,
+        "Checked with the carrier",
+        &[],
+    );
+    assert_eq!(
+        gw.post_decision(&gw.reviewer, &record.request_id, &jws)
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    let rx = waiting.1;
+    let done = tokio::task::spawn_blocking(move || next_line(&rx))
+        .await
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(done["state"], "TASK_STATE_COMPLETED", "{done}");
+    let decision = &done["artifacts"][0]["data"][0];
+    let jwks = gw.client.jwks().await.unwrap();
+    verify_decision(
+        decision["decisionJws"].as_str().unwrap(),
+        &jwks,
+        AUDIENCE,
+        "refund-exception-t",
+        record.report.request_digest.as_deref().unwrap(),
+        gw.clock_now(),
+    )
+    .unwrap();
+
+    let (mut child, rx, _dir) = python_client(&gw, &gw.scenario("supplier-payment"), "cancel");
+    let lines = tokio::task::spawn_blocking(move || (next_line(&rx), next_line(&rx)))
+        .await
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(lines.0["step"], "auth_required");
+    assert_eq!(lines.1["state"], "TASK_STATE_CANCELED", "{}", lines.1);
+    let outcome = gw
+        .client
+        .wait_for_decision(WORKFLOW_TOKEN, "supplier-payment-t", 0)
+        .await
+        .unwrap();
+    assert_eq!(outcome.state, RequestState::Withdrawn);
+}

@@ -1,0 +1,74 @@
+"""An unmodified A2A client (a2a-sdk, PyPI) asking the gateway for human approval.
+
+Usage: a2a_client.py BASE_URL TOKEN REQUEST.json approve|cancel
+
+Streams SendMessage with the DelegationRequest in a data part; prints one JSON line when the
+task waits in AUTH_REQUIRED (the test then has a reviewer decide), and a last JSON line with
+the final state and the decision artifact's data. With `cancel` it cancels at AUTH_REQUIRED.
+"""
+
+import asyncio
+import json
+import sys
+import uuid
+
+import httpx
+from a2a.client import ClientConfig, create_client
+from a2a.helpers import get_data_parts, new_data_part
+from a2a.types import (
+    CancelTaskRequest,
+    GetTaskRequest,
+    Message,
+    Role,
+    SendMessageRequest,
+    TaskState,
+)
+
+
+def say(**fields):
+    print(json.dumps(fields), flush=True)
+
+
+async def main(base_url: str, token: str, request_path: str, mode: str) -> None:
+    with open(request_path, encoding="utf-8") as f:
+        request = json.load(f)
+    http = httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    client = await create_client(
+        base_url,
+        client_config=ClientConfig(
+            streaming=True, httpx_client=http, supported_protocol_bindings=["JSONRPC"]
+        ),
+    )
+    send = SendMessageRequest(
+        message=Message(
+            role=Role.ROLE_USER,
+            message_id=str(uuid.uuid4()),
+            parts=[new_data_part(request, media_type="application/json")],
+        )
+    )
+    task_id = None
+    async for event in client.send_message(send):
+        kind = event.WhichOneof("payload")
+        if kind == "task":
+            task_id, state = event.task.id, event.task.status.state
+        elif kind == "status_update":
+            task_id, state = task_id or event.status_update.task_id, event.status_update.status.state
+        else:
+            continue
+        if state == TaskState.TASK_STATE_AUTH_REQUIRED:
+            say(step="auth_required", task=task_id)
+            if mode == "cancel":
+                task = await client.cancel_task(CancelTaskRequest(id=task_id))
+                say(step="final", state=TaskState.Name(task.status.state), artifacts=[])
+                await client.close()
+                return
+    task = await client.get_task(GetTaskRequest(id=task_id))
+    artifacts = [
+        {"name": a.name, "data": get_data_parts(a.parts)} for a in task.artifacts
+    ]
+    say(step="final", state=TaskState.Name(task.status.state), artifacts=artifacts)
+    await client.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(*sys.argv[1:5]))
