@@ -78,4 +78,21 @@ if ! .venv/bin/python -c 'import jwt, rfc8785, cryptography, a2a.client' 2>/dev/
 else
   say "Python test packages present"
 fi
+# Node: the UI's WebAssembly tests run in it, and the A2A interop test runs the official
+# JavaScript client (@a2a-js/sdk, pinned in crates/gateway/tests/node/package-lock.json).
+if ! command -v node >/dev/null; then
+  say "installing Node.js"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs >/dev/null
+fi
+if ! command -v npm >/dev/null; then
+  say "installing npm"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+fi
+if [ ! -d crates/gateway/tests/node/node_modules/@a2a-js/sdk ]; then
+  say "installing the A2A JavaScript client for the interop tests"
+  npm ci --prefix crates/gateway/tests/node --no-audit --no-fund --loglevel=error
+else
+  say "A2A JavaScript client present"
+fi
 say "done"

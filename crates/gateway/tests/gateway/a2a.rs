@@ -343,8 +343,18 @@ async fn a_stream_starts_with_the_task_stays_open_while_a_person_decides_and_end
     );
 }
 
-/// Runs the Python a2a-sdk client; returns its JSON lines as they come.
-fn python_client(
+/// The official A2A SDKs, as unmodified clients.
+#[derive(Clone, Copy)]
+enum Sdk {
+    /// `a2a-sdk` from PyPI, in the project's `.venv`.
+    Python,
+    /// `@a2a-js/sdk` from npm, in `tests/node/node_modules` (scripts/setup.sh installs it).
+    JavaScript,
+}
+
+/// Runs an SDK's client script; returns its JSON lines as they come.
+fn sdk_client(
+    sdk: Sdk,
     gw: &TestGateway,
     request: &Value,
     mode: &str,
@@ -357,18 +367,32 @@ fn python_client(
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("request.json");
     std::fs::write(&path, serde_json::to_vec(request).unwrap()).unwrap();
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/a2a_client.py");
-    let mut child =
-        std::process::Command::new(countersign_scenarios::python::interpreter().unwrap())
-            .arg(script)
-            .arg(gw.url(""))
-            .arg(WORKFLOW_TOKEN)
-            .arg(&path)
-            .arg(mode)
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+    let tests = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut command = match sdk {
+        Sdk::Python => {
+            let mut c =
+                std::process::Command::new(countersign_scenarios::python::interpreter().unwrap());
+            c.arg(tests.join("python/a2a_client.py"));
+            c
+        }
+        Sdk::JavaScript => {
+            assert!(
+                tests.join("node/node_modules/@a2a-js/sdk").is_dir(),
+                "@a2a-js/sdk is not installed: run scripts/setup.sh"
+            );
+            let mut c = std::process::Command::new("node");
+            c.arg(tests.join("node/a2a_client.mjs"));
+            c
+        }
+    };
+    let mut child = command
+        .arg(gw.url(""))
+        .arg(WORKFLOW_TOKEN)
+        .arg(&path)
+        .arg(mode)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -389,10 +413,11 @@ fn next_line(rx: &std::sync::mpsc::Receiver<Value>) -> Value {
         .expect("the Python client said nothing")
 }
 
-#[tokio::test]
-async fn the_python_a2a_sdk_client_gets_a_decision_it_can_verify_and_can_cancel() {
+/// Submit, stream to AUTH_REQUIRED, a reviewer decides, COMPLETED with a decision that
+/// verifies against the JWKS; then another request cancelled from AUTH_REQUIRED.
+async fn sdk_flow(sdk: Sdk) {
     let gw = TestGateway::start().await;
-    let (mut child, rx, _dir) = python_client(&gw, &gw.scenario("refund-exception"), "approve");
+    let (mut child, rx, _dir) = sdk_client(sdk, &gw, &gw.scenario("refund-exception"), "approve");
     let waiting = tokio::task::spawn_blocking(move || (next_line(&rx), rx))
         .await
         .unwrap();
@@ -430,7 +455,7 @@ async fn the_python_a2a_sdk_client_gets_a_decision_it_can_verify_and_can_cancel(
     )
     .unwrap();
 
-    let (mut child, rx, _dir) = python_client(&gw, &gw.scenario("supplier-payment"), "cancel");
+    let (mut child, rx, _dir) = sdk_client(sdk, &gw, &gw.scenario("supplier-payment"), "cancel");
     let lines = tokio::task::spawn_blocking(move || (next_line(&rx), next_line(&rx)))
         .await
         .unwrap();
@@ -443,4 +468,14 @@ async fn the_python_a2a_sdk_client_gets_a_decision_it_can_verify_and_can_cancel(
         .await
         .unwrap();
     assert_eq!(outcome.state, RequestState::Withdrawn);
+}
+
+#[tokio::test]
+async fn the_python_a2a_sdk_client_gets_a_decision_it_can_verify_and_can_cancel() {
+    sdk_flow(Sdk::Python).await;
+}
+
+#[tokio::test]
+async fn the_javascript_a2a_sdk_client_gets_a_decision_it_can_verify_and_can_cancel() {
+    sdk_flow(Sdk::JavaScript).await;
 }
