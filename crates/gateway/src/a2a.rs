@@ -37,6 +37,8 @@ use crate::decisions::outcome;
 
 /// The Countersign extension: what the data part holds and what the artifacts carry.
 pub const EXTENSION_URI: &str = "https://countersign.dev/a2a/ext/human-approval/v1";
+/// Media types a message part may have.
+const INPUT_MODES: [&str; 2] = ["application/json", "text/plain"];
 /// The protocol version this agent speaks.
 pub const PROTOCOL_VERSION: &str = a2a::VERSION;
 
@@ -88,7 +90,7 @@ fn agent_card(base_url: &str) -> AgentCard {
             }]),
             extended_agent_card: Some(false),
         },
-        default_input_modes: vec!["application/json".into()],
+        default_input_modes: INPUT_MODES.iter().map(|m| (*m).to_owned()).collect(),
         default_output_modes: vec!["application/json".into()],
         skills: vec![AgentSkill {
             id: "human-approval".into(),
@@ -297,24 +299,51 @@ async fn send(
     state: &AppState,
     workflow: &str,
     request: SendMessageRequest,
-) -> Result<Task, A2AError> {
-    let data = request
-        .message
-        .parts
-        .iter()
-        .find_map(|p| match &p.content {
-            PartContent::Data(value)
-                if value.get("schema").and_then(Value::as_str) == Some(REQUEST_SCHEMA) =>
-            {
-                Some(value)
-            }
-            _ => None,
-        })
-        .ok_or_else(|| {
-            A2AError::invalid_params(format!(
-                "the message needs a data part holding a DelegationRequest ({REQUEST_SCHEMA})"
-            ))
-        })?;
+) -> Result<SendMessageResponse, A2AError> {
+    // Data (the request) and text (a person or agent asking what to send) are understood.
+    let unsupported = request.message.parts.iter().any(|p| {
+        p.media_type
+            .as_deref()
+            .is_some_and(|m| !INPUT_MODES.contains(&m.split(';').next().unwrap_or(m).trim()))
+    });
+    if unsupported {
+        return Err(A2AError::content_type_not_supported());
+    }
+    // A message naming a task continues it; this agent's tasks take no follow-ups yet, and an
+    // unknown task is an error before anything else.
+    if let Some(task_id) = &request.message.task_id {
+        let (task, _) = owned_task(state, workflow, task_id).await?;
+        return Err(A2AError::unsupported_operation(format!(
+            "task {} takes no further messages: a reviewer decides it",
+            task.task_id
+        )));
+    }
+    let data = request.message.parts.iter().find_map(|p| match &p.content {
+        PartContent::Data(value)
+            if value.get("schema").and_then(Value::as_str) == Some(REQUEST_SCHEMA) =>
+        {
+            Some(value)
+        }
+        _ => None,
+    });
+    let Some(data) = data else {
+        // Nothing to approve: answer with a message saying what this agent takes.
+        let mut reply = Message::new(
+            Role::Agent,
+            vec![Part::text(format!(
+                "Send a Countersign DelegationRequest ({REQUEST_SCHEMA}) in a data part: a \
+                 person will review its delegation chain and sign a decision."
+            ))],
+        );
+        reply.context_id = Some(
+            request
+                .message
+                .context_id
+                .clone()
+                .unwrap_or_else(a2a::new_context_id),
+        );
+        return Ok(SendMessageResponse::Message(reply));
+    };
     let bytes = serde_json::to_vec(data).map_err(|e| A2AError::invalid_params(e.to_string()))?;
     let stored = crate::intake::receive(state, workflow.to_owned(), &bytes)
         .await
@@ -343,7 +372,9 @@ async fn send(
             "that request belongs to another workflow",
         ));
     }
-    task_of(state, &task, &stored).await
+    Ok(SendMessageResponse::Task(
+        task_of(state, &task, &stored).await?,
+    ))
 }
 
 fn is_final(task: &Task) -> bool {
@@ -446,6 +477,15 @@ pub(crate) async fn rpc(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| v == "application/json" || v == "application/a2a+json");
+    if !json {
+        return rpc_error(JsonRpcId::Null, A2AError::content_type_not_supported());
+    }
     let request: JsonRpcRequest = match serde_json::from_slice::<Value>(&body) {
         Err(e) => return rpc_error(JsonRpcId::Null, A2AError::parse_error(e.to_string())),
         Ok(value) => match serde_json::from_value(value) {
@@ -465,9 +505,8 @@ pub(crate) async fn rpc(
         a2a::methods::SEND_MESSAGE => match params::<SendMessageRequest>(&request) {
             Ok(send_request) => send(&state, &workflow, send_request)
                 .await
-                .and_then(|task| {
-                    serde_json::to_value(SendMessageResponse::Task(task))
-                        .map_err(|e| A2AError::internal(e.to_string()))
+                .and_then(|response| {
+                    serde_json::to_value(response).map_err(|e| A2AError::internal(e.to_string()))
                 }),
             Err(e) => Err(e),
         },
@@ -477,10 +516,21 @@ pub(crate) async fn rpc(
                 Err(e) => Err(e),
             };
             return match outcome {
-                Ok(first) => match state.store.a2a_task(&first.id).await {
+                Ok(SendMessageResponse::Task(first)) => match state.store.a2a_task(&first.id).await
+                {
                     Ok(Some(task)) => stream(state, id, task, first),
                     _ => rpc_error(id, A2AError::internal("storage failed")),
                 },
+                // A message-only stream: the message, then the end.
+                Ok(SendMessageResponse::Message(message)) => {
+                    let body = JsonRpcResponse::success(
+                        id,
+                        serde_json::to_value(StreamResponse::Message(message))
+                            .unwrap_or(Value::Null),
+                    );
+                    let event = Event::default().json_data(body).unwrap_or_default();
+                    Sse::new(tokio_stream::once(Ok::<_, Infallible>(event))).into_response()
+                }
                 Err(e) => rpc_error(id, e),
             };
         }

@@ -250,8 +250,24 @@ async fn protocol_errors_are_json_rpc_errors_with_a2a_codes() {
         rpc(&gw, "GetTask", json!({"id": "missing"})).await["error"]["code"],
         -32001
     );
+    // Not a request: the agent answers with a message saying what it takes.
     let not_a_request = rpc(&gw, "SendMessage", message(&json!({"hello": "world"}))).await;
-    assert_eq!(not_a_request["error"]["code"], -32602);
+    let reply = &not_a_request["result"]["message"];
+    assert_eq!(reply["role"], "ROLE_AGENT", "{not_a_request}");
+    assert!(
+        reply["parts"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("DelegationRequest")
+    );
+    let xml = rpc(
+        &gw,
+        "SendMessage",
+        json!({"message": {"messageId": "m-3", "role": "ROLE_USER",
+            "parts": [{"text": "<a/>", "mediaType": "application/xml"}]}}),
+    )
+    .await;
+    assert_eq!(xml["error"]["code"], -32005, "{xml}");
     assert_eq!(
         rpc(&gw, "CreateTaskPushNotificationConfig", json!({})).await["error"]["code"],
         -32003
@@ -260,6 +276,7 @@ async fn protocol_errors_are_json_rpc_errors_with_a2a_codes() {
         .post(gw.url("/"))
         .bearer_auth(WORKFLOW_TOKEN)
         .header("A2A-Version", "1.0")
+        .header("content-type", "application/json")
         .body("{not json")
         .send()
         .await
