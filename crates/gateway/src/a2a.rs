@@ -112,7 +112,10 @@ fn agent_card(base_url: &str) -> AgentCard {
         documentation_url: None,
         icon_url: None,
         security_schemes: Some(schemes),
-        security_requirements: None,
+        security_requirements: Some(vec![std::collections::HashMap::from([(
+            "workflowBearer".to_owned(),
+            Vec::new(),
+        )])]),
         signatures: None,
     }
 }
@@ -411,16 +414,22 @@ fn stream(state: AppState, id: JsonRpcId, task: A2aTask, first: Task) -> Respons
         {
             return;
         }
+        // The first pass looks again at once: the subscription was taken after the first
+        // read, so a decision in between would otherwise never be streamed.
+        let mut recheck = true;
         loop {
-            let received = tokio::select! {
-                received = events.recv() => received,
-                _ = stopping.wait_for(|s| *s) => return,
-            };
-            match received {
-                Ok(event) if event.request_id != task.request_id => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                _ => {}
+            if !recheck {
+                let received = tokio::select! {
+                    received = events.recv() => received,
+                    _ = stopping.wait_for(|s| *s) => return,
+                };
+                match received {
+                    Ok(event) if event.request_id != task.request_id => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    _ => {}
+                }
             }
+            recheck = false;
             let Ok(Some(stored)) = state.store.request(&task.request_id).await else {
                 return;
             };
@@ -498,7 +507,9 @@ pub(crate) async fn rpc(
         return rpc_error(id, A2AError::invalid_request("jsonrpc must be \"2.0\""));
     }
     let spoken = version(&headers);
-    if spoken != PROTOCOL_VERSION {
+    // Major.Minor is what counts; a patch number (1.0.1) is the same protocol.
+    let major_minor: Vec<&str> = spoken.split('.').take(2).collect();
+    if major_minor.join(".") != PROTOCOL_VERSION {
         return rpc_error(id, A2AError::version_not_supported(&spoken));
     }
     let result: Result<Value, A2AError> = match request.method.as_str() {

@@ -72,6 +72,10 @@ async fn the_agent_card_is_public_and_says_how_to_ask_for_approval() {
         "Bearer"
     );
     assert_eq!(card["skills"][0]["id"], "human-approval");
+    assert!(
+        card["securityRequirements"][0]["schemes"]["workflowBearer"].is_object(),
+        "{card}"
+    );
 }
 
 #[tokio::test]
