@@ -240,7 +240,7 @@ pub fn App() -> impl IntoView {
             }}
             <div class="main">
                 <aside class="sidebar">
-                    <Tabs snapshot=snapshot tab=tab selected=selected />
+                    <Tabs snapshot=snapshot tab=tab selected=selected supervisor=supervisor auditing=auditing />
                     {move || match tab.get() {
                         Tab::History => view! { <div class="rows"><History snapshot=snapshot opened=opened /></div> }.into_any(),
                         Tab::Escalations => view! { <EscalationQueue snapshot=snapshot opened=opened now=now /> }.into_any(),
@@ -316,6 +316,8 @@ fn Tabs(
     snapshot: RwSignal<Option<Snapshot>>,
     tab: RwSignal<Tab>,
     selected: RwSignal<usize>,
+    supervisor: Signal<bool>,
+    auditing: Signal<bool>,
 ) -> impl IntoView {
     let count = move |t: Tab| {
         snapshot.with(|s| {
@@ -331,8 +333,6 @@ fn Tabs(
             })
         })
     };
-    let has_role =
-        move |role: &str| snapshot.with(|s| s.as_ref().is_some_and(|s| s.reviewer.has_role(role)));
     let button = move |t: Tab, label: &'static str| {
         let testid = match t {
             Tab::Queue => "tab-queue",
@@ -350,10 +350,10 @@ fn Tabs(
     view! {
         <nav class="tabs">
             {button(Tab::Queue, "Queue")}
-            {move || has_role("supervisor").then(|| button(Tab::Escalations, "Escalations"))}
+            {move || supervisor.get().then(|| button(Tab::Escalations, "Escalations"))}
             {button(Tab::History, "History")}
             {button(Tab::Refused, "Refused")}
-            {move || (has_role("supervisor") || has_role("auditor")).then(|| button(Tab::Dashboard, "Dashboard"))}
+            {move || auditing.get().then(|| button(Tab::Dashboard, "Dashboard"))}
         </nav>
     }
 }

@@ -128,6 +128,30 @@ pub(crate) fn EscalationBanner(record: RequestRecord, now: RwSignal<f64>) -> imp
     }
 }
 
+/// Sends a command that changes the request and hands back its new view; while it runs the
+/// panel is busy, and a refusal is shown in the panel.
+fn change<C>(
+    req: C,
+    busy: RwSignal<bool>,
+    problem: RwSignal<Option<ConsoleError>>,
+    on_changed: impl Fn(RequestView) + 'static,
+) where
+    C: countersign_wire::console::Command<Output = RequestView> + 'static,
+{
+    busy.set(true);
+    spawn_local(async move {
+        let result = bridge::call(&req).await;
+        busy.set(false);
+        match result {
+            Ok(view) => {
+                problem.set(None);
+                on_changed(view);
+            }
+            Err(e) => problem.set(Some(e)),
+        }
+    });
+}
+
 /// A reviewer (or supervisor) asks for a supervisor, with a note.
 #[component]
 pub(crate) fn EscalatePanel(
@@ -143,18 +167,7 @@ pub(crate) fn EscalatePanel(
             request_id: request_id.clone(),
             note: note.get_untracked(),
         };
-        busy.set(true);
-        spawn_local(async move {
-            let result = bridge::call(&req).await;
-            busy.set(false);
-            match result {
-                Ok(view) => {
-                    problem.set(None);
-                    on_changed(view);
-                }
-                Err(e) => problem.set(Some(e)),
-            }
-        });
+        change(req, busy, problem, on_changed);
     };
     view! {
         <section class="panel escalate" data-testid="escalate-panel">
@@ -201,18 +214,7 @@ pub(crate) fn AssignPanel(
             reviewer: reviewer.get_untracked(),
             note: note.get_untracked(),
         };
-        busy.set(true);
-        spawn_local(async move {
-            let result = bridge::call(&req).await;
-            busy.set(false);
-            match result {
-                Ok(view) => {
-                    problem.set(None);
-                    on_changed(view);
-                }
-                Err(e) => problem.set(Some(e)),
-            }
-        });
+        change(req, busy, problem, on_changed);
     };
     view! {
         <section class="panel assign" data-testid="assign-panel">

@@ -230,14 +230,7 @@ impl GatewayClient {
 
     /// The open queue and the event id to subscribe from.
     pub async fn queue(&self, console: &ConsoleIdentity) -> Result<QueueSnapshot, ClientError> {
-        Self::answer(
-            self.http
-                .get(self.url("/v1/queue"))
-                .bearer_auth(console.token())
-                .send()
-                .await,
-        )
-        .await
+        self.get(console, "/v1/queue", &[]).await
     }
 
     /// Up to `limit` recently closed requests, newest first.
@@ -246,28 +239,15 @@ impl GatewayClient {
         console: &ConsoleIdentity,
         limit: u32,
     ) -> Result<Vec<RequestRecord>, ClientError> {
-        Self::answer::<History>(
-            self.http
-                .get(self.url("/v1/history"))
-                .query(&[("limit", limit)])
-                .bearer_auth(console.token())
-                .send()
-                .await,
-        )
-        .await
-        .map(|h| h.requests)
+        let limit = limit.to_string();
+        self.get::<History>(console, "/v1/history", &[("limit", &limit)])
+            .await
+            .map(|h| h.requests)
     }
 
     /// The parties and keys the gateway trusts.
     pub async fn trust(&self, console: &ConsoleIdentity) -> Result<TrustStore, ClientError> {
-        Self::answer(
-            self.http
-                .get(self.url("/v1/trust"))
-                .bearer_auth(console.token())
-                .send()
-                .await,
-        )
-        .await
+        self.get(console, "/v1/trust", &[]).await
     }
 
     /// One request with its report and decision.
@@ -276,9 +256,21 @@ impl GatewayClient {
         console: &ConsoleIdentity,
         request_id: &str,
     ) -> Result<RequestRecord, ClientError> {
+        self.get(console, &format!("/v1/requests/{request_id}"), &[])
+            .await
+    }
+
+    /// A console GET: a fresh token, the query, and the typed answer.
+    async fn get<T: DeserializeOwned>(
+        &self,
+        console: &ConsoleIdentity,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, ClientError> {
         Self::answer(
             self.http
-                .get(self.url(&format!("/v1/requests/{request_id}")))
+                .get(self.url(path))
+                .query(query)
                 .bearer_auth(console.token())
                 .send()
                 .await,
@@ -324,26 +316,12 @@ impl GatewayClient {
 
     /// Who this console is at the gateway (roles, tiers).
     pub async fn me(&self, console: &ConsoleIdentity) -> Result<Me, ClientError> {
-        Self::answer(
-            self.http
-                .get(self.url("/v1/me"))
-                .bearer_auth(console.token())
-                .send()
-                .await,
-        )
-        .await
+        self.get(console, "/v1/me", &[]).await
     }
 
     /// The enrolled reviewers (supervisors only): whom a request can be assigned to.
     pub async fn reviewers(&self, console: &ConsoleIdentity) -> Result<Vec<Me>, ClientError> {
-        Self::answer(
-            self.http
-                .get(self.url("/v1/reviewers"))
-                .bearer_auth(console.token())
-                .send()
-                .await,
-        )
-        .await
+        self.get(console, "/v1/reviewers", &[]).await
     }
 
     /// The review measures for requests received in `[from, to)` (RFC 3339; defaults to the
@@ -357,15 +335,7 @@ impl GatewayClient {
         let mut query = Vec::new();
         query.extend(from.map(|f| ("from", f)));
         query.extend(to.map(|t| ("to", t)));
-        Self::answer(
-            self.http
-                .get(self.url("/v1/metrics"))
-                .query(&query)
-                .bearer_auth(console.token())
-                .send()
-                .await,
-        )
-        .await
+        self.get(console, "/v1/metrics", &query).await
     }
 
     /// Downloads an export (`/v1/export/records?…` or `/v1/export/bundle?…`), telling

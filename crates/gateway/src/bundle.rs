@@ -19,7 +19,7 @@ use countersign_wire::{Party, PartyKind, TrustStore};
 use crate::AppState;
 use crate::auth::Console;
 use crate::error::{Failure, Result};
-use crate::export::{ExportQuery, describe, may_export};
+use crate::export::{ExportQuery, may_export, seal_export};
 
 /// Who exports, and what the bundle is signed and checked against.
 pub struct BundleSource<'a> {
@@ -125,19 +125,16 @@ pub async fn write_bundle(
         &identities(source).await?,
         source.signer,
     )?;
-    let mut detail = describe(selection);
-    detail["format"] = "bundle".into();
-    detail["records"] = summary.records.into();
-    detail["manifest"] = summary.manifest_digest.clone().into();
-    source
-        .store
-        .record_export(
-            &format!("export:{}", uuid::Uuid::new_v4()),
-            actor,
-            &now,
-            &detail,
-        )
-        .await?;
+    seal_export(
+        source.store,
+        selection,
+        "bundle",
+        summary.records,
+        ("manifest", summary.manifest_digest.clone()),
+        actor,
+        &now,
+    )
+    .await?;
     Ok(summary)
 }
 

@@ -134,12 +134,34 @@ impl ExportQuery {
     }
 }
 
-/// The selection as the audit log records it.
-pub fn describe(selection: &Selection) -> serde_json::Value {
-    match selection {
+/// Records an export in the audit log: who, what was selected, in which format, how many
+/// records, and the digest that pins what was handed out (`("sha256", …)` of the file, or
+/// `("manifest", …)` of a bundle's manifest).
+pub async fn seal_export(
+    store: &Store,
+    selection: &Selection,
+    format: &str,
+    records: u64,
+    digest: (&str, String),
+    actor: &str,
+    at: &str,
+) -> std::result::Result<(), StoreError> {
+    let mut detail = match selection {
         Selection::Received { from, to } => serde_json::json!({ "from": from, "to": to }),
         Selection::Ids(ids) => serde_json::json!({ "request_ids": ids }),
-    }
+    };
+    detail["format"] = format.into();
+    detail["records"] = records.into();
+    detail[digest.0] = digest.1.into();
+    store
+        .record_export(
+            &format!("export:{}", uuid::Uuid::new_v4()),
+            actor,
+            at,
+            &detail,
+        )
+        .await?;
+    Ok(())
 }
 
 /// The records selected, as text in `format`, with its media type.
@@ -199,19 +221,16 @@ pub(crate) async fn export_records(
                 ExportError::Format(_) => Failure::new(ErrorCode::InvalidBody, e.to_string()),
                 ExportError::Store(e) => Failure::from(e),
             })?;
-    let mut detail = describe(&selection);
-    detail["format"] = format.into();
-    detail["records"] = count.into();
-    detail["sha256"] = sha256_digest(body.as_bytes()).into();
-    state
-        .store
-        .record_export(
-            &format!("export:{}", uuid::Uuid::new_v4()),
-            &caller.identity,
-            &now.to_rfc3339_opts(SecondsFormat::Millis, true),
-            &detail,
-        )
-        .await?;
+    seal_export(
+        &state.store,
+        &selection,
+        format,
+        count as u64,
+        ("sha256", sha256_digest(body.as_bytes())),
+        &caller.identity,
+        &now.to_rfc3339_opts(SecondsFormat::Millis, true),
+    )
+    .await?;
     let name = format!("countersign-records.{format}");
     Ok((
         [

@@ -293,18 +293,19 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     countersign_gateway::export::records(&store, &selection, &format).await?;
                 std::fs::write(&out, &body)
                     .with_context(|| format!("cannot write {}", out.display()))?;
-                let mut detail = countersign_gateway::export::describe(&selection);
-                detail["format"] = format.clone().into();
-                detail["records"] = count.into();
-                detail["sha256"] = countersign_chain::digest::sha256_digest(body.as_bytes()).into();
-                store
-                    .record_export(
-                        &format!("export:{}", uuid::Uuid::new_v4()),
-                        &actor,
-                        &Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
-                        &detail,
-                    )
-                    .await?;
+                countersign_gateway::export::seal_export(
+                    &store,
+                    &selection,
+                    &format,
+                    count as u64,
+                    (
+                        "sha256",
+                        countersign_chain::digest::sha256_digest(body.as_bytes()),
+                    ),
+                    &actor,
+                    &Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+                )
+                .await?;
                 eprintln!("{count} records written to {}", out.display());
                 return Ok(());
             }

@@ -3,7 +3,7 @@
 use countersign_wire::api::{EventKind, GatewayEvent, RequestState};
 use sqlx::Row;
 
-use crate::{EventRow, Result, Store, append_event, enqueue_final_delivery, parse_state};
+use crate::{EventRow, Result, Store, append_event, enqueue_final_delivery, state_of};
 
 /// A task as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,15 +109,8 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(callback) = callback else {
-            let current: Option<String> =
-                sqlx::query_scalar("SELECT state FROM requests WHERE request_id = ?")
-                    .bind(request_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let current = current
-                .as_deref()
-                .map(parse_state)
-                .transpose()?
+            let current = state_of(&mut tx, request_id)
+                .await?
                 .unwrap_or(RequestState::Refused);
             return Ok(WithdrawWrite::NotOpen(current));
         };

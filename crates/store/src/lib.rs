@@ -341,6 +341,19 @@ impl<'a> EventRow<'a> {
     }
 }
 
+/// A request's state inside a transaction; `None` when there is no such request.
+pub(crate) async fn state_of(
+    tx: &mut sqlx::SqliteConnection,
+    request_id: &str,
+) -> Result<Option<RequestState>> {
+    let state: Option<String> =
+        sqlx::query_scalar("SELECT state FROM requests WHERE request_id = ?")
+            .bind(request_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    state.as_deref().map(parse_state).transpose()
+}
+
 pub(crate) async fn append_event(
     tx: &mut sqlx::SqliteConnection,
     row: EventRow<'_>,
@@ -736,15 +749,8 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(open) = open else {
-            let current: Option<String> =
-                sqlx::query_scalar("SELECT state FROM requests WHERE request_id = ?")
-                    .bind(&decision.request_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let current = current
-                .as_deref()
-                .map(parse_state)
-                .transpose()?
+            let current = state_of(&mut tx, &decision.request_id)
+                .await?
                 .unwrap_or(RequestState::Refused);
             // Open but past its expiry: the sweep has not run yet; report it as expired.
             return Ok(DecisionWrite::NotOpen(if current.is_open() {
@@ -975,21 +981,14 @@ impl Store {
         let Some(request_id) = request_id else {
             return Ok(None);
         };
-        let state: String = sqlx::query_scalar("SELECT state FROM requests WHERE request_id = ?")
-            .bind(&request_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let state = state_of(&mut tx, &request_id)
+            .await?
+            .ok_or_else(|| corrupt("outbox request", &request_id))?;
         let event = append_event(
             &mut tx,
             EventRow {
                 detail: Some(serde_json::json!({ "delivery_id": delivery_id }).to_string()),
-                ..EventRow::new(
-                    EventKind::DecisionDelivered,
-                    &request_id,
-                    parse_state(&state)?,
-                    at,
-                    None,
-                )
+                ..EventRow::new(EventKind::DecisionDelivered, &request_id, state, at, None)
             },
         )
         .await?;
@@ -1022,15 +1021,8 @@ impl Store {
         workflow: &str,
     ) -> Result<ReceiptWrite> {
         let mut tx = self.write.begin().await?;
-        let state: Option<String> =
-            sqlx::query_scalar("SELECT state FROM requests WHERE request_id = ?")
-                .bind(request_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let state = state
-            .as_deref()
-            .map(parse_state)
-            .transpose()?
+        let state = state_of(&mut tx, request_id)
+            .await?
             .unwrap_or(RequestState::Refused);
         if !matches!(state, RequestState::Approved | RequestState::Rejected) {
             return Ok(ReceiptWrite::NotDecided(state));

@@ -8,7 +8,7 @@ use countersign_wire::api::{EscalationReason, EventKind, GatewayEvent, RequestSt
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use crate::{EventRow, Result, Store, append_event, corrupt, parse_state, parse_tier};
+use crate::{EventRow, Result, Store, append_event, corrupt, parse_state, parse_tier, state_of};
 
 /// An escalation to raise (or raise further).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,15 +115,8 @@ async fn open_state(
     tx: &mut sqlx::SqliteConnection,
     request_id: &str,
 ) -> Result<std::result::Result<RequestState, RequestState>> {
-    let state: Option<String> =
-        sqlx::query_scalar("SELECT state FROM requests WHERE request_id = ?")
-            .bind(request_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let state = state
-        .as_deref()
-        .map(parse_state)
-        .transpose()?
+    let state = state_of(tx, request_id)
+        .await?
         .unwrap_or(RequestState::Refused);
     Ok(if state.is_open() {
         Ok(state)
@@ -215,12 +208,7 @@ impl Store {
         at: &str,
     ) -> Result<Option<GatewayEvent>> {
         let mut tx = self.write.begin().await?;
-        let state: Option<String> =
-            sqlx::query_scalar("SELECT state FROM requests WHERE request_id = ?")
-                .bind(request_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(state) = state.as_deref().map(parse_state).transpose()? else {
+        let Some(state) = state_of(&mut tx, request_id).await? else {
             return Ok(None);
         };
         let seen: Option<i64> = sqlx::query_scalar(

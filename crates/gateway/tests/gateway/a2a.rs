@@ -97,22 +97,20 @@ async fn a_task_waits_for_a_person_and_completes_with_a_decision_the_client_veri
     let task_id = task["id"].as_str().unwrap().to_owned();
 
     // The same record as REST: consoles see it, and a reviewer decides it there.
-    let record = gw.record("refund-exception-t").await;
-    assert_eq!(record.state, RequestState::Pending);
-    let jws = gw.decision(
-        &gw.reviewer,
-        &record,
-        DecisionKind::Approve,
-        "Late delivery confirmed",
-        &[],
-    );
     assert_eq!(
-        gw.post_decision(&gw.reviewer, &record.request_id, &jws)
-            .await
-            .status()
-            .as_u16(),
-        201
+        gw.record("refund-exception-t").await.state,
+        RequestState::Pending
     );
+    let (status, _) = gw
+        .decide_as(
+            &gw.reviewer,
+            "refund-exception-t",
+            DecisionKind::Approve,
+            "Late delivery confirmed",
+        )
+        .await;
+    assert_eq!(status, 201);
+    let record = gw.record("refund-exception-t").await;
 
     let got = rpc(&gw, "GetTask", json!({"id": task_id})).await;
     let task = &got["result"];
@@ -146,21 +144,15 @@ async fn rejections_and_refused_chains_end_rejected_with_the_decision_or_the_rep
     )
     .await;
     let task_id = sent["result"]["task"]["id"].as_str().unwrap().to_owned();
-    let record = gw.record("supplier-payment-t").await;
-    let jws = gw.decision(
-        &gw.reviewer,
-        &record,
-        DecisionKind::Reject,
-        "Bank details changed yesterday",
-        &[],
-    );
-    assert_eq!(
-        gw.post_decision(&gw.reviewer, &record.request_id, &jws)
-            .await
-            .status()
-            .as_u16(),
-        201
-    );
+    let (status, jws) = gw
+        .decide_as(
+            &gw.reviewer,
+            "supplier-payment-t",
+            DecisionKind::Reject,
+            "Bank details changed yesterday",
+        )
+        .await;
+    assert_eq!(status, 201);
     let got = rpc(&gw, "GetTask", json!({"id": task_id})).await;
     assert_eq!(got["result"]["status"]["state"], "TASK_STATE_REJECTED");
     assert_eq!(decision_artifact(&got["result"])["decisionJws"], jws);
@@ -217,10 +209,13 @@ async fn cancel_withdraws_a_pending_request_and_tasks_are_listed_per_workflow() 
     )
     .await;
     let decided_id = sent["result"]["task"]["id"].as_str().unwrap().to_owned();
-    let record = gw.record("refund-exception-t").await;
-    let jws = gw.decision(&gw.reviewer, &record, DecisionKind::Reject, "No", &[]);
-    gw.post_decision(&gw.reviewer, &record.request_id, &jws)
-        .await;
+    gw.decide_as(
+        &gw.reviewer,
+        "refund-exception-t",
+        DecisionKind::Reject,
+        "No",
+    )
+    .await;
     let refused = rpc(&gw, "CancelTask", json!({"id": decided_id})).await;
     assert_eq!(refused["error"]["code"], -32002, "{refused}");
 }
@@ -335,16 +330,13 @@ async fn a_stream_starts_with_the_task_stays_open_while_a_person_decides_and_end
         }
         if !decided && !frames.is_empty() {
             decided = true;
-            let record = gw.record("refund-exception-t").await;
-            let jws = gw.decision(
+            gw.decide_as(
                 &gw.reviewer,
-                &record,
+                "refund-exception-t",
                 DecisionKind::Approve,
                 "Confirmed",
-                &[],
-            );
-            gw.post_decision(&gw.reviewer, &record.request_id, &jws)
-                .await;
+            )
+            .await;
         }
     }
     assert_eq!(frames[0]["id"], "s1");
@@ -443,21 +435,16 @@ async fn sdk_flow(sdk: Sdk) {
         .await
         .unwrap();
     assert_eq!(waiting.0["step"], "auth_required", "{}", waiting.0);
+    let (status, _) = gw
+        .decide_as(
+            &gw.reviewer,
+            "refund-exception-t",
+            DecisionKind::Approve,
+            "Checked with the carrier",
+        )
+        .await;
+    assert_eq!(status, 201);
     let record = gw.record("refund-exception-t").await;
-    let jws = gw.decision(
-        &gw.reviewer,
-        &record,
-        DecisionKind::Approve,
-        "Checked with the carrier",
-        &[],
-    );
-    assert_eq!(
-        gw.post_decision(&gw.reviewer, &record.request_id, &jws)
-            .await
-            .status()
-            .as_u16(),
-        201
-    );
     let rx = waiting.1;
     let done = tokio::task::spawn_blocking(move || next_line(&rx))
         .await

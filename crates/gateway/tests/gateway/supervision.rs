@@ -64,7 +64,8 @@ async fn eventually(
     );
 }
 
-async fn audit_entries(gw: &TestGateway, id: &str) -> Vec<Value> {
+/// The sealed audit entries that `keep` selects, as JSON.
+async fn sealed_entries(gw: &TestGateway, keep: impl Fn(&Value) -> bool) -> Vec<Value> {
     // Sealed within a tick; read them through the store the gateway wrote.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let store = countersign_store::Store::open(&gw.config.database)
@@ -76,8 +77,12 @@ async fn audit_entries(gw: &TestGateway, id: &str) -> Vec<Value> {
         .unwrap()
         .iter()
         .map(|e| serde_json::from_str::<Value>(&e.entry).unwrap())
-        .filter(|e| e["request_id"] == id)
+        .filter(|e| keep(e))
         .collect()
+}
+
+async fn audit_entries(gw: &TestGateway, id: &str) -> Vec<Value> {
+    sealed_entries(gw, |e| e["request_id"] == id).await
 }
 
 #[tokio::test]
@@ -541,18 +546,7 @@ async fn exports_give_review_records_as_jsonl_and_csv_and_are_audited() {
     assert_eq!(code_of(bad).await, (400, "invalid_body".into()));
 
     // Both exports are in the audit log, with the digest of what was handed out.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let store = countersign_store::Store::open(&gw.config.database)
-        .await
-        .unwrap();
-    let exports: Vec<Value> = store
-        .audit_entries()
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| serde_json::from_str::<Value>(&e.entry).unwrap())
-        .filter(|e| e["kind"] == "records_exported")
-        .collect();
+    let exports = sealed_entries(&gw, |e| e["kind"] == "records_exported").await;
     assert_eq!(exports.len(), 2);
     assert_eq!(exports[0]["actor"], "user:ada.auditor");
     assert_eq!(exports[0]["detail"]["records"], 2);
@@ -687,18 +681,10 @@ async fn a_refusal_without_a_request_id_is_sealed_in_the_audit_log_but_not_sent_
         .submit(&serde_json::json!({"hello": "not a request"}))
         .await;
     assert_eq!(code_of(response).await, (422, "chain_refused".into()));
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let refusals = sealed_entries(&gw, |e| e["kind"] == "request_refused").await;
     let store = countersign_store::Store::open(&gw.config.database)
         .await
         .unwrap();
-    let refusals: Vec<Value> = store
-        .audit_entries()
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| serde_json::from_str::<Value>(&e.entry).unwrap())
-        .filter(|e| e["kind"] == "request_refused")
-        .collect();
     assert_eq!(refusals.len(), 1);
     assert!(
         refusals[0]["request_id"]

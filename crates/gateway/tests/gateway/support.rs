@@ -206,6 +206,25 @@ impl TestGateway {
         self.clock.advance(by);
     }
 
+    /// `who` signs a decision on the stored request `request_id` now and posts it; returns
+    /// the HTTP status and the JWS.
+    pub async fn decide_as(
+        &self,
+        who: &ConsoleIdentity,
+        request_id: &str,
+        decision: DecisionKind,
+        reason: &str,
+    ) -> (u16, String) {
+        let record = self.record(request_id).await;
+        let jws = self.decision(who, &record, decision, reason, &[]);
+        let status = self
+            .post_decision(who, request_id, &jws)
+            .await
+            .status()
+            .as_u16();
+        (status, jws)
+    }
+
     pub async fn post_decision(
         &self,
         who: &ConsoleIdentity,
