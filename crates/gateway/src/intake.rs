@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::SecondsFormat;
 use countersign_chain::verify_value;
+use countersign_review::webhook::check_receiver_url;
 use countersign_review::{Replay, Routing, add_replay_findings, route};
 use countersign_store::{Admission, AdmitOutcome, NewRequest, Raise, StoredRequest};
 use countersign_wire::api::{ErrorCode, EscalationReason, EventKind, RequestState, SubmitResponse};
@@ -121,6 +122,11 @@ pub(crate) async fn receive(
         .with_report(report));
     };
 
+    // Nothing is stored for a callback the gateway would refuse to call.
+    if let Some(callback) = &request.callback {
+        check_receiver_url(&callback.url)
+            .map_err(|e| Failure::new(ErrorCode::InvalidBody, format!("callback.url: {e}")))?;
+    }
     let mut parties = vec![request.principal.clone()];
     let mut hop_jtis = Vec::new();
     for hop in &verification.hops {

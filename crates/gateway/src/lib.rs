@@ -264,6 +264,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", post(a2a::rpc))
         .route("/v1/audit/checkpoint", get(audit_checkpoint))
         .route("/v1/audit/log-key", get(audit_log_key))
+        .merge(a2a::routes())
         .fallback(|| async { Failure::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             Failure::new(

@@ -1,12 +1,12 @@
-//! Background work: expiring overdue requests (fail-closed) and delivering webhooks from the
-//! durable outbox with backoff. Both resume from the database after a restart.
+//! Background work: expiring overdue requests (fail-closed), escalating overdue ones, sealing
+//! the audit log, and delivering webhooks and A2A pushes from the durable outbox with backoff. Both resume from the database after a restart.
 
 use std::time::Duration;
 
 use chrono::SecondsFormat;
 use countersign_review::policy::Deadline;
 use countersign_review::webhook::sign_delivery;
-use countersign_store::{Delivery, OverdueCandidate, Raise, SupervisionWrite};
+use countersign_store::{Delivery, DeliveryChannel, OverdueCandidate, Raise, SupervisionWrite};
 use countersign_wire::api::EscalationReason;
 use futures_util::StreamExt as _;
 use tokio::sync::watch;
@@ -184,31 +184,42 @@ async fn deliver(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// What one attempt sends: the stored webhook body, or an A2A push rendered from the task.
+pub(crate) struct Outbound {
+    /// Receiver.
+    pub url: String,
+    /// Exact body.
+    pub body: String,
+    /// Content type and the receiver's own auth headers.
+    pub headers: Vec<(&'static str, String)>,
+}
+
+async fn outbound(state: &AppState, delivery: &Delivery) -> Result<Option<Outbound>, String> {
+    match &delivery.channel {
+        DeliveryChannel::Webhook => Ok(Some(Outbound {
+            url: delivery.url.clone(),
+            body: delivery.body.clone(),
+            headers: vec![("content-type", "application/json".to_owned())],
+        })),
+        DeliveryChannel::A2aPush { task_id, config_id } => {
+            crate::a2a::push_notification(state, task_id, config_id)
+                .await
+                .map_err(|e| format!("cannot render the push: {}", e.message))
+        }
+    }
+}
+
 async fn attempt(state: &AppState, http: &reqwest::Client, delivery: Delivery) {
     let now = state.clock.now();
-    let signature = sign_delivery(
-        &state.gateway_key,
-        &state.audience,
-        delivery.body.as_bytes(),
-        &delivery.delivery_id,
-        now.timestamp(),
-    );
-    let result = http
-        .post(&delivery.url)
-        .header("content-type", "application/json")
-        .header("idempotency-key", &delivery.delivery_id)
-        .header("countersign-signature", signature)
-        .body(delivery.body.clone())
-        .send()
-        .await;
-    let outcome = match result {
-        Ok(response) if response.status().is_success() => Ok(()),
-        Ok(response) => Err(format!("receiver answered {}", response.status())),
-        Err(e) => Err(format!("cannot reach receiver: {e}")),
+    let outcome = match outbound(state, &delivery).await {
+        // Its config was deleted while it waited: nothing is owed to anyone.
+        Ok(None) => return,
+        Ok(Some(out)) => send(state, http, &delivery, out, now.timestamp()).await,
+        Err(e) => Err(e),
     };
     let stored = match outcome {
         Ok(()) => {
-            tracing::info!(delivery = %delivery.delivery_id, "webhook delivered");
+            tracing::info!(delivery = %delivery.delivery_id, "delivered");
             state
                 .store
                 .delivery_succeeded(
@@ -220,7 +231,7 @@ async fn attempt(state: &AppState, http: &reqwest::Client, delivery: Delivery) {
         }
         Err(error) => {
             let backoff = (1_i64 << delivery.attempts.min(16)).min(MAX_BACKOFF_SECONDS);
-            tracing::warn!(delivery = %delivery.delivery_id, attempts = delivery.attempts + 1, backoff, %error, "webhook delivery failed; will retry");
+            tracing::warn!(delivery = %delivery.delivery_id, attempts = delivery.attempts + 1, backoff, %error, "delivery failed; will retry");
             state
                 .store
                 .delivery_failed(&delivery.delivery_id, now.timestamp() + backoff, &error)
@@ -228,6 +239,35 @@ async fn attempt(state: &AppState, http: &reqwest::Client, delivery: Delivery) {
         }
     };
     if let Err(e) = stored {
-        tracing::error!(error = %e, "cannot record a webhook attempt");
+        tracing::error!(error = %e, "cannot record a delivery attempt");
+    }
+}
+
+/// POSTs one attempt, signed by the gateway so any receiver can tell it came from us.
+async fn send(
+    state: &AppState,
+    http: &reqwest::Client,
+    delivery: &Delivery,
+    out: Outbound,
+    now_s: i64,
+) -> Result<(), String> {
+    let signature = sign_delivery(
+        &state.gateway_key,
+        &state.audience,
+        out.body.as_bytes(),
+        &delivery.delivery_id,
+        now_s,
+    );
+    let mut request = http
+        .post(&out.url)
+        .header("idempotency-key", &delivery.delivery_id)
+        .header("countersign-signature", signature);
+    for (name, value) in &out.headers {
+        request = request.header(*name, value);
+    }
+    match request.body(out.body).send().await {
+        Ok(response) if response.status().is_success() => Ok(()),
+        Ok(response) => Err(format!("receiver answered {}", response.status())),
+        Err(e) => Err(format!("cannot reach receiver: {e}")),
     }
 }

@@ -5,6 +5,9 @@ use sqlx::Row;
 
 use crate::{EventRow, Result, Store, append_event, enqueue_final_delivery, state_of};
 
+/// The most push configs one task may have.
+pub const MAX_PUSH_CONFIGS: i64 = 10;
+
 /// A task as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct A2aTask {
@@ -18,6 +21,32 @@ pub struct A2aTask {
     pub workflow: String,
 }
 
+/// Where a task's final state is pushed, as a workflow registered it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushConfig {
+    /// The task.
+    pub task_id: String,
+    /// Its id, unique within the task.
+    pub config_id: String,
+    /// Receiver URL.
+    pub url: String,
+    /// Sent back as `X-A2A-Notification-Token`, so the receiver can tell it is ours.
+    pub token: Option<String>,
+    /// `Authorization: {scheme} {credentials}` for the receiver.
+    pub auth_scheme: Option<String>,
+    /// Credentials for `auth_scheme`; never read back out to clients.
+    pub auth_credentials: Option<String>,
+}
+
+/// Outcome of [`Store::put_push_config`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PushWrite {
+    /// Stored (or replaced, for the same id); pushed at once if the task had already ended.
+    Stored,
+    /// The task already has [`MAX_PUSH_CONFIGS`].
+    TooMany,
+}
+
 /// Outcome of [`Store::withdraw`].
 #[derive(Clone, Debug)]
 pub enum WithdrawWrite {
@@ -25,6 +54,44 @@ pub enum WithdrawWrite {
     Withdrawn(GatewayEvent),
     /// It was no longer open.
     NotOpen(RequestState),
+}
+
+fn push_config_from_row(row: &sqlx::sqlite::SqliteRow) -> PushConfig {
+    PushConfig {
+        task_id: row.get("task_id"),
+        config_id: row.get("config_id"),
+        url: row.get("url"),
+        token: row.get("token"),
+        auth_scheme: row.get("auth_scheme"),
+        auth_credentials: row.get("auth_credentials"),
+    }
+}
+
+/// Queues a push of `request_id`'s final state (`delivery_prefix` is `{request}:{state}`) to
+/// its task's configs, or to one of them.
+pub(crate) async fn enqueue_pushes(
+    tx: &mut sqlx::SqliteConnection,
+    request_id: &str,
+    delivery_prefix: &str,
+    only_config: Option<&str>,
+    now_s: i64,
+    at: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT OR IGNORE INTO outbox (delivery_id, request_id, url, body, attempts, next_attempt_at, created_at, channel, task_id, config_id)
+         SELECT ? || ':push:' || c.task_id || ':' || c.config_id, t.request_id, c.url, '', 0, ?, ?, 'a2a_push', c.task_id, c.config_id
+         FROM a2a_push_configs c JOIN a2a_tasks t ON t.task_id = c.task_id
+         WHERE t.request_id = ? AND (? IS NULL OR c.config_id = ?)",
+    )
+    .bind(delivery_prefix)
+    .bind(now_s)
+    .bind(at)
+    .bind(request_id)
+    .bind(only_config)
+    .bind(only_config)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 fn task_from_row(row: &sqlx::sqlite::SqliteRow) -> A2aTask {
@@ -132,19 +199,144 @@ impl Store {
         .bind(request_id)
         .execute(&mut *tx)
         .await?;
-        if let Some(url) = callback {
-            enqueue_final_delivery(
+        enqueue_final_delivery(
+            &mut tx,
+            request_id,
+            callback.as_deref(),
+            RequestState::Withdrawn,
+            None,
+            now_s,
+            at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(WithdrawWrite::Withdrawn(event))
+    }
+
+    /// Registers (or replaces, by id) a push config. A task that has already ended is pushed
+    /// at once; otherwise the push is queued with the final state, in the same transaction.
+    pub async fn put_push_config(
+        &self,
+        config: &PushConfig,
+        now_s: i64,
+        at: &str,
+    ) -> Result<PushWrite> {
+        let mut tx = self.write.begin().await?;
+        let others: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM a2a_push_configs WHERE task_id = ? AND config_id != ?",
+        )
+        .bind(&config.task_id)
+        .bind(&config.config_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if others >= MAX_PUSH_CONFIGS {
+            return Ok(PushWrite::TooMany);
+        }
+        sqlx::query(
+            "INSERT INTO a2a_push_configs (task_id, config_id, url, token, auth_scheme, auth_credentials, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (task_id, config_id) DO UPDATE SET url = excluded.url, token = excluded.token,
+                 auth_scheme = excluded.auth_scheme, auth_credentials = excluded.auth_credentials",
+        )
+        .bind(&config.task_id)
+        .bind(&config.config_id)
+        .bind(&config.url)
+        .bind(&config.token)
+        .bind(&config.auth_scheme)
+        .bind(&config.auth_credentials)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        // A replaced config must not keep a push queued for its old receiver.
+        sqlx::query(
+            "DELETE FROM outbox WHERE task_id = ? AND config_id = ? AND delivered_at IS NULL",
+        )
+        .bind(&config.task_id)
+        .bind(&config.config_id)
+        .execute(&mut *tx)
+        .await?;
+        let request_id: String =
+            sqlx::query_scalar("SELECT request_id FROM a2a_tasks WHERE task_id = ?")
+                .bind(&config.task_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let state = state_of(&mut tx, &request_id)
+            .await?
+            .unwrap_or(RequestState::Refused);
+        if !matches!(state, RequestState::Pending | RequestState::Escalated) {
+            let prefix = format!("{request_id}:{}", state.as_str());
+            enqueue_pushes(
                 &mut tx,
-                request_id,
-                &url,
-                RequestState::Withdrawn,
-                None,
+                &request_id,
+                &prefix,
+                Some(&config.config_id),
                 now_s,
                 at,
             )
             .await?;
         }
         tx.commit().await?;
-        Ok(WithdrawWrite::Withdrawn(event))
+        Ok(PushWrite::Stored)
+    }
+
+    /// One push config of a task.
+    pub async fn push_config(&self, task_id: &str, config_id: &str) -> Result<Option<PushConfig>> {
+        Ok(
+            sqlx::query("SELECT * FROM a2a_push_configs WHERE task_id = ? AND config_id = ?")
+                .bind(task_id)
+                .bind(config_id)
+                .fetch_optional(&self.read)
+                .await?
+                .as_ref()
+                .map(push_config_from_row),
+        )
+    }
+
+    /// A task's push configs, oldest first.
+    pub async fn push_configs(&self, task_id: &str) -> Result<Vec<PushConfig>> {
+        Ok(sqlx::query(
+            "SELECT * FROM a2a_push_configs WHERE task_id = ? ORDER BY created_at, config_id",
+        )
+        .bind(task_id)
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(push_config_from_row)
+        .collect())
+    }
+
+    /// Deletes a push config and any push still queued for it; false if there was none.
+    pub async fn delete_push_config(&self, task_id: &str, config_id: &str) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let deleted =
+            sqlx::query("DELETE FROM a2a_push_configs WHERE task_id = ? AND config_id = ?")
+                .bind(task_id)
+                .bind(config_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        sqlx::query(
+            "DELETE FROM outbox WHERE task_id = ? AND config_id = ? AND delivered_at IS NULL",
+        )
+        .bind(task_id)
+        .bind(config_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(deleted > 0)
+    }
+
+    /// When the request entered `state` (its first event in that state).
+    pub async fn entered_state_at(
+        &self,
+        request_id: &str,
+        state: RequestState,
+    ) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT at FROM events WHERE request_id = ? AND state = ? ORDER BY id LIMIT 1",
+        )
+        .bind(request_id)
+        .bind(state.as_str())
+        .fetch_optional(&self.read)
+        .await?)
     }
 }

@@ -17,7 +17,7 @@ mod export;
 mod intake;
 mod supervision;
 
-pub use a2a::{A2aTask, WithdrawWrite};
+pub use a2a::{A2aTask, MAX_PUSH_CONFIGS, PushConfig, PushWrite, WithdrawWrite};
 pub use audit::{AuditEntry, EventForAudit};
 pub use console::{ConsoleCache, SignedDecision};
 pub use export::{Selection, StoredReview};
@@ -224,6 +224,22 @@ pub struct Delivery {
     pub body: String,
     /// Attempts made so far.
     pub attempts: u32,
+    /// What kind of receiver it is for.
+    pub channel: DeliveryChannel,
+}
+
+/// The receiver an outbox row is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeliveryChannel {
+    /// The request's callback; `body` is the exact body.
+    Webhook,
+    /// An A2A push-notification config; the gateway renders the task it ended as.
+    A2aPush {
+        /// The task.
+        task_id: String,
+        /// The config.
+        config_id: String,
+    },
 }
 
 /// An enrolled reviewer as stored.
@@ -377,36 +393,41 @@ pub(crate) async fn append_event(
     })
 }
 
+/// Queues what a request's final state is delivered to, in the transaction that set it: its
+/// webhook (when it has a callback) and every A2A push config of its task.
 async fn enqueue_final_delivery(
     tx: &mut sqlx::SqliteConnection,
     request_id: &str,
-    url: &str,
+    callback: Option<&str>,
     state: RequestState,
     decision_jws: Option<&str>,
     now_s: i64,
     at: &str,
 ) -> Result<()> {
-    // One final delivery per request; its id doubles as the receiver's idempotency key.
+    // One final delivery per request and receiver; its id doubles as the receiver's
+    // idempotency key.
     let delivery_id = format!("{request_id}:{}", state.as_str());
-    let body = serde_json::to_string(&WebhookDelivery {
-        delivery_id: delivery_id.clone(),
-        request_id: request_id.to_owned(),
-        state,
-        decision_jws: decision_jws.map(str::to_owned),
-    })
-    .map_err(|e| corrupt("webhook body", e))?;
-    sqlx::query(
-        "INSERT OR IGNORE INTO outbox (delivery_id, request_id, url, body, attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, 0, ?, ?)",
-    )
-    .bind(delivery_id)
-    .bind(request_id)
-    .bind(url)
-    .bind(body)
-    .bind(now_s)
-    .bind(at)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    if let Some(url) = callback {
+        let body = serde_json::to_string(&WebhookDelivery {
+            delivery_id: delivery_id.clone(),
+            request_id: request_id.to_owned(),
+            state,
+            decision_jws: decision_jws.map(str::to_owned),
+        })
+        .map_err(|e| corrupt("webhook body", e))?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO outbox (delivery_id, request_id, url, body, attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, 0, ?, ?)",
+        )
+        .bind(&delivery_id)
+        .bind(request_id)
+        .bind(url)
+        .bind(body)
+        .bind(now_s)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    a2a::enqueue_pushes(tx, request_id, &delivery_id, None, now_s, at).await
 }
 
 impl Store {
@@ -845,18 +866,16 @@ impl Store {
         .bind(&decision.request_id)
         .execute(&mut *tx)
         .await?;
-        if let Some(url) = callback {
-            enqueue_final_delivery(
-                &mut tx,
-                &decision.request_id,
-                &url,
-                state,
-                Some(&decision.jws),
-                now_s,
-                &decision.decided_at,
-            )
-            .await?;
-        }
+        enqueue_final_delivery(
+            &mut tx,
+            &decision.request_id,
+            callback.as_deref(),
+            state,
+            Some(&decision.jws),
+            now_s,
+            &decision.decided_at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(DecisionWrite::Recorded(event))
     }
@@ -885,18 +904,16 @@ impl Store {
                 )
                 .await?,
             );
-            if let Some(url) = callback {
-                enqueue_final_delivery(
-                    &mut tx,
-                    &request_id,
-                    &url,
-                    RequestState::Expired,
-                    None,
-                    now_s,
-                    at,
-                )
-                .await?;
-            }
+            enqueue_final_delivery(
+                &mut tx,
+                &request_id,
+                callback.as_deref(),
+                RequestState::Expired,
+                None,
+                now_s,
+                at,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(events)
@@ -937,7 +954,7 @@ impl Store {
 
     /// Deliveries due at `now_s`.
     pub async fn due_deliveries(&self, now_s: i64, limit: i64) -> Result<Vec<Delivery>> {
-        let rows = sqlx::query("SELECT delivery_id, request_id, url, body, attempts FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?")
+        let rows = sqlx::query("SELECT delivery_id, request_id, url, body, attempts, channel, task_id, config_id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?")
             .bind(now_s)
             .bind(limit)
             .fetch_all(&self.read)
@@ -950,6 +967,16 @@ impl Store {
                 url: row.get("url"),
                 body: row.get("body"),
                 attempts: row.get::<i64, _>("attempts") as u32,
+                channel: match (
+                    row.get::<&str, _>("channel"),
+                    row.get::<Option<String>, _>("task_id"),
+                    row.get::<Option<String>, _>("config_id"),
+                ) {
+                    ("a2a_push", Some(task_id), Some(config_id)) => {
+                        DeliveryChannel::A2aPush { task_id, config_id }
+                    }
+                    _ => DeliveryChannel::Webhook,
+                },
             })
             .collect())
     }

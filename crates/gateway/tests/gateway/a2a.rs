@@ -1,5 +1,6 @@
-//! The gateway as an A2A 1.0 agent over JSON-RPC: the card, a task per request that waits in
-//! AUTH_REQUIRED and ends with the signed decision, cancel, list, streaming, and the errors.
+//! The gateway as an A2A 1.0 agent over JSON-RPC and HTTP+JSON: the card, a task per request
+//! that waits in AUTH_REQUIRED and ends with the signed decision, cancel, list, streaming,
+//! push notifications from the outbox, the errors, and the official SDKs as clients.
 
 use countersign_client::verify_decision;
 use countersign_wire::DecisionKind;
@@ -7,7 +8,10 @@ use countersign_wire::api::RequestState;
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
-use crate::support::{AUDIENCE, OTHER_WORKFLOW_TOKEN, TestGateway, WORKFLOW_TOKEN, http};
+use crate::support::{
+    AUDIENCE, OTHER_WORKFLOW_TOKEN, Receiver, TestGateway, WORKFLOW_TOKEN, eventually, http,
+    receiver, sealed_entries,
+};
 
 async fn rpc_as(gw: &TestGateway, token: &str, method: &str, params: Value) -> Value {
     http()
@@ -60,7 +64,17 @@ async fn the_agent_card_is_public_and_says_how_to_ask_for_approval() {
     let card: Value = response.json().await.unwrap();
     assert_eq!(card["supportedInterfaces"][0]["protocolBinding"], "JSONRPC");
     assert_eq!(card["supportedInterfaces"][0]["protocolVersion"], "1.0");
+    assert_eq!(
+        card["supportedInterfaces"][1]["protocolBinding"],
+        "HTTP+JSON"
+    );
+    assert_eq!(
+        card["supportedInterfaces"][1]["url"],
+        gw.url("/a2a").as_str(),
+        "{card}"
+    );
     assert_eq!(card["capabilities"]["streaming"], true);
+    assert_eq!(card["capabilities"]["pushNotifications"], true);
     let extension = &card["capabilities"]["extensions"][0];
     assert_eq!(extension["required"], false);
     assert_eq!(
@@ -268,8 +282,17 @@ async fn protocol_errors_are_json_rpc_errors_with_a2a_codes() {
     .await;
     assert_eq!(xml["error"]["code"], -32005, "{xml}");
     assert_eq!(
-        rpc(&gw, "CreateTaskPushNotificationConfig", json!({})).await["error"]["code"],
-        -32003
+        rpc(
+            &gw,
+            "CreateTaskPushNotificationConfig",
+            json!({"taskId": "missing", "url": "https://example.com/push"})
+        )
+        .await["error"]["code"],
+        -32001
+    );
+    assert_eq!(
+        rpc(&gw, "GetExtendedAgentCard", json!({})).await["error"]["code"],
+        -32004
     );
     let garbage: Value = http()
         .post(gw.url("/"))
@@ -356,6 +379,359 @@ async fn a_stream_starts_with_the_task_stays_open_while_a_person_decides_and_end
     );
 }
 
+async fn task_id_of(gw: &TestGateway, params: Value) -> String {
+    let sent = rpc(gw, "SendMessage", params).await;
+    sent["result"]["task"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no task: {sent}"))
+        .to_owned()
+}
+
+fn push_config(task_id: &str, id: Option<&str>, url: &str) -> Value {
+    let mut config = json!({"taskId": task_id, "url": url, "token": "workflow-token-7",
+        "authentication": {"scheme": "Bearer", "credentials": "receiver-secret"}});
+    if let Some(id) = id {
+        config["id"] = json!(id);
+    }
+    config
+}
+
+#[tokio::test]
+async fn push_configs_are_checked_stored_listed_and_deleted_per_workflow() {
+    let gw = TestGateway::start().await;
+    let task_id = task_id_of(&gw, message(&gw.scenario("refund-exception"))).await;
+    let create = |config: Value| rpc(&gw, "CreateTaskPushNotificationConfig", config);
+
+    // Receivers the gateway would refuse to call are refused before anything is stored.
+    let plain_http = create(push_config(&task_id, None, "http://hooks.example.com/a2a")).await;
+    assert_eq!(plain_http["error"]["code"], -32602, "{plain_http}");
+    assert!(
+        plain_http["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("https")
+    );
+    let mut header_injection = push_config(&task_id, None, "https://hooks.example.com/a2a");
+    header_injection["authentication"]["scheme"] = json!("Bearer x\r\nX-Evil: 1");
+    assert_eq!(create(header_injection).await["error"]["code"], -32602);
+
+    let made = create(push_config(
+        &task_id,
+        Some("ops"),
+        "https://hooks.example.com/a2a",
+    ))
+    .await;
+    let config = &made["result"];
+    assert_eq!(
+        (&config["id"], &config["taskId"], &config["token"]),
+        (&json!("ops"), &json!(task_id), &json!("workflow-token-7")),
+        "{made}"
+    );
+    assert_eq!(config["authentication"]["scheme"], "Bearer");
+    assert!(
+        config["authentication"].get("credentials").is_none(),
+        "credentials are write-only: {made}"
+    );
+    let unnamed = create(push_config(&task_id, None, "https://audit.example.com/a2a")).await;
+    let unnamed_id = unnamed["result"]["id"].as_str().unwrap().to_owned();
+    assert!(!unnamed_id.is_empty());
+
+    let got = rpc(
+        &gw,
+        "GetTaskPushNotificationConfig",
+        json!({"taskId": task_id, "id": "ops"}),
+    )
+    .await;
+    assert_eq!(got["result"]["url"], "https://hooks.example.com/a2a");
+    let missing = rpc(
+        &gw,
+        "GetTaskPushNotificationConfig",
+        json!({"taskId": task_id, "id": "nope"}),
+    )
+    .await;
+    assert_eq!(missing["error"]["code"], -32001);
+    let not_yours = rpc_as(
+        &gw,
+        OTHER_WORKFLOW_TOKEN,
+        "ListTaskPushNotificationConfigs",
+        json!({"taskId": task_id}),
+    )
+    .await;
+    assert_eq!(not_yours["error"]["code"], -32001, "{not_yours}");
+    let listed = rpc(
+        &gw,
+        "ListTaskPushNotificationConfigs",
+        json!({"taskId": task_id}),
+    )
+    .await;
+    assert_eq!(listed["result"]["configs"].as_array().unwrap().len(), 2);
+
+    // Deleting is idempotent.
+    for _ in 0..2 {
+        let deleted = rpc(
+            &gw,
+            "DeleteTaskPushNotificationConfig",
+            json!({"taskId": task_id, "id": "ops"}),
+        )
+        .await;
+        assert!(deleted.get("error").is_none(), "{deleted}");
+    }
+    let listed = rpc(
+        &gw,
+        "ListTaskPushNotificationConfigs",
+        json!({"taskId": task_id}),
+    )
+    .await;
+    assert_eq!(listed["result"]["configs"][0]["id"], unnamed_id.as_str());
+
+    // A task takes a bounded number of receivers.
+    for n in 1..10 {
+        let id = format!("r{n}");
+        let made = create(push_config(
+            &task_id,
+            Some(&id),
+            "https://hooks.example.com/a2a",
+        ))
+        .await;
+        assert!(made.get("error").is_none(), "{made}");
+    }
+    let too_many = create(push_config(
+        &task_id,
+        Some("r10"),
+        "https://hooks.example.com/a2a",
+    ))
+    .await;
+    assert_eq!(too_many["error"]["code"], -32602, "{too_many}");
+}
+
+#[tokio::test]
+async fn a_push_is_retried_until_its_receiver_is_back_and_a_late_config_is_pushed_at_once() {
+    let gw = TestGateway::start().await;
+    let hook = receiver(false).await;
+    let mut params = message(&gw.scenario("refund-exception"));
+    params["configuration"] =
+        json!({"taskPushNotificationConfig": push_config("", Some("inline"), &hook.url)});
+    let task_id = task_id_of(&gw, params).await;
+    gw.decide_as(
+        &gw.reviewer,
+        "refund-exception-t",
+        DecisionKind::Reject,
+        "Outside the refund policy",
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert!(hook.got.lock().unwrap().is_empty(), "the receiver is down");
+    *hook.up.lock().unwrap() = true;
+    gw.advance(chrono::Duration::seconds(5)); // past the backoff
+    let task = pushed_task(&gw, &hook, &task_id).await;
+    assert_eq!(task["status"]["state"], "TASK_STATE_REJECTED");
+    assert_eq!(decision_artifact(&task)["decision"], "reject");
+
+    // A config registered after the end gets the end at once, with the same body.
+    let made = rpc(
+        &gw,
+        "CreateTaskPushNotificationConfig",
+        push_config(&task_id, Some("late"), &hook.url),
+    )
+    .await;
+    assert!(made.get("error").is_none(), "{made}");
+    eventually("the late push", || hook.got.lock().unwrap().len() == 2).await;
+    let got = hook.got.lock().unwrap().clone();
+    assert_eq!(
+        got[0].1, got[1].1,
+        "the ended task renders the same every time"
+    );
+    assert_ne!(got[0].0["idempotency-key"], got[1].0["idempotency-key"]);
+
+    // A config deleted while its push waits is never called.
+    let hook2 = receiver(false).await;
+    let mut params = message(&gw.scenario("supplier-payment"));
+    params["configuration"] =
+        json!({"taskPushNotificationConfig": push_config("", Some("gone"), &hook2.url)});
+    let second = task_id_of(&gw, params).await;
+    let cancelled = rpc(&gw, "CancelTask", json!({"id": second})).await;
+    assert_eq!(
+        cancelled["result"]["status"]["state"],
+        "TASK_STATE_CANCELED"
+    );
+    rpc(
+        &gw,
+        "DeleteTaskPushNotificationConfig",
+        json!({"taskId": second, "id": "gone"}),
+    )
+    .await;
+    *hook2.up.lock().unwrap() = true;
+    gw.advance(chrono::Duration::seconds(5));
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert!(hook2.got.lock().unwrap().is_empty());
+}
+
+async fn rest(
+    gw: &TestGateway,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, String, Value) {
+    let mut request = http()
+        .request(method, gw.url(&format!("/a2a{path}")))
+        .bearer_auth(WORKFLOW_TOKEN)
+        .header("A2A-Version", "1.0");
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let kind = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, kind, response.json().await.unwrap_or(Value::Null))
+}
+
+fn error_reason(body: &Value) -> &str {
+    body["error"]["details"]
+        .as_array()
+        .and_then(|d| d.iter().find_map(|x| x["reason"].as_str()))
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_http_json_binding_serves_the_same_tasks_with_google_rpc_errors() {
+    use reqwest::Method;
+    let gw = TestGateway::start().await;
+    let (status, kind, sent) = rest(
+        &gw,
+        Method::POST,
+        "/message:send",
+        Some(message(&gw.scenario("refund-exception"))),
+    )
+    .await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (200, "application/a2a+json"),
+        "{sent}"
+    );
+    let task_id = sent["task"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(sent["task"]["status"]["state"], "TASK_STATE_AUTH_REQUIRED");
+    // The same task over both bindings.
+    let (_, _, got) = rest(&gw, Method::GET, &format!("/tasks/{task_id}"), None).await;
+    let over_rpc = rpc(&gw, "GetTask", json!({"id": task_id})).await;
+    assert_eq!(got, over_rpc["result"]);
+    let (_, _, listed) = rest(&gw, Method::GET, "/tasks?pageSize=10", None).await;
+    assert_eq!(listed["tasks"][0]["id"], task_id.as_str(), "{listed}");
+
+    let (status, _, made) = rest(
+        &gw,
+        Method::POST,
+        &format!("/tasks/{task_id}/pushNotificationConfigs"),
+        Some(push_config(
+            "",
+            Some("ops"),
+            "https://hooks.example.com/a2a",
+        )),
+    )
+    .await;
+    assert_eq!((status, &made["taskId"]), (200, &json!(task_id)), "{made}");
+    let (_, _, configs) = rest(
+        &gw,
+        Method::GET,
+        &format!("/tasks/{task_id}/pushNotificationConfigs"),
+        None,
+    )
+    .await;
+    assert_eq!(configs["configs"][0]["id"], "ops");
+    let (status, _, deleted) = rest(
+        &gw,
+        Method::DELETE,
+        &format!("/tasks/{task_id}/pushNotificationConfigs/ops"),
+        None,
+    )
+    .await;
+    assert_eq!((status, deleted), (200, json!({})));
+    let (status, _, gone) = rest(
+        &gw,
+        Method::GET,
+        &format!("/tasks/{task_id}/pushNotificationConfigs/ops"),
+        None,
+    )
+    .await;
+    assert_eq!((status, error_reason(&gone)), (404, "TASK_NOT_FOUND"));
+
+    let (status, _, cancelled) =
+        rest(&gw, Method::POST, &format!("/tasks/{task_id}:cancel"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(cancelled["status"]["state"], "TASK_STATE_CANCELED");
+    let (status, _, ended) = rest(
+        &gw,
+        Method::POST,
+        &format!("/tasks/{task_id}:subscribe"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (
+            status,
+            ended["error"]["status"].as_str(),
+            error_reason(&ended)
+        ),
+        (400, Some("FAILED_PRECONDITION"), "UNSUPPORTED_OPERATION"),
+        "{ended}"
+    );
+
+    // Errors are google.rpc.Status with the A2A ErrorInfo.
+    let (status, _, missing) = rest(&gw, Method::GET, "/tasks/missing", None).await;
+    assert_eq!(status, 404);
+    assert_eq!(missing["error"]["status"], "NOT_FOUND");
+    assert_eq!(error_reason(&missing), "TASK_NOT_FOUND");
+    let no_version = http()
+        .get(gw.url(&format!("/a2a/tasks/{task_id}")))
+        .bearer_auth(WORKFLOW_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_version.status().as_u16(), 400);
+    let no_version: Value = no_version.json().await.unwrap();
+    assert_eq!(error_reason(&no_version), "VERSION_NOT_SUPPORTED");
+    let by_query = http()
+        .get(gw.url(&format!("/a2a/tasks/{task_id}?A2A-Version=1.0")))
+        .bearer_auth(WORKFLOW_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_query.status().as_u16(), 200);
+    let xml = http()
+        .post(gw.url("/a2a/message:send"))
+        .bearer_auth(WORKFLOW_TOKEN)
+        .header("A2A-Version", "1.0")
+        .header("content-type", "application/xml")
+        .body("<message/>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xml.status().as_u16(), 400);
+    let xml: Value = xml.json().await.unwrap();
+    assert_eq!(error_reason(&xml), "CONTENT_TYPE_NOT_SUPPORTED");
+}
+
+/// Checks the SDK client spoke `binding`: HTTP+JSON calls live under `/a2a/`, JSON-RPC posts
+/// to `/` (the agent card is read either way).
+fn assert_binding(said: &Value, binding: &str) {
+    let paths: Vec<&str> = said["paths"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no paths: {said}"))
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|p| !p.starts_with("/.well-known/"))
+        .collect();
+    let rest = paths.iter().all(|p| p.starts_with("/a2a/"));
+    let rpc = paths.iter().all(|p| *p == "/");
+    assert!(
+        !paths.is_empty() && if binding == "HTTP+JSON" { rest } else { rpc },
+        "{binding} expected, the client called {paths:?}"
+    );
+}
+
 /// The official A2A SDKs, as unmodified clients.
 #[derive(Clone, Copy)]
 enum Sdk {
@@ -365,12 +741,13 @@ enum Sdk {
     JavaScript,
 }
 
-/// Runs an SDK's client script; returns its JSON lines as they come.
+/// Runs an SDK's client script with `args` after the gateway URL, the workflow token and the
+/// request file; returns its JSON lines as they come.
 fn sdk_client(
     sdk: Sdk,
     gw: &TestGateway,
     request: &Value,
-    mode: &str,
+    args: &[&str],
 ) -> (
     std::process::Child,
     std::sync::mpsc::Receiver<Value>,
@@ -402,7 +779,7 @@ fn sdk_client(
         .arg(gw.url(""))
         .arg(WORKFLOW_TOKEN)
         .arg(&path)
-        .arg(mode)
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -421,39 +798,54 @@ fn sdk_client(
     (child, rx, dir)
 }
 
-fn next_line(rx: &std::sync::mpsc::Receiver<Value>) -> Value {
-    rx.recv_timeout(std::time::Duration::from_secs(30))
-        .expect("the Python client said nothing")
+/// The client's next JSON line, read off the async runtime.
+async fn next_line(
+    rx: std::sync::mpsc::Receiver<Value>,
+) -> (Value, std::sync::mpsc::Receiver<Value>) {
+    tokio::task::spawn_blocking(move || {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the SDK client said nothing");
+        (line, rx)
+    })
+    .await
+    .unwrap()
 }
 
-/// Submit, stream to AUTH_REQUIRED, a reviewer decides, COMPLETED with a decision that
-/// verifies against the JWKS; then another request cancelled from AUTH_REQUIRED.
-async fn sdk_flow(sdk: Sdk) {
+/// Submit, stream to AUTH_REQUIRED, a reviewer decides `kind`; the client sees the task end
+/// with a decision that verifies against the JWKS.
+async fn sdk_decided(sdk: Sdk, binding: &str, kind: DecisionKind) {
     let gw = TestGateway::start().await;
-    let (mut child, rx, _dir) = sdk_client(sdk, &gw, &gw.scenario("refund-exception"), "approve");
-    let waiting = tokio::task::spawn_blocking(move || (next_line(&rx), rx))
-        .await
-        .unwrap();
-    assert_eq!(waiting.0["step"], "auth_required", "{}", waiting.0);
+    let (mut child, rx, _dir) = sdk_client(
+        sdk,
+        &gw,
+        &gw.scenario("refund-exception"),
+        &["decide", binding],
+    );
+    let (waiting, rx) = next_line(rx).await;
+    assert_eq!(waiting["step"], "auth_required", "{waiting}");
     let (status, _) = gw
         .decide_as(
             &gw.reviewer,
             "refund-exception-t",
-            DecisionKind::Approve,
+            kind,
             "Checked with the carrier",
         )
         .await;
     assert_eq!(status, 201);
     let record = gw.record("refund-exception-t").await;
-    let rx = waiting.1;
-    let done = tokio::task::spawn_blocking(move || next_line(&rx))
-        .await
-        .unwrap();
+    let (done, _) = next_line(rx).await;
     assert!(child.wait().unwrap().success());
-    assert_eq!(done["state"], "TASK_STATE_COMPLETED", "{done}");
+    let (state, word) = match kind {
+        DecisionKind::Approve => ("TASK_STATE_COMPLETED", "approve"),
+        DecisionKind::Reject => ("TASK_STATE_REJECTED", "reject"),
+    };
+    assert_eq!(done["state"], state, "{done}");
+    assert_binding(&done, binding);
     let decision = &done["artifacts"][0]["data"][0];
+    assert_eq!(decision["decision"], word);
     let jwks = gw.client.jwks().await.unwrap();
-    verify_decision(
+    let claims = verify_decision(
         decision["decisionJws"].as_str().unwrap(),
         &jwks,
         AUDIENCE,
@@ -462,14 +854,24 @@ async fn sdk_flow(sdk: Sdk) {
         gw.clock_now(),
     )
     .unwrap();
+    assert_eq!(claims.decision, kind);
+}
 
-    let (mut child, rx, _dir) = sdk_client(sdk, &gw, &gw.scenario("supplier-payment"), "cancel");
-    let lines = tokio::task::spawn_blocking(move || (next_line(&rx), next_line(&rx)))
-        .await
-        .unwrap();
+/// A request cancelled from AUTH_REQUIRED is withdrawn for REST too.
+async fn sdk_cancelled(sdk: Sdk, binding: &str) {
+    let gw = TestGateway::start().await;
+    let (mut child, rx, _dir) = sdk_client(
+        sdk,
+        &gw,
+        &gw.scenario("supplier-payment"),
+        &["cancel", binding],
+    );
+    let (waiting, rx) = next_line(rx).await;
+    let (done, _) = next_line(rx).await;
     assert!(child.wait().unwrap().success());
-    assert_eq!(lines.0["step"], "auth_required");
-    assert_eq!(lines.1["state"], "TASK_STATE_CANCELED", "{}", lines.1);
+    assert_eq!(waiting["step"], "auth_required");
+    assert_eq!(done["state"], "TASK_STATE_CANCELED", "{done}");
+    assert_binding(&done, binding);
     let outcome = gw
         .client
         .wait_for_decision(WORKFLOW_TOKEN, "supplier-payment-t", 0)
@@ -478,12 +880,127 @@ async fn sdk_flow(sdk: Sdk) {
     assert_eq!(outcome.state, RequestState::Withdrawn);
 }
 
-#[tokio::test]
-async fn the_python_a2a_sdk_client_gets_a_decision_it_can_verify_and_can_cancel() {
-    sdk_flow(Sdk::Python).await;
+/// The client registers a push config and goes away; the decision reaches its receiver.
+async fn sdk_pushed(sdk: Sdk, binding: &str) {
+    let gw = TestGateway::start().await;
+    let hook = receiver(true).await;
+    let (mut child, rx, _dir) = sdk_client(
+        sdk,
+        &gw,
+        &gw.scenario("refund-exception"),
+        &["push", binding, &hook.url],
+    );
+    let (waiting, rx) = next_line(rx).await;
+    assert_eq!(waiting["step"], "auth_required", "{waiting}");
+    let (listed, _) = next_line(rx).await;
+    assert!(child.wait().unwrap().success());
+    assert_binding(&listed, binding);
+    let config = &listed["configs"][0];
+    assert_eq!(
+        (
+            config["url"].as_str(),
+            config["token"].as_str(),
+            config["scheme"].as_str()
+        ),
+        (
+            Some(hook.url.as_str()),
+            Some("workflow-token-7"),
+            Some("Bearer")
+        ),
+        "{listed}"
+    );
+    gw.decide_as(
+        &gw.reviewer,
+        "refund-exception-t",
+        DecisionKind::Approve,
+        "Checked with the carrier",
+    )
+    .await;
+    let record = gw.record("refund-exception-t").await;
+    let task = pushed_task(&gw, &hook, waiting["task"].as_str().unwrap()).await;
+    assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED");
+    let jwks = gw.client.jwks().await.unwrap();
+    verify_decision(
+        decision_artifact(&task)["decisionJws"].as_str().unwrap(),
+        &jwks,
+        AUDIENCE,
+        "refund-exception-t",
+        record.report.request_digest.as_deref().unwrap(),
+        gw.clock_now(),
+    )
+    .unwrap();
+}
+
+/// The one push `hook` got: checks its headers and returns the task in its `StreamResponse`.
+async fn pushed_task(gw: &TestGateway, hook: &Receiver, task_id: &str) -> Value {
+    eventually("the push notification", || {
+        !hook.got.lock().unwrap().is_empty()
+    })
+    .await;
+    let (headers, body) = hook.got.lock().unwrap()[0].clone();
+    assert_eq!(headers["content-type"], "application/a2a+json");
+    assert_eq!(headers["authorization"], "Bearer receiver-secret");
+    assert_eq!(headers["x-a2a-notification-token"], "workflow-token-7");
+    assert!(headers.contains_key("countersign-signature"));
+    let pushed: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        pushed.as_object().unwrap().len(),
+        1,
+        "a StreamResponse has one member: {pushed}"
+    );
+    let task = pushed["task"].clone();
+    assert_eq!(task["id"], task_id);
+    // Delivered, with its own audit event naming the push.
+    let delivered = sealed_entries(gw, |e| {
+        e["request_id"] == "refund-exception-t" && e["kind"] == "decision_delivered"
+    })
+    .await;
+    assert_eq!(delivered.len(), 1, "{delivered:?}");
+    assert!(
+        delivered[0]["detail"]["delivery_id"]
+            .as_str()
+            .unwrap()
+            .contains(":push:")
+    );
+    task
 }
 
 #[tokio::test]
-async fn the_javascript_a2a_sdk_client_gets_a_decision_it_can_verify_and_can_cancel() {
-    sdk_flow(Sdk::JavaScript).await;
+async fn the_python_a2a_sdk_client_gets_an_approval_it_can_verify() {
+    sdk_decided(Sdk::Python, "JSONRPC", DecisionKind::Approve).await;
+}
+
+#[tokio::test]
+async fn the_python_a2a_sdk_client_over_http_json_gets_a_rejection_it_can_verify() {
+    sdk_decided(Sdk::Python, "HTTP+JSON", DecisionKind::Reject).await;
+}
+
+#[tokio::test]
+async fn the_python_a2a_sdk_client_cancels_a_waiting_task() {
+    sdk_cancelled(Sdk::Python, "JSONRPC").await;
+}
+
+#[tokio::test]
+async fn the_python_a2a_sdk_clients_push_config_receives_the_decision() {
+    sdk_pushed(Sdk::Python, "JSONRPC").await;
+}
+
+#[tokio::test]
+async fn the_javascript_a2a_sdk_client_gets_an_approval_it_can_verify() {
+    sdk_decided(Sdk::JavaScript, "JSONRPC", DecisionKind::Approve).await;
+}
+
+#[tokio::test]
+async fn the_javascript_a2a_sdk_client_over_http_json_gets_a_rejection_it_can_verify() {
+    sdk_decided(Sdk::JavaScript, "HTTP+JSON", DecisionKind::Reject).await;
+}
+
+#[tokio::test]
+async fn the_javascript_a2a_sdk_client_cancels_a_waiting_task_over_http_json() {
+    sdk_cancelled(Sdk::JavaScript, "HTTP+JSON").await;
+}
+
+#[tokio::test]
+async fn the_javascript_a2a_sdk_clients_push_config_receives_the_decision() {
+    sdk_pushed(Sdk::JavaScript, "HTTP+JSON").await;
 }

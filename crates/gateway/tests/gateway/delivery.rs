@@ -1,9 +1,7 @@
 //! Getting outcomes out: long-poll, expiry, live events with resume, webhooks, receipts.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
-use axum::http::{HeaderMap, StatusCode};
 use chrono::Duration;
 use countersign_chain::digest::sha256_digest;
 use countersign_chain::{CompactJws, PublicKey};
@@ -11,7 +9,9 @@ use countersign_wire::api::{EventKind, RequestState, WebhookDelivery};
 use countersign_wire::{DecisionKind, Jwk};
 use serde_json::{Value, json};
 
-use crate::support::{AUDIENCE, TestGateway, WORKFLOW_TOKEN, error_code, http};
+use crate::support::{
+    AUDIENCE, TestGateway, WORKFLOW_TOKEN, error_code, eventually, http, receiver,
+};
 
 #[tokio::test]
 async fn a_waiting_workflow_gets_the_decision_when_it_is_made() {
@@ -190,50 +190,10 @@ async fn a_console_that_reconnects_with_last_event_id_misses_nothing() {
     );
 }
 
-/// A webhook receiver on loopback that fails until told otherwise, recording what it got.
-struct Receiver {
-    url: String,
-    up: Arc<Mutex<bool>>,
-    got: Arc<Mutex<Vec<(HeaderMap, String)>>>,
-}
-
-async fn receiver() -> Receiver {
-    let up = Arc::new(Mutex::new(false));
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let (up2, got2) = (up.clone(), got.clone());
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: HeaderMap, body: String| {
-            let (up, got) = (up2.clone(), got2.clone());
-            async move {
-                if !*up.lock().unwrap() {
-                    return StatusCode::SERVICE_UNAVAILABLE;
-                }
-                got.lock().unwrap().push((headers, body));
-                StatusCode::NO_CONTENT
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Receiver { url, up, got }
-}
-
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..100 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(StdDuration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 #[tokio::test]
 async fn a_webhook_receiver_that_is_down_gets_the_signed_decision_once_it_is_back() {
     let gw = TestGateway::start().await;
-    let hook = receiver().await;
+    let hook = receiver(false).await;
     let mut body = gw.scenario("refund-exception");
     body["callback"] = json!({"url": hook.url});
     body["request_id"] = json!("refund-with-webhook");

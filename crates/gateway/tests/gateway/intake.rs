@@ -65,6 +65,32 @@ async fn client_mistakes_get_typed_4xx_errors_never_500() {
     );
     assert_eq!(body["error"]["report"]["findings"][0]["code"], "MALFORMED");
 
+    // A callback the gateway would refuse to call (plain http off this machine): nothing is
+    // stored.
+    let mut cloud_metadata = gw.scenario("refund-exception");
+    cloud_metadata["callback"] = json!({"url": "http://169.254.169.254/latest/meta-data"});
+    let (status, body) = error_code(gw.submit(&cloud_metadata).await).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_body"))
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("callback.url:")
+    );
+    let (status, _) = error_code(
+        http()
+            .get(gw.url("/v1/requests/refund-exception-t"))
+            .bearer_auth(gw.reviewer.token())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 404);
+
     let (status, body) = error_code(http().get(gw.url("/v1/nowhere")).send().await.unwrap()).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),

@@ -7,7 +7,7 @@ use countersign_wire::DecisionKind;
 use countersign_wire::api::{EscalationReason, RequestRecord, RequestState};
 use serde_json::Value;
 
-use crate::support::{AUDIENCE, TestGateway, WORKFLOW_TOKEN, error_code};
+use crate::support::{AUDIENCE, TestGateway, WORKFLOW_TOKEN, error_code, sealed_entries};
 
 const POLICY: &str = r#"
 id = "acme-review"
@@ -65,22 +65,6 @@ async fn eventually(
 }
 
 /// The sealed audit entries that `keep` selects, as JSON.
-async fn sealed_entries(gw: &TestGateway, keep: impl Fn(&Value) -> bool) -> Vec<Value> {
-    // Sealed within a tick; read them through the store the gateway wrote.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let store = countersign_store::Store::open(&gw.config.database)
-        .await
-        .unwrap();
-    store
-        .audit_entries()
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| serde_json::from_str::<Value>(&e.entry).unwrap())
-        .filter(|e| keep(e))
-        .collect()
-}
-
 async fn audit_entries(gw: &TestGateway, id: &str) -> Vec<Value> {
     sealed_entries(gw, |e| e["request_id"] == id).await
 }

@@ -1,6 +1,9 @@
 //! A gateway per test: temp directory, the demo trust store, a manual clock, enrolled people.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
+
+use axum::http::{HeaderMap, StatusCode};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use countersign_chain::SigningKeyPair;
@@ -274,4 +277,62 @@ pub async fn error_code(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let body: Value = response.json().await.unwrap();
     (status, body)
+}
+
+/// A webhook (or A2A push) receiver on loopback, recording what it got; while down it answers
+/// 503.
+pub struct Receiver {
+    pub url: String,
+    pub up: Arc<Mutex<bool>>,
+    pub got: Arc<Mutex<Vec<(HeaderMap, String)>>>,
+}
+
+pub async fn receiver(up: bool) -> Receiver {
+    let up = Arc::new(Mutex::new(up));
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let (up2, got2) = (up.clone(), got.clone());
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let (up, got) = (up2.clone(), got2.clone());
+            async move {
+                if !*up.lock().unwrap() {
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
+                got.lock().unwrap().push((headers, body));
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Receiver { url, up, got }
+}
+
+pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..100 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Audit entries sealed so far that `keep` selects, read through the store the gateway wrote.
+pub async fn sealed_entries(gw: &TestGateway, keep: impl Fn(&Value) -> bool) -> Vec<Value> {
+    // Sealed within a tick; read them through the store the gateway wrote.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let store = countersign_store::Store::open(&gw.config.database)
+        .await
+        .unwrap();
+    store
+        .audit_entries()
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| serde_json::from_str::<Value>(&e.entry).unwrap())
+        .filter(|e| keep(e))
+        .collect()
 }

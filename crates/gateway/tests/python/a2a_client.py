@@ -1,10 +1,14 @@
 """An unmodified A2A client (a2a-sdk, PyPI) asking the gateway for human approval.
 
-Usage: a2a_client.py BASE_URL TOKEN REQUEST.json approve|cancel
+Usage: a2a_client.py BASE_URL TOKEN REQUEST.json decide|cancel|push BINDING [PUSH_URL]
 
-Streams SendMessage with the DelegationRequest in a data part; prints one JSON line when the
-task waits in AUTH_REQUIRED (the test then has a reviewer decide), and a last JSON line with
-the final state and the decision artifact's data. With `cancel` it cancels at AUTH_REQUIRED.
+BINDING is JSONRPC or HTTP+JSON, the interface the client picks from the agent card.
+- decide: streams SendMessage with the DelegationRequest in a data part; prints one JSON line
+  when the task waits in AUTH_REQUIRED (the test then has a reviewer decide), and a last JSON
+  line with the final state and the artifacts' data.
+- cancel: cancels the task at AUTH_REQUIRED.
+- push: sends without streaming, with a push-notification config for PUSH_URL inline, prints
+  the task id and the configs the agent lists, and exits; the end arrives at PUSH_URL.
 """
 
 import asyncio
@@ -16,11 +20,15 @@ import httpx
 from a2a.client import ClientConfig, create_client
 from a2a.helpers import get_data_parts, new_data_part
 from a2a.types import (
+    AuthenticationInfo,
     CancelTaskRequest,
     GetTaskRequest,
+    ListTaskPushNotificationConfigsRequest,
     Message,
     Role,
+    SendMessageConfiguration,
     SendMessageRequest,
+    TaskPushNotificationConfig,
     TaskState,
 )
 
@@ -29,14 +37,28 @@ def say(**fields):
     print(json.dumps(fields), flush=True)
 
 
-async def main(base_url: str, token: str, request_path: str, mode: str) -> None:
+async def main(
+    base_url: str, token: str, request_path: str, mode: str, binding: str, push_url: str = ""
+) -> None:
     with open(request_path, encoding="utf-8") as f:
         request = json.load(f)
-    http = httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    # Paths called, so the test can tell which binding the client chose.
+    paths: set[str] = set()
+
+    async def record(request: httpx.Request) -> None:
+        paths.add(request.url.path)
+
+    http = httpx.AsyncClient(
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+        event_hooks={"request": [record]},
+    )
     client = await create_client(
         base_url,
         client_config=ClientConfig(
-            streaming=True, httpx_client=http, supported_protocol_bindings=["JSONRPC"]
+            streaming=mode != "push",
+            httpx_client=http,
+            supported_protocol_bindings=[binding],
         ),
     )
     send = SendMessageRequest(
@@ -46,6 +68,18 @@ async def main(base_url: str, token: str, request_path: str, mode: str) -> None:
             parts=[new_data_part(request, media_type="application/json")],
         )
     )
+    if mode == "push":
+        send.configuration.CopyFrom(
+            SendMessageConfiguration(
+                task_push_notification_config=TaskPushNotificationConfig(
+                    url=push_url,
+                    token="workflow-token-7",
+                    authentication=AuthenticationInfo(
+                        scheme="Bearer", credentials="receiver-secret"
+                    ),
+                )
+            )
+        )
     task_id = None
     async for event in client.send_message(send):
         kind = event.WhichOneof("payload")
@@ -57,18 +91,37 @@ async def main(base_url: str, token: str, request_path: str, mode: str) -> None:
             continue
         if state == TaskState.TASK_STATE_AUTH_REQUIRED:
             say(step="auth_required", task=task_id)
+            if mode == "push":
+                listed = await client.list_task_push_notification_configs(
+                    ListTaskPushNotificationConfigsRequest(task_id=task_id)
+                )
+                say(
+                    step="push_configs",
+                    configs=[
+                        {"url": c.url, "token": c.token, "scheme": c.authentication.scheme}
+                        for c in listed.configs
+                    ],
+                    paths=sorted(paths),
+                )
+                await client.close()
+                return
             if mode == "cancel":
                 task = await client.cancel_task(CancelTaskRequest(id=task_id))
-                say(step="final", state=TaskState.Name(task.status.state), artifacts=[])
+                say(step="final", state=TaskState.Name(task.status.state), artifacts=[], paths=sorted(paths))
                 await client.close()
                 return
     task = await client.get_task(GetTaskRequest(id=task_id))
     artifacts = [
         {"name": a.name, "data": get_data_parts(a.parts)} for a in task.artifacts
     ]
-    say(step="final", state=TaskState.Name(task.status.state), artifacts=artifacts)
+    say(
+        step="final",
+        state=TaskState.Name(task.status.state),
+        artifacts=artifacts,
+        paths=sorted(paths),
+    )
     await client.close()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:5]))
+    asyncio.run(main(*sys.argv[1:]))

@@ -3,6 +3,7 @@
 mod export;
 mod metrics;
 mod policy;
+mod receiver_url;
 
 use std::collections::BTreeSet;
 

@@ -4,35 +4,39 @@
 //! as an artifact. The task *is* the request: it is verified, queued, escalated, decided,
 //! audited and exported exactly as one submitted over REST.
 //!
-//! This is the only module that touches the A2A types (`a2a-lf`, pinned exactly). JSON-RPC is
-//! served at `/`; the card at `/.well-known/agent-card.json`.
+//! This is the only module that touches the A2A types (`a2a-lf`, pinned exactly). The card is
+//! at `/.well-known/agent-card.json`; JSON-RPC is served at `/` ([`jsonrpc`]) and HTTP+JSON
+//! under `/a2a` ([`rest`]), both over the same operations here. Push-notification configs
+//! ([`push`]) are delivered from the durable outbox, like webhooks.
+
+mod jsonrpc;
+mod push;
+mod rest;
+
+pub(crate) use jsonrpc::rpc;
+pub(crate) use push::push_notification;
+pub(crate) use rest::routes;
 
 use std::convert::Infallible;
 use std::time::Duration;
 
 use a2a::{
     A2AError, AgentCapabilities, AgentCard, AgentExtension, AgentInterface, AgentSkill, Artifact,
-    HttpAuthSecurityScheme, JsonRpcId, JsonRpcRequest, JsonRpcResponse, Message, Part, PartContent,
-    Role, SecurityScheme, SendMessageRequest, SendMessageResponse, StreamResponse, Task, TaskState,
-    TaskStatus, TaskStatusUpdateEvent,
+    HttpAuthSecurityScheme, Message, Part, PartContent, Role, SecurityScheme, SendMessageRequest,
+    SendMessageResponse, StreamResponse, Task, TaskState, TaskStatus, TaskStatusUpdateEvent,
 };
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use countersign_store::{A2aTask, StoredRequest, WithdrawWrite};
 use countersign_wire::REQUEST_SCHEMA;
 use countersign_wire::api::{ErrorCode, RequestState};
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::AppState;
-use crate::auth::Workflow;
 use crate::decisions::outcome;
 
 /// The Countersign extension: what the data part holds and what the artifacts carry.
@@ -41,6 +45,8 @@ pub const EXTENSION_URI: &str = "https://countersign.dev/a2a/ext/human-approval/
 const INPUT_MODES: [&str; 2] = ["application/json", "text/plain"];
 /// The protocol version this agent speaks.
 pub const PROTOCOL_VERSION: &str = a2a::VERSION;
+/// Where the HTTP+JSON binding is mounted.
+pub const REST_PREFIX: &str = "/a2a";
 
 /// The agent card: one skill, JSON-RPC, bearer authentication like every workflow call.
 fn agent_card(base_url: &str) -> AgentCard {
@@ -71,13 +77,16 @@ fn agent_card(base_url: &str) -> AgentCard {
                       verified delegation chain, and signs the decision."
             .into(),
         version: env!("CARGO_PKG_VERSION").into(),
-        supported_interfaces: vec![AgentInterface::new(
-            base_url,
-            a2a::TRANSPORT_PROTOCOL_JSONRPC,
-        )],
+        supported_interfaces: vec![
+            AgentInterface::new(base_url, a2a::TRANSPORT_PROTOCOL_JSONRPC),
+            AgentInterface::new(
+                format!("{}{REST_PREFIX}", base_url.trim_end_matches('/')),
+                a2a::TRANSPORT_PROTOCOL_HTTP_JSON,
+            ),
+        ],
         capabilities: AgentCapabilities {
             streaming: Some(true),
-            push_notifications: Some(false),
+            push_notifications: Some(true),
             extensions: Some(vec![AgentExtension {
                 uri: EXTENSION_URI.into(),
                 description: Some(
@@ -155,24 +164,37 @@ pub(crate) async fn card(headers: HeaderMap) -> Response {
     response
 }
 
-/// The version the client speaks: the header (or, per the spec, nothing meaning 0.3).
-fn version(headers: &HeaderMap) -> String {
-    headers
+/// Checks the `A2A-Version` the client speaks (the header, else the `A2A-Version` query
+/// parameter, else 0.3 as the spec says). Major.Minor is what counts: 1.0.1 is 1.0.
+fn check_version(headers: &HeaderMap, query: Option<&str>) -> Result<(), A2AError> {
+    let from_query = query.and_then(|q| {
+        q.split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(name, _)| name.eq_ignore_ascii_case(a2a::SVC_PARAM_VERSION))
+            .map(|(_, value)| value.to_owned())
+    });
+    let spoken = headers
         .get(a2a::SVC_PARAM_VERSION)
         .and_then(|v| v.to_str().ok())
-        .map(str::trim)
+        .map(str::to_owned)
+        .or(from_query)
+        .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
-        .unwrap_or("0.3")
-        .to_owned()
+        .unwrap_or_else(|| "0.3".to_owned());
+    let major_minor: Vec<&str> = spoken.split('.').take(2).collect();
+    if major_minor.join(".") == PROTOCOL_VERSION {
+        Ok(())
+    } else {
+        Err(A2AError::version_not_supported(&spoken))
+    }
 }
 
-fn rpc_error(id: JsonRpcId, error: A2AError) -> Response {
-    Json(JsonRpcResponse::error(id, error.to_jsonrpc_error())).into_response()
+fn to_value<T: serde::Serialize>(value: &T) -> Result<Value, A2AError> {
+    serde_json::to_value(value).map_err(|e| A2AError::internal(e.to_string()))
 }
 
-fn params<T: DeserializeOwned>(request: &JsonRpcRequest) -> Result<T, A2AError> {
-    serde_json::from_value(request.params.clone().unwrap_or(Value::Null))
-        .map_err(|e| A2AError::invalid_params(format!("params: {e}")))
+fn storage_failed<E>(_: E) -> A2AError {
+    A2AError::internal("storage failed")
 }
 
 /// The task a request is, at this moment.
@@ -181,12 +203,15 @@ async fn task_of(
     task: &A2aTask,
     stored: &StoredRequest,
 ) -> Result<Task, A2AError> {
-    let at = Some(Utc::now());
+    let at = state_since(state, stored).await?;
     let outcome = outcome(state, stored)
         .await
         .map_err(|_| A2AError::internal("cannot read the decision"))?;
     let agent_says = |text: String, data: Value| {
         let mut message = Message::new(Role::Agent, vec![Part::text(text), Part::data(data)]);
+        // One id per state, so the same state reads the same every time (and a retried push
+        // carries the same body).
+        message.message_id = format!("{}-{}", task.task_id, stored.state.as_str());
         message.task_id = Some(task.task_id.clone());
         message.context_id = Some(task.context_id.clone());
         message
@@ -266,12 +291,29 @@ async fn task_of(
         status: TaskStatus {
             state: state_now,
             message,
-            timestamp: at,
+            timestamp: Some(at),
         },
         artifacts,
         history: None,
         metadata: None,
     })
+}
+
+/// When the task entered its present state: a waiting task since its request was received,
+/// an ended one since that end. Stable, so a push retried later carries the same body.
+async fn state_since(state: &AppState, stored: &StoredRequest) -> Result<DateTime<Utc>, A2AError> {
+    let text = match stored.state {
+        RequestState::Pending | RequestState::Escalated => None,
+        ended => state
+            .store
+            .entered_state_at(&stored.request_id, ended)
+            .await
+            .map_err(storage_failed)?,
+    }
+    .unwrap_or_else(|| stored.received_at.clone());
+    DateTime::parse_from_rfc3339(&text)
+        .map(|t| t.to_utc())
+        .map_err(|_| A2AError::internal("a stored time does not parse"))
 }
 
 /// A task and its request, if `workflow` owns it.
@@ -280,19 +322,18 @@ async fn owned_task(
     workflow: &str,
     id: &str,
 ) -> Result<(A2aTask, StoredRequest), A2AError> {
-    let internal = |_| A2AError::internal("storage failed");
     let task = state
         .store
         .a2a_task(id)
         .await
-        .map_err(internal)?
+        .map_err(storage_failed)?
         .filter(|t| t.workflow == workflow)
         .ok_or_else(|| A2AError::task_not_found(id))?;
     let stored = state
         .store
         .request(&task.request_id)
         .await
-        .map_err(internal)?
+        .map_err(storage_failed)?
         .ok_or_else(|| A2AError::task_not_found(id))?;
     Ok((task, stored))
 }
@@ -312,6 +353,13 @@ async fn send(
     if unsupported {
         return Err(A2AError::content_type_not_supported());
     }
+    // Checked before anything is stored: a bad receiver must not leave a request behind.
+    let inline_push = request
+        .configuration
+        .as_ref()
+        .and_then(|c| c.task_push_notification_config.clone())
+        .map(push::PendingConfig::check)
+        .transpose()?;
     // A message naming a task continues it; this agent's tasks take no follow-ups yet, and an
     // unknown task is an error before anything else.
     if let Some(task_id) = &request.message.task_id {
@@ -369,11 +417,14 @@ async fn send(
             &at,
         )
         .await
-        .map_err(|_| A2AError::internal("storage failed"))?;
+        .map_err(storage_failed)?;
     if task.workflow != workflow {
         return Err(A2AError::invalid_params(
             "that request belongs to another workflow",
         ));
+    }
+    if let Some(config) = inline_push {
+        config.store(state, &task.task_id).await?;
     }
     Ok(SendMessageResponse::Task(
         task_of(state, &task, &stored).await?,
@@ -387,22 +438,18 @@ fn is_final(task: &Task) -> bool {
     )
 }
 
-/// SSE of JSON-RPC responses: the task first, then its status (and artifacts) as they change,
+/// SSE of the task's stream: the task first, then its status (and artifacts) as they change,
 /// closing at a terminal state. The stream stays open through `AUTH_REQUIRED`: the decision
-/// arrives out of band (A2A §7.6.1).
-fn stream(state: AppState, id: JsonRpcId, task: A2aTask, first: Task) -> Response {
+/// arrives out of band (A2A §7.6.1). `frame` wraps each payload for the binding.
+fn stream(
+    state: AppState,
+    task: A2aTask,
+    first: Task,
+    frame: impl Fn(StreamResponse) -> Event + Send + 'static,
+) -> Response {
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(16);
     let mut events = state.events.subscribe();
     let mut stopping = state.stopping.clone();
-    let frame = move |payload: StreamResponse| {
-        let body = JsonRpcResponse::success(
-            id.clone(),
-            serde_json::to_value(payload).unwrap_or(Value::Null),
-        );
-        Event::default()
-            .json_data(body)
-            .unwrap_or_else(|_| Event::default())
-    };
     tokio::spawn(async move {
         let done = is_final(&first);
         let mut last = first.status.state.clone();
@@ -479,124 +526,59 @@ fn stream(state: AppState, id: JsonRpcId, task: A2aTask, first: Task) -> Respons
         .into_response()
 }
 
-/// `POST /`: A2A JSON-RPC, for workflows.
-pub(crate) async fn rpc(
-    State(state): State<AppState>,
-    Workflow(workflow): Workflow,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .is_some_and(|v| v == "application/json" || v == "application/a2a+json");
-    if !json {
-        return rpc_error(JsonRpcId::Null, A2AError::content_type_not_supported());
-    }
-    let request: JsonRpcRequest = match serde_json::from_slice::<Value>(&body) {
-        Err(e) => return rpc_error(JsonRpcId::Null, A2AError::parse_error(e.to_string())),
-        Ok(value) => match serde_json::from_value(value) {
-            Ok(request) => request,
-            Err(e) => return rpc_error(JsonRpcId::Null, A2AError::invalid_request(e.to_string())),
-        },
-    };
-    let id = request.id.clone();
-    if request.jsonrpc != "2.0" {
-        return rpc_error(id, A2AError::invalid_request("jsonrpc must be \"2.0\""));
-    }
-    let spoken = version(&headers);
-    // Major.Minor is what counts; a patch number (1.0.1) is the same protocol.
-    let major_minor: Vec<&str> = spoken.split('.').take(2).collect();
-    if major_minor.join(".") != PROTOCOL_VERSION {
-        return rpc_error(id, A2AError::version_not_supported(&spoken));
-    }
-    let result: Result<Value, A2AError> = match request.method.as_str() {
-        a2a::methods::SEND_MESSAGE => match params::<SendMessageRequest>(&request) {
-            Ok(send_request) => send(&state, &workflow, send_request)
+/// A message-only answer as a stream: the message, then the end.
+fn stream_once(payload: StreamResponse, frame: impl Fn(StreamResponse) -> Event) -> Response {
+    Sse::new(tokio_stream::once(Ok::<_, Infallible>(frame(payload)))).into_response()
+}
+
+/// `SendStreamingMessage`: the task's stream, or the one message when no task was made.
+async fn send_streaming(
+    state: AppState,
+    workflow: &str,
+    request: SendMessageRequest,
+    frame: impl Fn(StreamResponse) -> Event + Send + 'static,
+) -> Result<Response, A2AError> {
+    match send(&state, workflow, request).await? {
+        SendMessageResponse::Task(first) => {
+            let task = state
+                .store
+                .a2a_task(&first.id)
                 .await
-                .and_then(|response| {
-                    serde_json::to_value(response).map_err(|e| A2AError::internal(e.to_string()))
-                }),
-            Err(e) => Err(e),
-        },
-        a2a::methods::SEND_STREAMING_MESSAGE => {
-            let outcome = match params::<SendMessageRequest>(&request) {
-                Ok(send_request) => send(&state, &workflow, send_request).await,
-                Err(e) => Err(e),
-            };
-            return match outcome {
-                Ok(SendMessageResponse::Task(first)) => match state.store.a2a_task(&first.id).await
-                {
-                    Ok(Some(task)) => stream(state, id, task, first),
-                    _ => rpc_error(id, A2AError::internal("storage failed")),
-                },
-                // A message-only stream: the message, then the end.
-                Ok(SendMessageResponse::Message(message)) => {
-                    let body = JsonRpcResponse::success(
-                        id,
-                        serde_json::to_value(StreamResponse::Message(message))
-                            .unwrap_or(Value::Null),
-                    );
-                    let event = Event::default().json_data(body).unwrap_or_default();
-                    Sse::new(tokio_stream::once(Ok::<_, Infallible>(event))).into_response()
-                }
-                Err(e) => rpc_error(id, e),
-            };
+                .map_err(storage_failed)?
+                .ok_or_else(|| A2AError::internal("the task vanished"))?;
+            Ok(stream(state, task, first, frame))
         }
-        a2a::methods::SUBSCRIBE_TO_TASK => {
-            let outcome = match params::<a2a::SubscribeToTaskRequest>(&request) {
-                Ok(p) => owned_task(&state, &workflow, &p.id).await,
-                Err(e) => Err(e),
-            };
-            let (task, stored) = match outcome {
-                Ok(found) => found,
-                Err(e) => return rpc_error(id, e),
-            };
-            return match task_of(&state, &task, &stored).await {
-                Ok(first) if is_final(&first) => rpc_error(
-                    id,
-                    A2AError::unsupported_operation("the task is already in a terminal state"),
-                ),
-                Ok(first) => stream(state, id, task, first),
-                Err(e) => rpc_error(id, e),
-            };
+        SendMessageResponse::Message(message) => {
+            Ok(stream_once(StreamResponse::Message(message), frame))
         }
-        a2a::methods::GET_TASK => match params::<a2a::GetTaskRequest>(&request) {
-            Ok(p) => match owned_task(&state, &workflow, &p.id).await {
-                Ok((task, stored)) => task_of(&state, &task, &stored).await.and_then(|t| {
-                    serde_json::to_value(t).map_err(|e| A2AError::internal(e.to_string()))
-                }),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        },
-        a2a::methods::CANCEL_TASK => match params::<a2a::CancelTaskRequest>(&request) {
-            Ok(p) => cancel(&state, &workflow, &p.id).await,
-            Err(e) => Err(e),
-        },
-        a2a::methods::LIST_TASKS => match params::<a2a::ListTasksRequest>(&request) {
-            Ok(p) => list(&state, &workflow, p).await,
-            Err(e) => Err(e),
-        },
-        a2a::methods::CREATE_PUSH_CONFIG
-        | a2a::methods::GET_PUSH_CONFIG
-        | a2a::methods::LIST_PUSH_CONFIGS
-        | a2a::methods::DELETE_PUSH_CONFIG => Err(A2AError::push_notification_not_supported()),
-        a2a::methods::GET_EXTENDED_AGENT_CARD => Err(A2AError::unsupported_operation(
-            "this agent has no extended card",
-        )),
-        other => Err(A2AError::method_not_found(other)),
-    };
-    match result {
-        Ok(value) => Json(JsonRpcResponse::success(id, value)).into_response(),
-        Err(e) => rpc_error(id, e),
     }
 }
 
+/// `SubscribeToTask`: the stream of a task that has not ended.
+async fn subscribe(
+    state: AppState,
+    workflow: &str,
+    task_id: &str,
+    frame: impl Fn(StreamResponse) -> Event + Send + 'static,
+) -> Result<Response, A2AError> {
+    let (task, stored) = owned_task(&state, workflow, task_id).await?;
+    let first = task_of(&state, &task, &stored).await?;
+    if is_final(&first) {
+        return Err(A2AError::unsupported_operation(
+            "the task is already in a terminal state",
+        ));
+    }
+    Ok(stream(state, task, first, frame))
+}
+
+/// `GetTask`.
+async fn get(state: &AppState, workflow: &str, task_id: &str) -> Result<Task, A2AError> {
+    let (task, stored) = owned_task(state, workflow, task_id).await?;
+    task_of(state, &task, &stored).await
+}
+
 /// `CancelTask`: the workflow withdraws its pending request.
-async fn cancel(state: &AppState, workflow: &str, task_id: &str) -> Result<Value, A2AError> {
+async fn cancel(state: &AppState, workflow: &str, task_id: &str) -> Result<Task, A2AError> {
     let (task, stored) = owned_task(state, workflow, task_id).await?;
     let now = state.clock.now();
     let write = state
@@ -608,7 +590,7 @@ async fn cancel(state: &AppState, workflow: &str, task_id: &str) -> Result<Value
             &now.to_rfc3339_opts(SecondsFormat::Millis, true),
         )
         .await
-        .map_err(|_| A2AError::internal("storage failed"))?;
+        .map_err(storage_failed)?;
     match write {
         WithdrawWrite::Withdrawn(event) => {
             state.publish([event]);
@@ -622,10 +604,9 @@ async fn cancel(state: &AppState, workflow: &str, task_id: &str) -> Result<Value
         .store
         .request(&stored.request_id)
         .await
-        .map_err(|_| A2AError::internal("storage failed"))?
+        .map_err(storage_failed)?
         .ok_or_else(|| A2AError::task_not_found(task_id))?;
-    let task = task_of(state, &task, &stored).await?;
-    serde_json::to_value(task).map_err(|e| A2AError::internal(e.to_string()))
+    task_of(state, &task, &stored).await
 }
 
 /// `ListTasks`: the calling workflow's tasks, newest first (one page of up to 100).
@@ -633,7 +614,7 @@ async fn list(
     state: &AppState,
     workflow: &str,
     request: a2a::ListTasksRequest,
-) -> Result<Value, A2AError> {
+) -> Result<a2a::ListTasksResponse, A2AError> {
     let size = request.page_size.unwrap_or(50);
     if !(1..=100).contains(&size) {
         return Err(A2AError::invalid_params(
@@ -648,7 +629,7 @@ async fn list(
             u32::try_from(size).unwrap_or(50),
         )
         .await
-        .map_err(|_| A2AError::internal("storage failed"))?;
+        .map_err(storage_failed)?;
     let mut tasks = Vec::with_capacity(rows.len());
     for row in &rows {
         if let Ok(Some(stored)) = state.store.request(&row.request_id).await {
@@ -663,11 +644,10 @@ async fn list(
         }
     }
     let count = i32::try_from(tasks.len()).unwrap_or(i32::MAX);
-    serde_json::to_value(a2a::ListTasksResponse {
+    Ok(a2a::ListTasksResponse {
         tasks,
         next_page_token: String::new(),
         page_size: size,
         total_size: count,
     })
-    .map_err(|e| A2AError::internal(e.to_string()))
 }

@@ -1,0 +1,288 @@
+//! The HTTP+JSON binding under [`REST_PREFIX`]: the same operations as JSON-RPC, as resources
+//! (A2A §11). Streams are SSE whose events are bare `StreamResponse`s; errors are a
+//! `google.rpc.Status` with the A2A `ErrorInfo` in its details.
+
+use a2a::{A2AError, StreamResponse};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::Event;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::{REST_PREFIX, cancel, check_version, list, push, send, send_streaming, subscribe};
+use crate::AppState;
+use crate::auth::Workflow;
+
+/// The binding's routes, mounted by the gateway's router.
+pub(crate) fn routes() -> Router<AppState> {
+    let at = |path: &str| format!("{REST_PREFIX}{path}");
+    Router::new()
+        .route(&at("/message:send"), post(message_send))
+        .route(&at("/message:stream"), post(message_stream))
+        .route(&at("/tasks"), get(tasks))
+        // `{id}`, `{id}:cancel` and `{id}:subscribe` share one path segment.
+        .route(&at("/tasks/{target}"), get(task_get).post(task_post))
+        .route(
+            &at("/tasks/{task}/pushNotificationConfigs"),
+            get(push_list).post(push_create),
+        )
+        .route(
+            &at("/tasks/{task}/pushNotificationConfigs/{id}"),
+            get(push_get).delete(push_delete),
+        )
+        .route(&at("/extendedAgentCard"), get(extended_card))
+}
+
+/// The gRPC status name HTTP+JSON errors carry (A2A §5.4).
+fn status_name(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "INVALID_ARGUMENT",
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        501 => "UNIMPLEMENTED",
+        _ => "INTERNAL",
+    }
+}
+
+/// An A2A error as a `google.rpc.Status` response.
+fn error(e: A2AError) -> Response {
+    let status = StatusCode::from_u16(e.http_status_code()).unwrap_or(StatusCode::BAD_REQUEST);
+    // A2A precondition errors are FAILED_PRECONDITION, though served as 400.
+    let name = match e.code {
+        a2a::error_code::TASK_NOT_CANCELABLE
+        | a2a::error_code::PUSH_NOTIFICATION_NOT_SUPPORTED
+        | a2a::error_code::UNSUPPORTED_OPERATION
+        | a2a::error_code::EXTENDED_CARD_NOT_CONFIGURED
+        | a2a::error_code::EXTENSION_SUPPORT_REQUIRED
+        | a2a::error_code::VERSION_NOT_SUPPORTED => "FAILED_PRECONDITION",
+        _ => status_name(status),
+    };
+    let rpc = e.to_jsonrpc_error();
+    let body = json!({
+        "error": {
+            "code": status.as_u16(),
+            "status": name,
+            "message": rpc.message,
+            "details": rpc.data.unwrap_or(Value::Array(Vec::new())),
+        }
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+fn ok<T: Serialize>(value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/a2a+json"),
+            )],
+            body,
+        )
+            .into_response(),
+        Err(e) => error(A2AError::internal(e.to_string())),
+    }
+}
+
+fn answer<T: Serialize>(result: Result<T, A2AError>) -> Response {
+    match result {
+        Ok(value) => ok(&value),
+        Err(e) => error(e),
+    }
+}
+
+/// Each stream event is the bare `StreamResponse`.
+fn framing() -> impl Fn(StreamResponse) -> Event + Send + 'static {
+    |payload| {
+        Event::default()
+            .json_data(payload)
+            .unwrap_or_else(|_| Event::default())
+    }
+}
+
+/// The version check every route makes first.
+fn version(headers: &HeaderMap, query: &Option<String>) -> Result<(), A2AError> {
+    check_version(headers, query.as_deref())
+}
+
+/// A JSON body of `T` (`application/json` or `application/a2a+json`).
+fn body<T: DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes) -> Result<T, A2AError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| v == "application/json" || v == "application/a2a+json");
+    if !json {
+        return Err(A2AError::content_type_not_supported());
+    }
+    serde_json::from_slice(bytes).map_err(|e| A2AError::invalid_params(format!("body: {e}")))
+}
+
+async fn message_send(
+    State(state): State<AppState>,
+    Workflow(workflow): Workflow,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let result = async {
+        version(&headers, &query)?;
+        send(&state, &workflow, body(&headers, &bytes)?).await
+    };
+    answer(result.await)
+}
+
+async fn message_stream(
+    State(state): State<AppState>,
+    Workflow(workflow): Workflow,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let result = async {
+        version(&headers, &query)?;
+        send_streaming(state, &workflow, body(&headers, &bytes)?, framing()).await
+    };
+    result.await.unwrap_or_else(error)
+}
+
+async fn tasks(
+    State(state): State<AppState>,
+    Workflow(workflow): Workflow,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    request: Result<Query<a2a::ListTasksRequest>, QueryRejection>,
+) -> Response {
+    let result = async {
+        version(&headers, &query)?;
+        let Query(request) =
+            request.map_err(|e| A2AError::invalid_params(format!("query: {e}")))?;
+        list(&state, &workflow, request).await
+    };
+    answer(result.await)
+}
+
+/// `GET /tasks/{id}` and `GET /tasks/{id}:subscribe`.
+async fn task_get(
+    State(state): State<AppState>,
+    Workflow(workflow): Workflow,
+    Path(target): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = version(&headers, &query) {
+        return error(e);
+    }
+    match target.rsplit_once(':') {
+        None => answer(super::get(&state, &workflow, &target).await),
+        Some((id, "subscribe")) => subscribe(state, &workflow, id, framing())
+            .await
+            .unwrap_or_else(error),
+        Some(_) => error(A2AError::method_not_found(&target)),
+    }
+}
+
+/// `POST /tasks/{id}:cancel` and `POST /tasks/{id}:subscribe` (the spec's tables say POST,
+/// its proto GET; both are served).
+async fn task_post(
+    State(state): State<AppState>,
+    Workflow(workflow): Workflow,
+    Path(target): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = version(&headers, &query) {
+        return error(e);
+    }
+    match target.rsplit_once(':') {
+        Some((id, "cancel")) => answer(cancel(&state, &workflow, id).await),
+        Some((id, "subscribe")) => subscribe(state, &workflow, id, framing())
+            .await
+            .unwrap_or_else(error),
+        _ => error(A2AError::method_not_found(&target)),
+    }
+}
+
+async fn push_create(
+    State(state): State<AppState>,
+    Workflow(workflow): Workflow,
+    Path(task): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let result = async {
+        version(&headers, &query)?;
+        let mut config: a2a::TaskPushNotificationConfig = body(&headers, &bytes)?;
+        if !config.task_id.is_empty() && config.task_id != task {
+            return Err(A2AError::invalid_params(
+                "taskId in the body differs from the path",
+            ));
+        }
+        config.task_id = task;
+        push::create(&state, &workflow, config).await
+    };
+    answer(result.await)
+}
+
+async fn push_list(
+    State(state): State<AppState>,
+    Workflow(workflow): Workflow,
+    Path(task): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let result = async {
+        version(&headers, &query)?;
+        push::list(&state, &workflow, &task).await
+    };
+    answer(result.await)
+}
+
+async fn push_get(
+    State(state): State<AppState>,
+    Workflow(workflow): Workflow,
+    Path((task, id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let result = async {
+        version(&headers, &query)?;
+        push::get(&state, &workflow, &task, &id).await
+    };
+    answer(result.await)
+}
+
+async fn push_delete(
+    State(state): State<AppState>,
+    Workflow(workflow): Workflow,
+    Path((task, id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let result = async {
+        version(&headers, &query)?;
+        push::delete(&state, &workflow, &task, &id).await
+    };
+    answer(result.await.map(|()| json!({})))
+}
+
+async fn extended_card(
+    Workflow(_): Workflow,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let result = version(&headers, &query).and_then(|()| {
+        Err::<Value, _>(A2AError::unsupported_operation(
+            "this agent has no extended card",
+        ))
+    });
+    answer(result)
+}
