@@ -47,6 +47,35 @@ pub enum PushWrite {
     TooMany,
 }
 
+/// Which of a workflow's tasks to list.
+#[derive(Clone, Debug, Default)]
+pub struct TaskFilter {
+    /// Only this A2A context.
+    pub context_id: Option<String>,
+    /// Only requests in these states (`None`: any).
+    pub states: Option<Vec<RequestState>>,
+    /// Only tasks whose state began at or after this time (stored RFC 3339 format).
+    pub updated_since: Option<String>,
+}
+
+/// Where a page of tasks ends: the next page starts after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskCursor {
+    /// When the last task on the page entered its state.
+    pub updated_at: String,
+    /// Its id (ties on time are broken by id).
+    pub task_id: String,
+}
+
+/// A listed task and when it entered its present state.
+#[derive(Clone, Debug)]
+pub struct ListedTask {
+    /// The task.
+    pub task: A2aTask,
+    /// When its present state began.
+    pub updated_at: String,
+}
+
 /// Outcome of [`Store::withdraw`].
 #[derive(Clone, Debug)]
 pub enum WithdrawWrite {
@@ -138,25 +167,60 @@ impl Store {
             .map(task_from_row))
     }
 
-    /// A workflow's tasks, newest first, optionally in one context.
-    pub async fn a2a_tasks(
+    /// One page of a workflow's tasks, most recently changed first (the time each entered its
+    /// present state), with the number matching the filter across all pages. The cursor is
+    /// the last row of the previous page.
+    pub async fn a2a_task_page(
         &self,
         workflow: &str,
-        context_id: Option<&str>,
+        filter: &TaskFilter,
+        after: Option<&TaskCursor>,
         limit: u32,
-    ) -> Result<Vec<A2aTask>> {
-        Ok(sqlx::query(
-            "SELECT * FROM a2a_tasks WHERE workflow = ? AND (? IS NULL OR context_id = ?) ORDER BY created_at DESC, task_id LIMIT ?",
-        )
+    ) -> Result<(Vec<ListedTask>, i64)> {
+        // A waiting task changed when its request arrived; an ended one when it ended.
+        const LISTED: &str = "WITH listed AS (
+            SELECT t.*, r.state,
+                CASE WHEN r.state IN ('pending', 'escalated') THEN r.received_at
+                     ELSE COALESCE((SELECT MIN(e.at) FROM events e
+                                    WHERE e.request_id = t.request_id AND e.state = r.state),
+                                   r.received_at) END AS updated_at
+            FROM a2a_tasks t JOIN requests r ON r.request_id = t.request_id
+            WHERE t.workflow = ?1 AND (?2 IS NULL OR t.context_id = ?2))
+          SELECT * FROM listed
+          WHERE (?3 IS NULL OR state IN (SELECT value FROM json_each(?3)))
+            AND (?4 IS NULL OR updated_at >= ?4)";
+        let states = filter.states.as_ref().map(|states| {
+            serde_json::Value::from(states.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+                .to_string()
+        });
+        let rows = sqlx::query(&format!(
+            "{LISTED} AND (?5 IS NULL OR (updated_at, task_id) < (?5, ?6))
+             ORDER BY updated_at DESC, task_id DESC LIMIT ?7"
+        ))
         .bind(workflow)
-        .bind(context_id)
-        .bind(context_id)
+        .bind(&filter.context_id)
+        .bind(&states)
+        .bind(&filter.updated_since)
+        .bind(after.map(|c| &c.updated_at))
+        .bind(after.map(|c| &c.task_id))
         .bind(limit)
         .fetch_all(&self.read)
-        .await?
-        .iter()
-        .map(task_from_row)
-        .collect())
+        .await?;
+        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM ({LISTED})"))
+            .bind(workflow)
+            .bind(&filter.context_id)
+            .bind(&states)
+            .bind(&filter.updated_since)
+            .fetch_one(&self.read)
+            .await?;
+        let page = rows
+            .iter()
+            .map(|row| ListedTask {
+                task: task_from_row(row),
+                updated_at: row.get("updated_at"),
+            })
+            .collect();
+        Ok((page, total))
     }
 
     /// The workflow withdraws an open request: it can no longer be approved; waiters,

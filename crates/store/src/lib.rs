@@ -17,7 +17,10 @@ mod export;
 mod intake;
 mod supervision;
 
-pub use a2a::{A2aTask, MAX_PUSH_CONFIGS, PushConfig, PushWrite, WithdrawWrite};
+pub use a2a::{
+    A2aTask, ListedTask, MAX_PUSH_CONFIGS, PushConfig, PushWrite, TaskCursor, TaskFilter,
+    WithdrawWrite,
+};
 pub use audit::{AuditEntry, EventForAudit};
 pub use console::{ConsoleCache, SignedDecision};
 pub use export::{Selection, StoredReview};

@@ -28,8 +28,10 @@ use a2a::{
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, Utc};
-use countersign_store::{A2aTask, StoredRequest, WithdrawWrite};
+use countersign_store::{A2aTask, StoredRequest, TaskCursor, TaskFilter, WithdrawWrite};
 use countersign_wire::REQUEST_SCHEMA;
 use countersign_wire::api::{ErrorCode, RequestState};
 use serde_json::{Value, json};
@@ -222,9 +224,8 @@ async fn task_of(
         "requestDigest": stored.request_digest,
         "expiresAt": stored.expires_at_text,
     });
-    let (state_now, message, artifacts) = match stored.state {
+    let (message, artifacts) = match stored.state {
         RequestState::Pending | RequestState::Escalated => (
-            TaskState::AuthRequired,
             Some(agent_says(
                 "Waiting for a human reviewer's signed decision.".into(),
                 summary,
@@ -248,12 +249,7 @@ async fn task_of(
                 metadata: None,
                 extensions: Some(vec![EXTENSION_URI.into()]),
             };
-            let done = if stored.state == RequestState::Approved {
-                TaskState::Completed
-            } else {
-                TaskState::Rejected
-            };
-            (done, None, Some(vec![artifact]))
+            (None, Some(vec![artifact]))
         }
         RequestState::Refused => {
             let report = Artifact {
@@ -267,7 +263,6 @@ async fn task_of(
                 extensions: Some(vec![EXTENSION_URI.into()]),
             };
             (
-                TaskState::Rejected,
                 Some(agent_says(
                     "The delegation chain was refused at intake.".into(),
                     summary,
@@ -276,20 +271,19 @@ async fn task_of(
             )
         }
         RequestState::Expired => (
-            TaskState::Failed,
             Some(agent_says(
                 "Nobody decided in time; the request expired.".into(),
                 summary,
             )),
             None,
         ),
-        RequestState::Withdrawn => (TaskState::Canceled, None, None),
+        RequestState::Withdrawn => (None, None),
     };
     Ok(Task {
         id: task.task_id.clone(),
         context_id: task.context_id.clone(),
         status: TaskStatus {
-            state: state_now,
+            state: task_state(stored.state),
             message,
             timestamp: Some(at),
         },
@@ -609,45 +603,111 @@ async fn cancel(state: &AppState, workflow: &str, task_id: &str) -> Result<Task,
     task_of(state, &task, &stored).await
 }
 
-/// `ListTasks`: the calling workflow's tasks, newest first (one page of up to 100).
+/// The task state a request's state is.
+fn task_state(state: RequestState) -> TaskState {
+    match state {
+        RequestState::Pending | RequestState::Escalated => TaskState::AuthRequired,
+        RequestState::Approved => TaskState::Completed,
+        RequestState::Rejected | RequestState::Refused => TaskState::Rejected,
+        RequestState::Expired => TaskState::Failed,
+        RequestState::Withdrawn => TaskState::Canceled,
+    }
+}
+
+const ALL_REQUEST_STATES: [RequestState; 7] = [
+    RequestState::Pending,
+    RequestState::Escalated,
+    RequestState::Approved,
+    RequestState::Rejected,
+    RequestState::Refused,
+    RequestState::Expired,
+    RequestState::Withdrawn,
+];
+
+/// A page token: where the page ended, opaque to clients.
+fn page_token(cursor: &TaskCursor) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}\n{}", cursor.updated_at, cursor.task_id))
+}
+
+fn cursor_of(token: &str) -> Result<TaskCursor, A2AError> {
+    URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| {
+            text.split_once('\n').map(|(at, id)| TaskCursor {
+                updated_at: at.to_owned(),
+                task_id: id.to_owned(),
+            })
+        })
+        .ok_or_else(|| A2AError::invalid_params("pageToken is not one this agent gave out"))
+}
+
+/// `ListTasks`: the calling workflow's tasks, most recently changed first, a page at a time
+/// (A2A §3.1.4: cursor pagination; artifacts only when asked for).
 async fn list(
     state: &AppState,
     workflow: &str,
     request: a2a::ListTasksRequest,
 ) -> Result<a2a::ListTasksResponse, A2AError> {
     let size = request.page_size.unwrap_or(50);
-    if !(1..=100).contains(&size) {
-        return Err(A2AError::invalid_params(
-            "pageSize must be between 1 and 100",
-        ));
-    }
-    let rows = state
+    let limit = u32::try_from(size)
+        .ok()
+        .filter(|n| (1..=100).contains(n))
+        .ok_or_else(|| A2AError::invalid_params("pageSize must be between 1 and 100"))?;
+    let filter = TaskFilter {
+        context_id: request.context_id.filter(|c| !c.is_empty()),
+        states: request
+            .status
+            .filter(|s| *s != TaskState::Unspecified)
+            .map(|wanted| {
+                ALL_REQUEST_STATES
+                    .into_iter()
+                    .filter(|r| task_state(*r) == wanted)
+                    .collect()
+            }),
+        updated_since: request
+            .status_timestamp_after
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+    };
+    let after = match request.page_token.as_deref().filter(|t| !t.is_empty()) {
+        Some(token) => Some(cursor_of(token)?),
+        None => None,
+    };
+    // One more than the page, to know whether another page follows.
+    let (mut rows, total) = state
         .store
-        .a2a_tasks(
-            workflow,
-            request.context_id.as_deref(),
-            u32::try_from(size).unwrap_or(50),
-        )
+        .a2a_task_page(workflow, &filter, after.as_ref(), limit + 1)
         .await
         .map_err(storage_failed)?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_page_token = match rows.last() {
+        Some(last) if more => page_token(&TaskCursor {
+            updated_at: last.updated_at.clone(),
+            task_id: last.task.task_id.clone(),
+        }),
+        _ => String::new(),
+    };
     let mut tasks = Vec::with_capacity(rows.len());
     for row in &rows {
-        if let Ok(Some(stored)) = state.store.request(&row.request_id).await {
-            let task = task_of(state, row, &stored).await?;
-            if request
-                .status
-                .as_ref()
-                .is_none_or(|s| *s == task.status.state)
-            {
-                tasks.push(task);
+        if let Some(stored) = state
+            .store
+            .request(&row.task.request_id)
+            .await
+            .map_err(storage_failed)?
+        {
+            let mut task = task_of(state, &row.task, &stored).await?;
+            if request.include_artifacts != Some(true) {
+                task.artifacts = None;
             }
+            tasks.push(task);
         }
     }
-    let count = i32::try_from(tasks.len()).unwrap_or(i32::MAX);
     Ok(a2a::ListTasksResponse {
         tasks,
-        next_page_token: String::new(),
+        next_page_token,
         page_size: size,
-        total_size: count,
+        total_size: i32::try_from(total).unwrap_or(i32::MAX),
     })
 }

@@ -1,6 +1,6 @@
 //! Push-notification configs: where a workflow wants a task's end POSTed. Registered inline
 //! with `SendMessage` or by the config methods; stored, and delivered from the durable outbox
-//! with the same retries as webhooks (A2A §4.3.3): `POST {url}`, `application/a2a+json`, a
+//! with the same retries as webhooks (A2A §4.3.3): `POST {url}`, `application/json`, a
 //! `StreamResponse` holding the task, `Authorization: {scheme} {credentials}` and
 //! `X-A2A-Notification-Token` when configured.
 
@@ -243,7 +243,7 @@ pub(crate) async fn push_notification(
     let now = task_of(state, &task, &stored).await?;
     let body = serde_json::to_string(&StreamResponse::Task(now))
         .map_err(|e| A2AError::internal(e.to_string()))?;
-    let mut headers = vec![("content-type", "application/a2a+json".to_owned())];
+    let mut headers = vec![("content-type", "application/json".to_owned())];
     if let Some(scheme) = &config.auth_scheme {
         let value = match &config.auth_credentials {
             Some(credentials) => format!("{scheme} {credentials}"),

@@ -397,6 +397,71 @@ fn push_config(task_id: &str, id: Option<&str>, url: &str) -> Value {
 }
 
 #[tokio::test]
+async fn tasks_are_listed_most_recently_changed_first_a_page_at_a_time() {
+    let gw = TestGateway::start().await;
+    let mut ids = Vec::new();
+    for slug in ["refund-exception", "supplier-payment", "treasury-summary"] {
+        ids.push(task_id_of(&gw, message(&gw.scenario(slug))).await);
+        gw.advance(chrono::Duration::seconds(1));
+    }
+    // The first request ends last: it moves to the top.
+    gw.decide_as(
+        &gw.reviewer,
+        "refund-exception-t",
+        DecisionKind::Approve,
+        "Confirmed",
+    )
+    .await;
+    let list = |params: Value| rpc(&gw, "ListTasks", params);
+    let ids_of = |page: &Value| -> Vec<String> {
+        page["result"]["tasks"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{page}"))
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let first = list(json!({"pageSize": 2})).await;
+    assert_eq!(ids_of(&first), [ids[0].clone(), ids[2].clone()], "{first}");
+    assert_eq!(first["result"]["totalSize"], 3);
+    assert_eq!(first["result"]["pageSize"], 2);
+    assert!(
+        first["result"]["tasks"][0].get("artifacts").is_none(),
+        "artifacts only when asked for: {first}"
+    );
+    let token = first["result"]["nextPageToken"].as_str().unwrap();
+    assert!(!token.is_empty());
+    let second = list(json!({"pageSize": 2, "pageToken": token})).await;
+    assert_eq!(ids_of(&second), [ids[1].clone()]);
+    assert_eq!(
+        second["result"]["nextPageToken"], "",
+        "the last page says so"
+    );
+
+    let completed = list(json!({"status": "TASK_STATE_COMPLETED", "includeArtifacts": true})).await;
+    assert_eq!(ids_of(&completed), [ids[0].clone()]);
+    assert_eq!(completed["result"]["totalSize"], 1);
+    assert_eq!(
+        decision_artifact(&completed["result"]["tasks"][0])["decision"],
+        "approve"
+    );
+    let waiting = list(json!({"status": "TASK_STATE_AUTH_REQUIRED"})).await;
+    assert_eq!(ids_of(&waiting), [ids[2].clone(), ids[1].clone()]);
+    let since = gw.clock_now() - chrono::Duration::milliseconds(500);
+    let recent = list(json!({"statusTimestampAfter": since.to_rfc3339()})).await;
+    assert_eq!(ids_of(&recent), [ids[0].clone()], "{recent}");
+
+    for bad in [
+        json!({"pageSize": 0}),
+        json!({"pageSize": 101}),
+        json!({"pageToken": "not-ours"}),
+    ] {
+        assert_eq!(list(bad.clone()).await["error"]["code"], -32602, "{bad}");
+    }
+}
+
+#[tokio::test]
 async fn push_configs_are_checked_stored_listed_and_deleted_per_workflow() {
     let gw = TestGateway::start().await;
     let task_id = task_id_of(&gw, message(&gw.scenario("refund-exception"))).await;
@@ -607,11 +672,7 @@ async fn the_http_json_binding_serves_the_same_tasks_with_google_rpc_errors() {
         Some(message(&gw.scenario("refund-exception"))),
     )
     .await;
-    assert_eq!(
-        (status, kind.as_str()),
-        (200, "application/a2a+json"),
-        "{sent}"
-    );
+    assert_eq!((status, kind.as_str()), (200, "application/json"), "{sent}");
     let task_id = sent["task"]["id"].as_str().unwrap().to_owned();
     assert_eq!(sent["task"]["status"]["state"], "TASK_STATE_AUTH_REQUIRED");
     // The same task over both bindings.
@@ -675,7 +736,7 @@ async fn the_http_json_binding_serves_the_same_tasks_with_google_rpc_errors() {
             ended["error"]["status"].as_str(),
             error_reason(&ended)
         ),
-        (400, Some("FAILED_PRECONDITION"), "UNSUPPORTED_OPERATION"),
+        (400, Some("UNIMPLEMENTED"), "UNSUPPORTED_OPERATION"),
         "{ended}"
     );
 
@@ -709,7 +770,7 @@ async fn the_http_json_binding_serves_the_same_tasks_with_google_rpc_errors() {
         .send()
         .await
         .unwrap();
-    assert_eq!(xml.status().as_u16(), 400);
+    assert_eq!(xml.status().as_u16(), 415);
     let xml: Value = xml.json().await.unwrap();
     assert_eq!(error_reason(&xml), "CONTENT_TYPE_NOT_SUPPORTED");
 }
@@ -938,7 +999,7 @@ async fn pushed_task(gw: &TestGateway, hook: &Receiver, task_id: &str) -> Value 
     })
     .await;
     let (headers, body) = hook.got.lock().unwrap()[0].clone();
-    assert_eq!(headers["content-type"], "application/a2a+json");
+    assert_eq!(headers["content-type"], "application/json");
     assert_eq!(headers["authorization"], "Bearer receiver-secret");
     assert_eq!(headers["x-a2a-notification-token"], "workflow-token-7");
     assert!(headers.contains_key("countersign-signature"));
