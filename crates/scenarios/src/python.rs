@@ -11,15 +11,20 @@ pub fn interpreter() -> Result<PathBuf, String> {
     if let Some(path) = std::env::var_os("COUNTERSIGN_PYTHON") {
         return Ok(path.into());
     }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    if venv.exists() {
-        Ok(venv)
-    } else {
-        Err(format!(
-            "interop tests need the project's Python packages: run scripts/setup.sh (creates {}) or set COUNTERSIGN_PYTHON",
-            venv.display()
-        ))
-    }
+    // Looked up from where the tests run (cargo starts them in their package's directory),
+    // not from a path compiled in: a build cache shared between checkouts would otherwise
+    // point at another checkout's `.venv`.
+    let here = std::env::current_dir().map_err(|e| format!("no working directory: {e}"))?;
+    here.ancestors()
+        .map(|dir| dir.join(".venv/bin/python"))
+        .find(|venv| venv.exists())
+        .ok_or_else(|| {
+            format!(
+                "interop tests need the project's Python packages: run scripts/setup.sh (creates \
+                 .venv at the workspace root, above {}) or set COUNTERSIGN_PYTHON",
+                here.display()
+            )
+        })
 }
 
 /// Runs `script args…` with `stdin`, and returns what it did.
