@@ -160,6 +160,9 @@ async fn raise_overdue(
 async fn deliver(state: AppState, mut stop: watch::Receiver<bool>) {
     let http = match reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
+        // A receiver's redirect would take the decision to an address nobody checked
+        // (`check_receiver_url`); a 3xx is a failed attempt.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
     {
         Ok(http) => http,

@@ -631,6 +631,43 @@ async fn a_push_is_retried_until_its_receiver_is_back_and_a_late_config_is_pushe
     assert!(hook2.got.lock().unwrap().is_empty());
 }
 
+#[tokio::test]
+async fn a_push_receiver_that_redirects_does_not_send_the_decision_elsewhere() {
+    let gw = TestGateway::start().await;
+    let elsewhere = receiver(true).await;
+    let target = elsewhere.url.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let target = target.clone();
+            async move { axum::response::Redirect::temporary(&target) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirecting = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let mut params = message(&gw.scenario("refund-exception"));
+    params["configuration"] =
+        json!({"taskPushNotificationConfig": push_config("", None, &redirecting)});
+    task_id_of(&gw, params).await;
+    gw.decide_as(
+        &gw.reviewer,
+        "refund-exception-t",
+        DecisionKind::Approve,
+        "Confirmed",
+    )
+    .await;
+    for _ in 0..3 {
+        gw.advance(chrono::Duration::seconds(5));
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    }
+    assert!(
+        elsewhere.got.lock().unwrap().is_empty(),
+        "a redirect is a failed attempt, not a new receiver"
+    );
+}
+
 async fn rest(
     gw: &TestGateway,
     method: reqwest::Method,
