@@ -4,13 +4,15 @@ use a2a::{A2AError, JsonRpcId, JsonRpcRequest, JsonRpcResponse, StreamResponse};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{cancel, check_version, get, list, push, send, send_streaming, subscribe, to_value};
+use super::{
+    cancel, check_version, get, is_json, list, push, send, send_streaming, subscribe, to_value,
+};
 use crate::AppState;
 use crate::auth::Workflow;
 
@@ -44,13 +46,7 @@ pub(crate) async fn rpc(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .is_some_and(|v| v == "application/json" || v == "application/a2a+json");
-    if !json {
+    if !is_json(&headers) {
         return rpc_error(JsonRpcId::Null, A2AError::content_type_not_supported());
     }
     let request: JsonRpcRequest = match serde_json::from_slice::<Value>(&body) {

@@ -191,6 +191,17 @@ fn check_version(headers: &HeaderMap, query: Option<&str>) -> Result<(), A2AErro
     }
 }
 
+/// Whether a request body is declared JSON (`application/json`, or 1.0.1's
+/// `application/a2a+json`).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| v == "application/json" || v == "application/a2a+json")
+}
+
 fn to_value<T: serde::Serialize>(value: &T) -> Result<Value, A2AError> {
     serde_json::to_value(value).map_err(|e| A2AError::internal(e.to_string()))
 }

@@ -15,7 +15,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::{REST_PREFIX, cancel, check_version, list, push, send, send_streaming, subscribe};
+use super::{
+    REST_PREFIX, cancel, check_version, is_json, list, push, send, send_streaming, subscribe,
+};
 use crate::AppState;
 use crate::auth::Workflow;
 
@@ -114,13 +116,7 @@ fn version(headers: &HeaderMap, query: &Option<String>) -> Result<(), A2AError> 
 
 /// A JSON body of `T` (`application/json` or `application/a2a+json`).
 fn body<T: DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes) -> Result<T, A2AError> {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .is_some_and(|v| v == "application/json" || v == "application/a2a+json");
-    if !json {
+    if !is_json(headers) {
         return Err(A2AError::content_type_not_supported());
     }
     serde_json::from_slice(bytes).map_err(|e| A2AError::invalid_params(format!("body: {e}")))
