@@ -310,14 +310,13 @@ impl Store {
         .bind(at)
         .execute(&mut *tx)
         .await?;
-        // A replaced config must not keep a push queued for its old receiver.
-        sqlx::query(
-            "DELETE FROM outbox WHERE task_id = ? AND config_id = ? AND delivered_at IS NULL",
-        )
-        .bind(&config.task_id)
-        .bind(&config.config_id)
-        .execute(&mut *tx)
-        .await?;
+        // A replaced config starts afresh: nothing stays queued for its old receiver, and an
+        // ended task is pushed again to the new one (the audit log keeps the earlier delivery).
+        sqlx::query("DELETE FROM outbox WHERE task_id = ? AND config_id = ?")
+            .bind(&config.task_id)
+            .bind(&config.config_id)
+            .execute(&mut *tx)
+            .await?;
         let request_id: String =
             sqlx::query_scalar("SELECT request_id FROM a2a_tasks WHERE task_id = ?")
                 .bind(&config.task_id)

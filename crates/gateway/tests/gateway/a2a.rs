@@ -608,6 +608,24 @@ async fn a_push_is_retried_until_its_receiver_is_back_and_a_late_config_is_pushe
     );
     assert_ne!(got[0].0["idempotency-key"], got[1].0["idempotency-key"]);
 
+    // Replacing a config (same id) on an ended task pushes to its new receiver.
+    let moved = receiver(true).await;
+    rpc(
+        &gw,
+        "CreateTaskPushNotificationConfig",
+        push_config(&task_id, Some("late"), &moved.url),
+    )
+    .await;
+    eventually("the push to the replaced receiver", || {
+        moved.got.lock().unwrap().len() == 1
+    })
+    .await;
+    assert_eq!(
+        hook.got.lock().unwrap().len(),
+        2,
+        "the old receiver gets nothing more"
+    );
+
     // A config deleted while its push waits is never called.
     let hook2 = receiver(false).await;
     let mut params = message(&gw.scenario("supplier-payment"));
