@@ -6,7 +6,8 @@ use a2a::{A2AError, StreamResponse};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
@@ -109,9 +110,18 @@ fn framing() -> impl Fn(StreamResponse) -> Event + Send + 'static {
     }
 }
 
-/// The version check every route makes first.
-fn version(headers: &HeaderMap, query: &Option<String>) -> Result<(), A2AError> {
-    check_version(headers, query.as_deref())
+/// Proof that the caller speaks A2A 1.0 (checked after authentication, as an extractor, so
+/// every route makes the same check in the same order).
+struct Speaks10;
+
+impl<S: Send + Sync> FromRequestParts<S> for Speaks10 {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
+        check_version(&parts.headers, parts.uri.query())
+            .map(|()| Speaks10)
+            .map_err(error)
+    }
 }
 
 /// A JSON body of `T` (`application/json` or `application/a2a+json`).
@@ -125,40 +135,38 @@ fn body<T: DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes) -> Result<T, A2
 async fn message_send(
     State(state): State<AppState>,
     Workflow(workflow): Workflow,
-    RawQuery(query): RawQuery,
+    _: Speaks10,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
-    let result = async {
-        version(&headers, &query)?;
-        send(&state, &workflow, body(&headers, &bytes)?).await
-    };
-    answer(result.await)
+    match body(&headers, &bytes) {
+        Ok(request) => answer(send(&state, &workflow, request).await),
+        Err(e) => error(e),
+    }
 }
 
 async fn message_stream(
     State(state): State<AppState>,
     Workflow(workflow): Workflow,
-    RawQuery(query): RawQuery,
+    _: Speaks10,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
-    let result = async {
-        version(&headers, &query)?;
-        send_streaming(state, &workflow, body(&headers, &bytes)?, framing()).await
-    };
-    result.await.unwrap_or_else(error)
+    match body(&headers, &bytes) {
+        Ok(request) => send_streaming(state, &workflow, request, framing())
+            .await
+            .unwrap_or_else(error),
+        Err(e) => error(e),
+    }
 }
 
 async fn tasks(
     State(state): State<AppState>,
     Workflow(workflow): Workflow,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    _: Speaks10,
     request: Result<Query<a2a::ListTasksRequest>, QueryRejection>,
 ) -> Response {
     let result = async {
-        version(&headers, &query)?;
         let Query(request) =
             request.map_err(|e| A2AError::invalid_params(format!("query: {e}")))?;
         list(&state, &workflow, request).await
@@ -171,12 +179,8 @@ async fn task_get(
     State(state): State<AppState>,
     Workflow(workflow): Workflow,
     Path(target): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    _: Speaks10,
 ) -> Response {
-    if let Err(e) = version(&headers, &query) {
-        return error(e);
-    }
     match target.rsplit_once(':') {
         None => answer(super::get(&state, &workflow, &target).await),
         Some((id, "subscribe")) => subscribe(state, &workflow, id, framing())
@@ -192,12 +196,8 @@ async fn task_post(
     State(state): State<AppState>,
     Workflow(workflow): Workflow,
     Path(target): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    _: Speaks10,
 ) -> Response {
-    if let Err(e) = version(&headers, &query) {
-        return error(e);
-    }
     match target.rsplit_once(':') {
         Some((id, "cancel")) => answer(cancel(&state, &workflow, id).await),
         Some((id, "subscribe")) => subscribe(state, &workflow, id, framing())
@@ -211,12 +211,11 @@ async fn push_create(
     State(state): State<AppState>,
     Workflow(workflow): Workflow,
     Path(task): Path<String>,
-    RawQuery(query): RawQuery,
+    _: Speaks10,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
     let result = async {
-        version(&headers, &query)?;
         let mut config: a2a::TaskPushNotificationConfig = body(&headers, &bytes)?;
         if !config.task_id.is_empty() && config.task_id != task {
             return Err(A2AError::invalid_params(
@@ -233,53 +232,35 @@ async fn push_list(
     State(state): State<AppState>,
     Workflow(workflow): Workflow,
     Path(task): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    _: Speaks10,
 ) -> Response {
-    let result = async {
-        version(&headers, &query)?;
-        push::list(&state, &workflow, &task).await
-    };
-    answer(result.await)
+    answer(push::list(&state, &workflow, &task).await)
 }
 
 async fn push_get(
     State(state): State<AppState>,
     Workflow(workflow): Workflow,
     Path((task, id)): Path<(String, String)>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    _: Speaks10,
 ) -> Response {
-    let result = async {
-        version(&headers, &query)?;
-        push::get(&state, &workflow, &task, &id).await
-    };
-    answer(result.await)
+    answer(push::get(&state, &workflow, &task, &id).await)
 }
 
 async fn push_delete(
     State(state): State<AppState>,
     Workflow(workflow): Workflow,
     Path((task, id)): Path<(String, String)>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    _: Speaks10,
 ) -> Response {
-    let result = async {
-        version(&headers, &query)?;
-        push::delete(&state, &workflow, &task, &id).await
-    };
-    answer(result.await.map(|()| json!({})))
+    answer(
+        push::delete(&state, &workflow, &task, &id)
+            .await
+            .map(|()| json!({})),
+    )
 }
 
-async fn extended_card(
-    Workflow(_): Workflow,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let result = version(&headers, &query).and_then(|()| {
-        Err::<Value, _>(A2AError::unsupported_operation(
-            "this agent has no extended card",
-        ))
-    });
-    answer(result)
+async fn extended_card(Workflow(_): Workflow, _: Speaks10) -> Response {
+    error(A2AError::unsupported_operation(
+        "this agent has no extended card",
+    ))
 }
