@@ -23,22 +23,44 @@ DEBIAN_PACKAGES=(
   python3 python3-venv
 )
 
-missing=()
-for pkg in "${DEBIAN_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  say "installing Debian packages: ${missing[*]}"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-else
-  say "Debian packages present"
-fi
-
 if ! command -v cargo >/dev/null; then
   echo "cargo not found: install Rust with rustup first" >&2
   exit 1
 fi
+
+missing=()
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+# Node runs the UI's WebAssembly tests and the official A2A JavaScript client.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+# apt downloads and unpacks while cargo compiles the tools below: on two cores the two
+# overlap well, and a bare machine is set up minutes sooner.
+apt_pid=""
+apt_log=$(mktemp)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages in the background: ${missing[*]}"
+  (
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  ) >"$apt_log" 2>&1 &
+  apt_pid=$!
+else
+  say "Debian packages present"
+fi
+wait_for_apt() {
+  if [ -n "$apt_pid" ]; then
+    if ! wait "$apt_pid"; then
+      cat "$apt_log" >&2
+      echo "[setup] installing Debian packages failed" >&2
+      exit 1
+    fi
+    apt_pid=""
+    say "Debian packages installed"
+  fi
+}
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
@@ -64,6 +86,7 @@ else
   say "tauri-driver present"
 fi
 
+wait_for_apt
 # Python for the cross-language tests: PyJWT (with cryptography for EdDSA), rfc8785 and the
 # official A2A client (a2a-sdk), pinned so a new release cannot change what "interop" means
 # under our feet.
@@ -78,17 +101,8 @@ if ! .venv/bin/python -c 'import jwt, rfc8785, cryptography, a2a.client' 2>/dev/
 else
   say "Python test packages present"
 fi
-# Node: the UI's WebAssembly tests run in it, and the A2A interop test runs the official
-# JavaScript client (@a2a-js/sdk, pinned in crates/gateway/tests/node/package-lock.json).
-if ! command -v node >/dev/null; then
-  say "installing Node.js"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs >/dev/null
-fi
-if ! command -v npm >/dev/null; then
-  say "installing npm"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
-fi
+# The A2A interop test runs the official JavaScript client (@a2a-js/sdk, pinned in
+# crates/gateway/tests/node/package-lock.json).
 if [ ! -d crates/gateway/tests/node/node_modules/@a2a-js/sdk ]; then
   say "installing the A2A JavaScript client for the interop tests"
   npm ci --prefix crates/gateway/tests/node --no-audit --no-fund --loglevel=error

@@ -51,9 +51,16 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// One console at a time on the display: the tests share one Xvfb screen, one D-Bus session and
+/// one notification daemon, and run in the same `cargo test` as the rest of the workspace (one
+/// build with one feature set), so they take turns here instead of `--test-threads=1`.
+static ONE_APP_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// One app instance: tauri-driver, the app it launches, and a WebDriver session.
 pub struct App {
     driver: Child,
+    /// Held for as long as this app runs.
+    _turn: tokio::sync::MutexGuard<'static, ()>,
     /// The WebDriver session.
     pub client: Client,
     /// The console's data directory (kept across restarts of the app).
@@ -68,6 +75,7 @@ impl App {
 
     /// The console with this data directory and these extra environment variables.
     pub async fn start_with(data: tempfile::TempDir, env: &[(&str, String)]) -> App {
+        let turn = ONE_APP_AT_A_TIME.lock().await;
         // Both ring and aws-lc-rs are in this binary's tree; rustls needs to be told.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let port = free_port();
@@ -113,6 +121,7 @@ impl App {
         let client = client.expect("a WebDriver session with the console");
         App {
             driver,
+            _turn: turn,
             client,
             data,
         }
