@@ -7,10 +7,10 @@ cd "$(dirname "$0")/.."
 
 step_names=()
 step_seconds=()
-step_started=0
+step_started=-1
 summary() {
   local status=$?
-  [ "$step_started" -gt 0 ] && step_seconds+=($((SECONDS - step_started)))
+  [ "$step_started" -ge 0 ] && step_seconds+=($((SECONDS - step_started)))
   printf '\n== wall time per step\n'
   local i total=0
   for i in "${!step_seconds[@]}"; do
@@ -21,7 +21,7 @@ summary() {
 }
 trap summary EXIT
 step() {
-  [ "$step_started" -gt 0 ] && step_seconds+=($((SECONDS - step_started)))
+  [ "$step_started" -ge 0 ] && step_seconds+=($((SECONDS - step_started)))
   step_names+=("$*")
   step_started=$SECONDS
   printf '\n== %s\n' "$*"
