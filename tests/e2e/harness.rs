@@ -181,9 +181,10 @@ impl App {
         std::fs::write(workspace().join("docs").join(name), png).unwrap();
     }
 
-    /// The text of the first element matching `css` (waiting for it).
+    /// The text of the first element matching `css` (waiting for it, and reading it again if it
+    /// is re-rendered between being found and being read).
     pub async fn text(&self, css: &str) -> String {
-        self.wait_for(css, 1).await.remove(0).text().await.unwrap()
+        self.text_until(css, |_| true).await
     }
 
     /// Waits until the text of `css` satisfies `check`, and returns it.
