@@ -15,3 +15,9 @@ UI_BUILD=(--release --target wasm32-unknown-unknown -p countersign-ui --locked)
 # it. Lint levels beyond that are the workspace's `[workspace.lints]`.
 export RUSTC_WORKSPACE_WRAPPER=clippy-driver
 export CLIPPY_ARGS=-Dwarnings
+
+# Runs a command on a private X display (Xvfb) in a private D-Bus session with a notification
+# daemon: what the console's end-to-end tests and its benchmark need.
+under_display() {
+  xvfb-run -a -s "-screen 0 1440x960x24" dbus-run-session -- scripts/with-notifications.sh "$@"
+}

@@ -7,5 +7,4 @@ cd "$(dirname "$0")/.."
 source scripts/build-flags.sh
 scripts/build-ui.sh --tests
 cargo build "${NATIVE_BUILD[@]}" --all-targets
-xvfb-run -a -s "-screen 0 1440x960x24" dbus-run-session -- \
-  scripts/with-notifications.sh cargo test "${NATIVE_BUILD[@]}" --test console
+under_display cargo test "${NATIVE_BUILD[@]}" --test console

@@ -48,5 +48,4 @@ step "workspace: clippy -D warnings and build of every target (tests, benchmarks
 cargo build "${NATIVE_BUILD[@]}" --all-targets
 
 step "tests, end-to-end included (the real console under Xvfb, D-Bus, a notification daemon)"
-xvfb-run -a -s "-screen 0 1440x960x24" dbus-run-session -- \
-  scripts/with-notifications.sh cargo test "${NATIVE_BUILD[@]}" --no-fail-fast
+under_display cargo test "${NATIVE_BUILD[@]}" --no-fail-fast
