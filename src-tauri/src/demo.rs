@@ -14,7 +14,8 @@ use countersign_gateway::{GatewayConfig, load_or_create_key};
 use countersign_review::SystemClock;
 use countersign_scenarios::demo::demo;
 use countersign_store::{ReviewerRow, Store};
-use countersign_wire::Tier;
+use countersign_wire::console::Mode;
+use countersign_wire::{Role, Tier};
 
 use crate::sync::Session;
 
@@ -67,7 +68,7 @@ pub(crate) async fn start(dir: &Path) -> anyhow::Result<Session> {
         identity: REVIEWER.into(),
         display_name: "You (demo reviewer)".into(),
         // One person plays every part in the demo, so the supervisor and auditor tools show.
-        roles: vec!["reviewer".into(), "supervisor".into(), "auditor".into()],
+        roles: vec![Role::Reviewer, Role::Supervisor, Role::Auditor],
         tiers: vec![Tier::Low, Tier::Medium, Tier::High, Tier::Critical],
         keys: vec![public.to_jwk()],
     };
@@ -134,7 +135,7 @@ pub(crate) async fn start(dir: &Path) -> anyhow::Result<Session> {
         client,
         identity: ConsoleIdentity::new(REVIEWER, key, AUDIENCE),
         display_name: "You (demo reviewer)".into(),
-        mode: "embedded demo",
+        mode: Mode::EmbeddedDemo,
         data_dir: dir.to_owned(),
         key_path,
     })

@@ -39,7 +39,7 @@ fn external(
             &gateway.audience,
         ),
         display_name: gateway.display_name.clone(),
-        mode: "gateway",
+        mode: countersign_wire::console::Mode::Gateway,
         data_dir: dir.to_owned(),
         key_path,
     })

@@ -1,7 +1,9 @@
 //! OS notifications for high and critical requests; activating one opens that request.
 
+use countersign_wire::DelegationRequest;
 use countersign_wire::api::RequestRecord;
 use countersign_wire::console::FOCUS_EVENT;
+use serde::Deserialize as _;
 use tauri::{Emitter as _, Manager as _};
 
 /// At most this many notifications at once; beyond it, one says how many more there are.
@@ -16,12 +18,10 @@ pub(crate) fn arrivals(app: &tauri::AppHandle, records: &[&RequestRecord]) {
             .then_with(|| a.expires_at.cmp(&b.expires_at))
     });
     for record in records.iter().take(AT_ONCE) {
-        let summary = record
-            .request
-            .pointer("/action/summary")
-            .and_then(|v| v.as_str())
+        let summary = DelegationRequest::deserialize(&record.request)
+            .map(|request| request.action.summary)
             .unwrap_or_default();
-        high_impact(app, &record.request_id, record.tier.as_str(), summary);
+        high_impact(app, &record.request_id, record.tier.as_str(), &summary);
     }
     if records.len() > AT_ONCE {
         let more = records.len() - AT_ONCE;

@@ -11,36 +11,144 @@ use chrono::{SecondsFormat, Utc};
 use countersign_chain::{TrustIndex, verify_value};
 use countersign_client::{ClientError, ConsoleIdentity, GatewayClient};
 use countersign_review::view::chain_view;
+use countersign_review::{Role, requirements};
 use countersign_store::{ConsoleCache, SignedDecision};
 use countersign_wire::api::{EventKind, RequestRecord, RequestState};
+use countersign_wire::console::Mode;
 use countersign_wire::console::{
-    CHANGED_EVENT, Connection, DecideOutcome, DeliveryItem, HistoryItem, QueueItem, RequestView,
-    ReviewerInfo, Snapshot,
+    CHANGED_EVENT, Connection, DecideOutcome, DeliveryItem, HistoryItem, HopView, QueueItem,
+    RequestView, ReviewerInfo, Snapshot,
 };
-use countersign_wire::{DecisionKind, Severity, Tier, TrustStore};
+use countersign_wire::{DecisionKind, DelegationRequest, Finding, Severity, Tier, TrustStore};
+use serde::Deserialize as _;
 use tauri::{Emitter as _, Manager as _};
 
 #[derive(Default)]
 struct Model {
-    open: BTreeMap<String, RequestRecord>,
-    closed: BTreeMap<String, RequestRecord>,
+    open: BTreeMap<String, Kept>,
+    closed: BTreeMap<String, Kept>,
     connection: Option<Connection>,
     deliveries: Vec<SignedDecision>,
-    /// Queue rows, built once per record (parsing every hop for names is too slow to repeat
-    /// for 10,000 requests on every refresh).
-    rows: BTreeMap<String, QueueItem>,
     /// The reviewer's roles at the gateway, once it has said.
-    roles: Vec<String>,
+    roles: Vec<Role>,
 }
 
 impl Model {
-    fn rebuild_rows(&mut self, trust: &TrustIndex) {
-        self.rows = self
-            .open
-            .values()
-            .chain(self.closed.values())
-            .map(|r| (r.request_id.clone(), queue_item(trust, r)))
-            .collect();
+    fn kept(&self, request_id: &str) -> Option<&Kept> {
+        self.open
+            .get(request_id)
+            .or_else(|| self.closed.get(request_id))
+    }
+
+    fn kept_mut(&mut self, request_id: &str) -> Option<&mut Kept> {
+        match self.open.get_mut(request_id) {
+            Some(kept) => Some(kept),
+            None => self.closed.get_mut(request_id),
+        }
+    }
+
+    fn insert(&mut self, mut kept: Kept) {
+        let id = kept.record.request_id.clone();
+        let old = self.open.remove(&id).or_else(|| self.closed.remove(&id));
+        // A new state or escalation does not change the chain: its views stay.
+        if let Some(old) = old
+            && old.record.request == kept.record.request
+            && old.record.report == kept.record.report
+        {
+            kept.views = old.views;
+        }
+        if kept.record.state.is_open() {
+            self.open.insert(id, kept);
+        } else {
+            self.closed.insert(id, kept);
+        }
+    }
+
+    /// The trust store changed (names, keys): rows and hop views are built again.
+    fn retrust(&mut self, trust: &TrustIndex) {
+        for kept in self.open.values_mut().chain(self.closed.values_mut()) {
+            kept.row = queue_item(trust, &kept.record, kept.request.as_ref());
+            kept.views = None;
+        }
+    }
+}
+
+/// A record as the console keeps it: its request read into the contract's types once, when
+/// it arrives, and the queue row built from that; the chain's hop views are built by one
+/// verification the first time the request is opened and reused after, a decision included.
+#[derive(Clone)]
+struct Kept {
+    record: RequestRecord,
+    /// The request as the contract's types (`None`: it does not parse as one, for example a
+    /// request refused as malformed).
+    request: Option<DelegationRequest>,
+    row: QueueItem,
+    views: Option<Views>,
+}
+
+/// What the verifier shows of a chain, hop by hop, with the gateway's findings placed.
+#[derive(Clone)]
+struct Views {
+    hops: Vec<HopView>,
+    request_findings: Vec<Finding>,
+}
+
+impl Kept {
+    fn new(trust: &TrustIndex, record: RequestRecord) -> Kept {
+        let request = DelegationRequest::deserialize(&record.request).ok();
+        let row = queue_item(trust, &record, request.as_ref());
+        Kept {
+            record,
+            request,
+            row,
+            views: None,
+        }
+    }
+
+    fn summary(&self) -> String {
+        self.request
+            .as_ref()
+            .map(|r| r.action.summary.clone())
+            .unwrap_or_default()
+    }
+
+    /// The hop views, verifying the chain the first time (at the time the gateway received
+    /// it, so a hop that expired since still shows as it was judged).
+    fn views(&mut self, trust: &TrustIndex) -> &Views {
+        let record = &self.record;
+        self.views.get_or_insert_with(|| {
+            let at = chrono::DateTime::parse_from_rfc3339(&record.received_at)
+                .map(|t| t.to_utc())
+                .unwrap_or_default();
+            let verification = verify_value(&record.request, trust, at);
+            let (hops, _) = chain_view(&verification, trust);
+            let placed: Vec<u32> = hops.iter().map(|h| h.index).collect();
+            let hops = hops
+                .into_iter()
+                .map(|mut hop| {
+                    // The gateway's report is authoritative for what was found.
+                    hop.findings = record
+                        .report
+                        .findings
+                        .iter()
+                        .filter(|f| f.hop == Some(hop.index))
+                        .cloned()
+                        .collect();
+                    hop
+                })
+                .collect();
+            let request_findings = record
+                .report
+                .findings
+                .iter()
+                .filter(|f| f.hop.is_none_or(|h| !placed.contains(&h)))
+                .cloned()
+                .collect();
+            Views {
+                hops,
+                request_findings,
+            }
+        })
     }
 }
 
@@ -49,8 +157,7 @@ pub(crate) struct Session {
     pub(crate) client: GatewayClient,
     pub(crate) identity: ConsoleIdentity,
     pub(crate) display_name: String,
-    /// `embedded demo` or `gateway`.
-    pub(crate) mode: &'static str,
+    pub(crate) mode: Mode,
     pub(crate) data_dir: PathBuf,
     pub(crate) key_path: PathBuf,
 }
@@ -69,15 +176,6 @@ pub(crate) struct Console {
     /// Held while decisions are being posted, so none is sent twice at once.
     sending: Arc<tokio::sync::Mutex<()>>,
     app: tauri::AppHandle,
-}
-
-fn text(record: &RequestRecord, pointer: &str) -> String {
-    record
-        .request
-        .pointer(pointer)
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
-        .to_owned()
 }
 
 fn now_text() -> String {
@@ -102,30 +200,32 @@ pub(crate) fn outcome_of<T>(result: Result<T, ClientError>) -> Option<DecideOutc
     })
 }
 
-/// One queue row, from a record.
-fn queue_item(trust: &TrustIndex, record: &RequestRecord) -> QueueItem {
+/// One queue row, from a record and its request.
+fn queue_item(
+    trust: &TrustIndex,
+    record: &RequestRecord,
+    request: Option<&DelegationRequest>,
+) -> QueueItem {
     let name = |identity: &str| {
         trust
             .party(identity)
             .map(|p| p.display_name.clone())
             .unwrap_or_else(|| identity.to_owned())
     };
-    let request = &record.request;
-    let mut chain = vec![name(&text(record, "/principal"))];
-    let parties: Vec<String> = record
-        .request
-        .get("chain")
-        .and_then(|c| c.as_array())
-        .map(|hops| {
-            hops.iter()
-                .filter_map(|h| h.as_str())
+    let mut chain = Vec::new();
+    if let Some(request) = request {
+        chain.push(name(&request.principal));
+        // Who each hop delegates to, for the row's chain in brief; the signatures are the
+        // gateway's to check (and the request view's, on opening).
+        chain.extend(
+            request
+                .chain
+                .iter()
                 .filter_map(|h| countersign_chain::CompactJws::parse(h).ok())
                 .filter_map(|j| j.claims::<countersign_wire::HopClaims>().ok())
-                .map(|c| c.sub)
-                .collect()
-        })
-        .unwrap_or_default();
-    chain.extend(parties.iter().map(|p| name(p)));
+                .map(|c| name(&c.sub)),
+        );
+    }
     let count = |severity: Severity| {
         record
             .report
@@ -138,30 +238,24 @@ fn queue_item(trust: &TrustIndex, record: &RequestRecord) -> QueueItem {
         request_id: record.request_id.clone(),
         state: record.state,
         tier: record.tier,
-        summary: text(record, "/action/summary"),
-        action: format!(
-            "{} · {}",
-            text(record, "/action/type"),
-            text(record, "/action/operation")
-        ),
+        summary: request
+            .map(|r| r.action.summary.clone())
+            .unwrap_or_default(),
+        action: request
+            .map(|r| format!("{} · {}", r.action.action_type, r.action.operation))
+            .unwrap_or_default(),
         errors: count(Severity::Error),
         warnings: count(Severity::Warning),
         codes: record
             .report
             .findings
             .iter()
-            .map(|f| f.code.to_string())
+            .map(|f| f.code.clone())
             .collect(),
-        confidence: request
-            .pointer("/uncertainty/confidence")
-            .and_then(|v| v.as_f64())
-            .unwrap_or(0.0),
+        confidence: request.map_or(0.0, |r| r.uncertainty.confidence),
         chain,
         expires_at: record.expires_at.clone(),
-        irreversible: request
-            .pointer("/action/impact/reversible")
-            .and_then(|v| v.as_bool())
-            == Some(false),
+        irreversible: request.is_some_and(|r| !r.action.impact.reversible),
         escalation: record.escalation.clone(),
         approvals: u32::try_from(record.approvals.len()).unwrap_or(u32::MAX),
         approvals_needed: record.approvals_needed,
@@ -175,8 +269,8 @@ impl Console {
         let cache_dir = session.data_dir.join("cache");
         std::fs::create_dir_all(&cache_dir)?;
         let name = match session.mode {
-            "embedded demo" => "embedded-demo".to_owned(),
-            _ => {
+            Mode::EmbeddedDemo => "embedded-demo".to_owned(),
+            Mode::Gateway => {
                 use sha2::Digest as _;
                 let digest = sha2::Sha256::digest(
                     format!(
@@ -198,11 +292,7 @@ impl Console {
         };
         let mut model = Model::default();
         for record in cache.records().await? {
-            if record.state.is_open() {
-                model.open.insert(record.request_id.clone(), record);
-            } else {
-                model.closed.insert(record.request_id.clone(), record);
-            }
+            model.insert(Kept::new(&trust, record));
         }
         model.deliveries = cache.deliveries().await?;
         let public = session.identity.key.public();
@@ -212,10 +302,9 @@ impl Console {
             key_fingerprint: public.thumbprint().to_owned(),
             public_jwk: serde_json::to_string(&public.to_jwk())?,
             gateway: session.client.base_url().to_owned(),
-            mode: session.mode.into(),
+            mode: session.mode,
             roles: Vec::new(),
         };
-        model.rebuild_rows(&trust);
         Ok(Console {
             client: session.client,
             identity: Arc::new(session.identity),
@@ -241,11 +330,7 @@ impl Console {
     /// Everything the UI renders.
     pub(crate) fn snapshot(&self) -> Snapshot {
         let model = self.model();
-        let mut queue: Vec<QueueItem> = model
-            .open
-            .keys()
-            .filter_map(|id| model.rows.get(id).cloned())
-            .collect();
+        let mut queue: Vec<QueueItem> = model.open.values().map(|k| k.row.clone()).collect();
         // Most urgent first: tier, then time to expiry.
         queue.sort_by(|a, b| {
             b.tier
@@ -255,10 +340,11 @@ impl Console {
         let mut history: Vec<HistoryItem> = model
             .closed
             .values()
-            .filter(|r| r.state != RequestState::Refused)
-            .map(|r| HistoryItem {
+            .filter(|k| k.record.state != RequestState::Refused)
+            .map(|k| (&k.record, k.summary()))
+            .map(|(r, summary)| HistoryItem {
                 request_id: r.request_id.clone(),
-                summary: text(r, "/action/summary"),
+                summary,
                 tier: r.tier,
                 state: r.state,
                 decided_by: r.decision.as_ref().map(|d| d.decided_by.clone()),
@@ -274,17 +360,10 @@ impl Console {
         let refused = model
             .closed
             .values()
-            .filter(|r| r.state == RequestState::Refused)
-            .filter_map(|r| model.rows.get(&r.request_id).cloned())
+            .filter(|k| k.record.state == RequestState::Refused)
+            .map(|k| k.row.clone())
             .collect();
-        let summary = |id: &str| {
-            model
-                .open
-                .get(id)
-                .or_else(|| model.closed.get(id))
-                .map(|r| text(r, "/action/summary"))
-                .unwrap_or_default()
-        };
+        let summary = |id: &str| model.kept(id).map(Kept::summary).unwrap_or_default();
         let deliveries = model
             .deliveries
             .iter()
@@ -310,49 +389,31 @@ impl Console {
         }
     }
 
-    /// The full view of one request, from the model or the gateway.
+    /// The full view of one request, from the model (fetched from the gateway and kept when
+    /// the console does not have it yet). The chain is verified once per record and trust
+    /// store, however often it is opened or decided.
     pub(crate) async fn request_view(&self, request_id: &str) -> Result<RequestView, ClientError> {
-        let cached = {
-            let model = self.model();
-            model
-                .open
-                .get(request_id)
-                .or_else(|| model.closed.get(request_id))
-                .cloned()
-        };
-        let record = match cached {
-            Some(record) => record,
-            None => self.client.request(&self.identity, request_id).await?,
-        };
-        // Re-verify locally for the per-hop view; the gateway's report stays authoritative.
+        if let Some(view) = self.kept_view(request_id) {
+            return Ok(view);
+        }
+        let record = self.client.request(&self.identity, request_id).await?;
+        self.store(vec![record]).await;
+        self.kept_view(request_id).ok_or_else(|| {
+            ClientError::Protocol(format!("the gateway sent no record for {request_id}"))
+        })
+    }
+
+    fn kept_view(&self, request_id: &str) -> Option<RequestView> {
         let trust = self.trust();
-        let verification = verify_value(&record.request, &trust, Utc::now());
-        let (hops, _) = chain_view(&verification, &trust);
-        let placed: Vec<u32> = hops.iter().map(|h| h.index).collect();
-        let hops = hops
-            .into_iter()
-            .map(|mut hop| {
-                hop.findings = record
-                    .report
-                    .findings
-                    .iter()
-                    .filter(|f| f.hop == Some(hop.index))
-                    .cloned()
-                    .collect();
-                hop
-            })
-            .collect();
-        let request_findings = record
-            .report
-            .findings
-            .iter()
-            .filter(|f| f.hop.is_none_or(|h| !placed.contains(&h)))
-            .cloned()
-            .collect();
-        Ok(RequestView {
-            record,
-            hops,
-            request_findings,
+        let mut model = self.model();
+        let roles = model.roles.clone();
+        let kept = model.kept_mut(request_id)?;
+        let views = kept.views(&trust).clone();
+        Some(RequestView {
+            requirements: requirements(&kept.record, kept.request.as_ref(), &roles),
+            record: kept.record.clone(),
+            hops: views.hops,
+            request_findings: views.request_findings,
         })
     }
 
@@ -481,16 +542,7 @@ impl Console {
         let trust = self.trust();
         let mut model = self.model();
         for record in records {
-            model
-                .rows
-                .insert(record.request_id.clone(), queue_item(&trust, &record));
-            model.open.remove(&record.request_id);
-            model.closed.remove(&record.request_id);
-            if record.state.is_open() {
-                model.open.insert(record.request_id.clone(), record);
-            } else {
-                model.closed.insert(record.request_id.clone(), record);
-            }
+            model.insert(Kept::new(&trust, record));
         }
     }
 
@@ -531,8 +583,8 @@ impl Console {
             Ok(index) => {
                 let index = Arc::new(index);
                 *self.trust.write().unwrap_or_else(|p| p.into_inner()) = index.clone();
-                // Names may have changed: rebuild the rows.
-                self.model().rebuild_rows(&index);
+                // Names and keys may have changed: rows and hop views are built again.
+                self.model().retrust(&index);
                 if let Err(e) = self.cache.put_trust(&store, &now_text()).await {
                     tracing::warn!(error = %e, "cannot cache the trust store");
                 }

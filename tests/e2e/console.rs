@@ -268,8 +268,8 @@ async fn a_decision_made_while_the_gateway_is_down_is_delivered_after_it_comes_b
         outcome.decision_jws.as_deref().unwrap(),
         &jwks,
         countersign_e2e::AUDIENCE,
-        &refund.request_id,
-        refund.report.request_digest.as_deref().unwrap(),
+        &countersign_chain::digest::decision_subject(&gateway.scenario("refund-exception").request)
+            .unwrap(),
         chrono::Utc::now(),
     )
     .expect("the workflow verifies the decision signed offline");

@@ -14,7 +14,7 @@ use countersign_client::{ConsoleIdentity, GatewayClient, Submitted};
 use countersign_gateway::auth::workflow_token_hash;
 use countersign_gateway::{GatewayConfig, RunningGateway, load_or_create_key};
 use countersign_review::SystemClock;
-use countersign_scenarios::demo::{Demo, demo};
+use countersign_scenarios::demo::{Demo, Scenario, demo};
 use countersign_store::{ReviewerRow, Store};
 use countersign_wire::api::SubmitResponse;
 use countersign_wire::{Tier, TrustStore};
@@ -312,7 +312,10 @@ impl Gateway {
         let row = ReviewerRow {
             identity: REVIEWER.into(),
             display_name: "Erin (e2e reviewer)".into(),
-            roles: roles.iter().map(|r| r.to_string()).collect(),
+            roles: roles
+                .iter()
+                .map(|r| countersign_wire::Role::parse(r).expect("a known role"))
+                .collect(),
             tiers: vec![Tier::Low, Tier::Medium, Tier::High, Tier::Critical],
             keys: vec![public.to_jwk()],
         };
@@ -344,13 +347,17 @@ impl Gateway {
     }
 
     /// Submits a demo scenario as the workflow.
-    pub async fn submit(&self, slug: &str) -> SubmitResponse {
-        let scenario = self
-            .demo
+    /// The demo scenario `slug`, as this gateway's workflow submits it.
+    pub fn scenario(&self, slug: &str) -> &Scenario {
+        self.demo
             .scenarios
             .iter()
             .find(|s| s.slug == slug)
-            .unwrap_or_else(|| panic!("no scenario {slug}"));
+            .unwrap_or_else(|| panic!("no scenario {slug}"))
+    }
+
+    pub async fn submit(&self, slug: &str) -> SubmitResponse {
+        let scenario = self.scenario(slug);
         let body = serde_json::to_vec(&scenario.request).unwrap();
         match self.client.submit(WORKFLOW_TOKEN, &body).await.unwrap() {
             Submitted::Accepted(accepted) => accepted,
@@ -405,7 +412,10 @@ impl Gateway {
                 &ReviewerRow {
                     identity: identity.into(),
                     display_name: identity.into(),
-                    roles: roles.iter().map(|r| r.to_string()).collect(),
+                    roles: roles
+                        .iter()
+                        .map(|r| countersign_wire::Role::parse(r).expect("a known role"))
+                        .collect(),
                     tiers: vec![Tier::Low, Tier::Medium, Tier::High, Tier::Critical],
                     keys: vec![public.to_jwk()],
                 },

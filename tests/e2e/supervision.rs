@@ -131,7 +131,7 @@ async fn a_supervisor_clears_the_escalation_queue_and_reads_the_dashboard() {
     assert!(
         claims
             .flags_acknowledged
-            .contains(&"GHOST_PERMISSION".to_owned())
+            .contains(&countersign_wire::FindingCode::GhostPermission)
     );
     assert_eq!(claims.policy.id, "e2e-supervision");
 

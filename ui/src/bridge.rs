@@ -1,5 +1,6 @@
 //! The only place that touches `window.__TAURI__`: typed commands and events.
 
+use countersign_wire::api::ErrorCode;
 use countersign_wire::console::{Command, ConsoleError};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -27,7 +28,7 @@ pub async fn call<C: Command>(req: &C) -> Result<C::Output, ConsoleError> {
     let args = Args { req }
         .serialize(&serializer)
         .map_err(|e| ConsoleError {
-            code: "internal".into(),
+            code: ErrorCode::Internal.into(),
             message: e.to_string(),
         })?;
     match tauri_invoke(C::NAME, args).await {
@@ -35,17 +36,17 @@ pub async fn call<C: Command>(req: &C) -> Result<C::Output, ConsoleError> {
         Ok(value) if value.is_instance_of::<js_sys::ArrayBuffer>() => {
             let bytes = js_sys::Uint8Array::new(&value).to_vec();
             serde_json::from_slice(&bytes).map_err(|e| ConsoleError {
-                code: "internal".into(),
+                code: ErrorCode::Internal.into(),
                 message: e.to_string(),
             })
         }
         Ok(value) => serde_wasm_bindgen::from_value(value).map_err(|e| ConsoleError {
-            code: "internal".into(),
+            code: ErrorCode::Internal.into(),
             message: e.to_string(),
         }),
         Err(error) => Err(
             serde_wasm_bindgen::from_value(error.clone()).unwrap_or_else(|_| ConsoleError {
-                code: "internal".into(),
+                code: ErrorCode::Internal.into(),
                 message: error
                     .as_string()
                     .unwrap_or_else(|| "the console backend failed".into()),
@@ -54,16 +55,63 @@ pub async fn call<C: Command>(req: &C) -> Result<C::Output, ConsoleError> {
     }
 }
 
-/// Calls `handler` with each payload of `event`, for the life of the page.
-pub fn listen(event: &'static str, mut handler: impl FnMut(JsValue) + 'static) {
+/// A subscription to a backend event, until it is cancelled.
+pub struct Subscription {
+    state: std::rc::Rc<std::cell::RefCell<Listening>>,
+}
+
+#[derive(Default)]
+struct Listening {
+    /// Tauri's unlisten function, once the subscription is registered.
+    unlisten: Option<js_sys::Function>,
+    /// The handler, kept alive while Tauri may call it.
+    handler: Option<Closure<dyn FnMut(JsValue)>>,
+    cancelled: bool,
+}
+
+impl Subscription {
+    /// Keeps the subscription for the life of the page (the shell's own).
+    pub fn for_the_page(self) {
+        std::mem::forget(self.state);
+    }
+
+    /// Unsubscribes (at once, or as soon as the registration completes) and frees the handler.
+    pub fn cancel(&self) {
+        let mut state = self.state.borrow_mut();
+        state.cancelled = true;
+        if let Some(unlisten) = state.unlisten.take() {
+            let _ = unlisten.call0(&JsValue::NULL);
+            state.handler = None;
+        }
+    }
+}
+
+/// Calls `handler` with each payload of `event` until the returned subscription is
+/// cancelled (a component cancels it in `on_cleanup`, so a closed view leaves no listener).
+pub fn listen(event: &'static str, mut handler: impl FnMut(JsValue) + 'static) -> Subscription {
     let closure = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
         let payload =
             js_sys::Reflect::get(&event, &JsValue::from_str("payload")).unwrap_or(JsValue::NULL);
         handler(payload);
     });
+    let state = std::rc::Rc::new(std::cell::RefCell::new(Listening::default()));
+    let registering = state.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        let _ = tauri_listen(event, &closure).await;
-        // The page never unsubscribes: keep the closure alive.
-        closure.forget();
+        let unlisten = tauri_listen(event, &closure).await;
+        let mut state = registering.borrow_mut();
+        match unlisten
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        {
+            Some(unlisten) if state.cancelled => {
+                let _ = unlisten.call0(&JsValue::NULL);
+            }
+            Some(unlisten) => {
+                state.unlisten = Some(unlisten);
+                state.handler = Some(closure);
+            }
+            None => {}
+        }
     });
+    Subscription { state }
 }

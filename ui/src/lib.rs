@@ -7,6 +7,7 @@
 mod app;
 pub mod bridge;
 mod queue;
+mod request;
 mod settings;
 mod supervision;
 pub mod text;

@@ -7,8 +7,8 @@ use countersign_wire::console::{DecideOutcome, QueueItem, Snapshot};
 use leptos::html;
 use leptos::prelude::*;
 
-use crate::app::{seconds_until, tier_label};
 use crate::text::{countdown, delivery_status, scroll_to_show, visible_rows};
+use crate::text::{seconds_until, tier_label};
 
 /// Every queue row is this tall (CSS `.row` agrees), so the list can be virtualized.
 pub(crate) const ROW_HEIGHT: f64 = 104.0;
@@ -115,7 +115,14 @@ pub(crate) fn QueueRow(
     let verdict = if item.state == RequestState::Refused {
         (
             "verdict refused",
-            format!("refused · {}", item.codes.join(", ")),
+            format!(
+                "refused · {}",
+                item.codes
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         )
     } else if item.errors > 0 {
         (

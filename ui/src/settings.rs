@@ -118,7 +118,7 @@ pub(crate) fn SettingsPanel(open: RwSignal<bool>) -> impl IntoView {
                                     <dt>"Reviewing as"</dt><dd>{view.reviewer.display_name.clone()} " (" {view.reviewer.identity.clone()} ")"</dd>
                                     <dt>"Key fingerprint"</dt><dd class="mono" data-testid="fingerprint">{view.reviewer.key_fingerprint.clone()}</dd>
                                     <dt>"Private key file"</dt><dd class="mono">{view.key_path.clone()} " (owner-only)"</dd>
-                                    <dt>"Connected to"</dt><dd class="mono">{view.reviewer.gateway.clone()} " · " {view.reviewer.mode.clone()}</dd>
+                                    <dt>"Connected to"</dt><dd class="mono">{view.reviewer.gateway.clone()} " · " {view.reviewer.mode.label()}</dd>
                                 </dl>
                                 <button data-testid="export-key" on:click=export>"Export public key"</button>
                                 {move || exported.get().map(|r| match r {

@@ -1,6 +1,7 @@
 //! Supervisors' and auditors' screens: the escalation queue grouped by reason, the escalation
 //! banner, escalate/assign panels, and the dashboard with its plot.
 
+use countersign_wire::Role;
 use countersign_wire::api::{DayMetrics, Escalation, EscalationReason, Metrics, RequestRecord};
 use countersign_wire::console::{
     Assign, ConsoleError, EXPORT_PROGRESS_EVENT, Escalate, ExportFormat, ExportRecords, Exported,
@@ -9,9 +10,9 @@ use countersign_wire::console::{
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::app::{seconds_until, tier_label};
 use crate::bridge;
 use crate::text::{age, plot_bars};
+use crate::text::{seconds_until, tier_label};
 
 /// A row of the escalation queue.
 type Escalated = (QueueItem, Escalation);
@@ -200,7 +201,11 @@ pub(crate) fn AssignPanel(
             let fit: Vec<(String, String)> = people
                 .into_iter()
                 .filter(|p| p.tiers.contains(&tier))
-                .filter(|p| p.roles.iter().any(|r| r == "reviewer" || r == "supervisor"))
+                .filter(|p| {
+                    p.roles
+                        .iter()
+                        .any(|r| matches!(r, Role::Reviewer | Role::Supervisor))
+                })
                 .map(|p| (p.identity, p.display_name))
                 .collect();
             let _ = candidates.try_set(fit);
@@ -299,14 +304,16 @@ pub(crate) fn Dashboard() -> impl IntoView {
 fn ExportPanel() -> impl IntoView {
     let received = RwSignal::new(None::<u64>);
     let result = RwSignal::new(None::<Result<Exported, ConsoleError>>);
-    bridge::listen(EXPORT_PROGRESS_EVENT, move |payload| {
-        // The listener outlives a closed dashboard: a disposed signal is simply not set.
+    let progress = bridge::listen(EXPORT_PROGRESS_EVENT, move |payload| {
         if let Some(bytes) = payload.as_f64()
             && received.try_get_untracked().flatten().is_some()
         {
             let _ = received.try_set(Some(bytes as u64));
         }
     });
+    // Every visit to the dashboard subscribes; leaving it unsubscribes.
+    let progress = StoredValue::new_local(progress);
+    on_cleanup(move || progress.with_value(bridge::Subscription::cancel));
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
     let run = move |format: ExportFormat| {

@@ -1,38 +1,66 @@
 //! Pure presentation logic: plain-language findings, countdowns, and spotting text that tries
 //! to instruct an agent or the reviewer. Tested natively and under wasm-bindgen-test.
 
-/// What a finding code means, for a reviewer.
-pub fn explain(code: &str) -> &'static str {
+use countersign_wire::{FindingCode, Tier};
+
+/// What a finding code means, for a reviewer. Exhaustive: a new code does not compile until
+/// it is explained.
+pub fn explain(code: &FindingCode) -> &'static str {
     match code {
-        "MALFORMED" => "The request or a hop cannot be read as the contract requires.",
-        "ALG_NOT_ALLOWED" => "A hop is signed with an algorithm other than EdDSA.",
-        "TYPE_CONFUSION" => "A token of another kind was passed off as a hop.",
-        "UNKNOWN_KEY" => {
+        FindingCode::Malformed => "The request or a hop cannot be read as the contract requires.",
+        FindingCode::AlgNotAllowed => "A hop is signed with an algorithm other than EdDSA.",
+        FindingCode::TypeConfusion => "A token of another kind was passed off as a hop.",
+        FindingCode::UnknownKey => {
             "A hop is signed by a key nobody registered for its signer: likely forged."
         }
-        "SIGNATURE_INVALID" => "A hop's signature does not verify: it was altered.",
-        "KEY_BINDING_MISMATCH" => {
+        FindingCode::SignatureInvalid => "A hop's signature does not verify: it was altered.",
+        FindingCode::KeyBindingMismatch => {
             "A hop is signed by someone other than the agent the previous hop delegated to."
         }
-        "BROKEN_LINK" => "The hops do not link up: one was removed, reordered or spliced in.",
-        "PRINCIPAL_CHANGED" => "A hop claims to act for a different person.",
-        "GHOST_PERMISSION" => "A hop grants authority its delegator never had.",
-        "LIMIT_INCREASED" => "A hop loosens a limit it was given.",
-        "EXPIRY_EXTENDED" => "A hop outlives the delegation it came from.",
-        "EXPIRED" => "A hop has expired.",
-        "NOT_YET_VALID" => "A hop is not valid yet.",
-        "DEPTH_EXCEEDED" => "The chain delegates further than it was allowed to.",
-        "PURPOSE_MISSING" => "A hop does not say what it is for.",
-        "PURPOSE_DRIFT" => "A hop serves a different purpose than the request.",
-        "UNDELEGATED_ACTOR" => "The agent asking to act was never delegated to.",
-        "ACTION_OUTSIDE_LEAF_SCOPE" => "The action goes beyond what the last hop granted.",
-        "ARGUMENTS_DIGEST_MISMATCH" => {
+        FindingCode::BrokenLink => {
+            "The hops do not link up: one was removed, reordered or spliced in."
+        }
+        FindingCode::PrincipalChanged => "A hop claims to act for a different person.",
+        FindingCode::GhostPermission => "A hop grants authority its delegator never had.",
+        FindingCode::LimitIncreased => "A hop loosens a limit it was given.",
+        FindingCode::ExpiryExtended => "A hop outlives the delegation it came from.",
+        FindingCode::Expired => "A hop has expired.",
+        FindingCode::NotYetValid => "A hop is not valid yet.",
+        FindingCode::DepthExceeded => "The chain delegates further than it was allowed to.",
+        FindingCode::PurposeMissing => "A hop does not say what it is for.",
+        FindingCode::PurposeDrift => "A hop serves a different purpose than the request.",
+        FindingCode::UndelegatedActor => "The agent asking to act was never delegated to.",
+        FindingCode::ActionOutsideLeafScope => "The action goes beyond what the last hop granted.",
+        FindingCode::ArgumentsDigestMismatch => {
             "The action's arguments are not the ones that were committed to."
         }
-        "EVIDENCE_DIGEST_MISMATCH" => "Evidence differs from what a hop committed to.",
-        "REPLAYED_JTI" => "A hop was reused from another request.",
-        "SCOPE_OVER_PROVISIONED" => "The acting agent holds more authority than this action needs.",
-        _ => "A finding this console does not know yet.",
+        FindingCode::EvidenceDigestMismatch => "Evidence differs from what a hop committed to.",
+        FindingCode::ReplayedJti => "A hop was reused from another request.",
+        FindingCode::ScopeOverProvisioned => {
+            "The acting agent holds more authority than this action needs."
+        }
+        FindingCode::Other(_) => "A finding this console does not know yet.",
+    }
+}
+
+/// The tier as its badge reads.
+pub fn tier_label(tier: Tier) -> &'static str {
+    match tier {
+        Tier::Low => "LOW",
+        Tier::Medium => "MEDIUM",
+        Tier::High => "HIGH",
+        Tier::Critical => "CRITICAL",
+    }
+}
+
+/// Seconds from `now_ms` (milliseconds since the epoch) until an RFC 3339 time; 0 when it
+/// does not parse.
+pub fn seconds_until(rfc3339: &str, now_ms: f64) -> i64 {
+    let then = js_sys::Date::parse(rfc3339);
+    if then.is_nan() {
+        0
+    } else {
+        ((then - now_ms) / 1000.0).floor() as i64
     }
 }
 
@@ -332,7 +360,8 @@ mod tests {
     #[test]
     fn every_known_code_is_explained() {
         for code in countersign_wire::FindingCode::KNOWN {
-            assert_ne!(explain(code.as_str()), explain("SOMETHING_NEW"), "{code}");
+            let unknown = FindingCode::Other("SOMETHING_NEW".into());
+            assert_ne!(explain(&code), explain(&unknown), "{code}");
         }
     }
 }

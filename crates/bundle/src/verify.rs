@@ -6,8 +6,8 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use countersign_audit::{Checkpoint, Hash, NoteVerifier, leaf_hash, open_note};
-use countersign_chain::digest::{canonical_json, sha256_digest};
-use countersign_chain::{CompactJws, TrustIndex, verify_value};
+use countersign_chain::digest::{canonical_json, decision_subject, sha256_digest};
+use countersign_chain::{TrustIndex, TypedJwsError, verify_typed, verify_value};
 use countersign_wire::api::RequestState;
 use countersign_wire::{DECISION_TYP, DecisionClaims, DecisionKind, TrustStore};
 use serde::Serialize;
@@ -446,24 +446,20 @@ fn check_decision(
     record: &BundleRecord,
     context: &Context<'_>,
 ) -> Result<DecisionKind, String> {
-    let parsed = CompactJws::parse(jws).map_err(|e| e.to_string())?;
-    if parsed.header.alg != "EdDSA" || parsed.header.typ.as_deref() != Some(DECISION_TYP) {
-        return Err("not an EdDSA delegation-decision+jwt".into());
-    }
-    let kid = parsed.header.kid.as_deref().unwrap_or_default();
+    // Any key of the bundle's trust store may have signed it; whose it is decides `iss`.
+    let keys = context.trust.parties().flat_map(|party| party.keys.iter());
+    let verified =
+        verify_typed::<DecisionClaims>(jws, DECISION_TYP, keys).map_err(|e| match e {
+            TypedJwsError::Unverified => {
+                "it is not signed by a key in keys/identities.json that verifies it".to_owned()
+            }
+            other => other.to_string(),
+        })?;
+    let claims = verified.claims;
     let owner = context
         .trust
-        .owner_of(kid)
+        .owner_of(&verified.kid)
         .ok_or("signed by a key that is not in keys/identities.json")?;
-    let key = context
-        .trust
-        .party(owner)
-        .and_then(|p| p.keys.iter().find(|k| k.thumbprint() == kid))
-        .ok_or("signed by a key that is not in keys/identities.json")?;
-    if !parsed.verify_with(key) {
-        return Err("the signature does not verify".into());
-    }
-    let claims: DecisionClaims = parsed.claims().map_err(|e| e.to_string())?;
     if claims.iss != owner {
         return Err(format!(
             "issued by {} but signed with {owner}'s key",
@@ -473,13 +469,15 @@ fn check_decision(
     if claims.aud != context.audience {
         return Err(format!("for audience {:?}", claims.aud));
     }
-    let report = &record.report;
-    let same = claims.request_id == record.request_id
-        && Some(&claims.request_digest) == report.request_digest.as_ref()
-        && Some(&claims.chain_digest) == report.chain_digest.as_ref()
-        && Some(&claims.action_digest) == report.action_digest.as_ref();
-    if !same {
-        return Err("it decides another request (ids or digests differ)".into());
+    // What the decision must name, from the request's own bytes (not the report's digests).
+    let mut subject = decision_subject(&record.request).map_err(|e| e.to_string())?;
+    subject.request_id.clone_from(&record.request_id);
+    let unbound = claims.unbound(&subject);
+    if !unbound.is_empty() {
+        return Err(format!(
+            "it decides another request ({} differ)",
+            unbound.join(", ")
+        ));
     }
     Ok(claims.decision)
 }

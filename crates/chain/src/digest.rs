@@ -8,6 +8,7 @@
 
 use std::fmt::Write as _;
 
+use countersign_wire::DecisionSubject;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
@@ -56,6 +57,27 @@ pub fn canonical_json(value: &Value) -> Result<Vec<u8>, CanonicalError> {
 /// `sha256:<hex>` of the JCS canonical bytes of a JSON value.
 pub fn json_digest(value: &Value) -> Result<String, CanonicalError> {
     Ok(sha256_digest(&canonical_json(value)?))
+}
+
+/// What a decision on `request`, as its workflow sent it, must name: the workflow computes the
+/// digests from its own bytes rather than trusting what a gateway reports. A missing part is
+/// digested as `null`, which no decision names.
+pub fn decision_subject(request: &Value) -> Result<DecisionSubject, CanonicalError> {
+    let text = |key: &str| {
+        request
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let part = |key: &str| json_digest(request.get(key).unwrap_or(&Value::Null));
+    Ok(DecisionSubject {
+        request_id: text("request_id"),
+        txn: text("txn"),
+        request_digest: json_digest(request)?,
+        chain_digest: part("chain")?,
+        action_digest: part("action")?,
+    })
 }
 
 /// RFC 8785 writer. Written here rather than taken from `serde_jcs` because that crate

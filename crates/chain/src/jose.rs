@@ -1,17 +1,21 @@
 //! Ed25519 keys, RFC 7638 thumbprints and compact JWS.
 //!
-//! Signing goes through `jsonwebtoken` so every token has the standard JOSE serialization.
-//! Verification parses the compact form here (to report *which* rule a token breaks, as a
-//! finding) and checks the signature with `ed25519-dalek`'s `verify_strict` against keys that
-//! were length- and curve-checked when the trust store was loaded: `jsonwebtoken`'s own
-//! EdDSA verifier panics on a short key and does not check `typ`.
+//! Signing writes the compact serialization itself (RFC 7515 §7.1: base64url of the protected
+//! header's and the claims' JSON, then of the Ed25519 signature over both), which is all a JWS
+//! with one fixed algorithm needs; a JWT library would bring RSA and other curves into the tree
+//! for nothing. Verification parses the compact form here (to report *which* rule a token
+//! breaks) and checks the signature with `ed25519-dalek`'s `verify_strict` against keys that
+//! were length- and curve-checked when they were loaded. Every signed artefact except hops is
+//! checked by [`verify_typed`]; hops, whose every defect is a finding, walk the same parts in
+//! `verify`.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use countersign_wire::{Jwk, JwsHeader};
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
-use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 
@@ -138,7 +142,6 @@ fn thumbprint_of_x(x: &str) -> String {
 /// An Ed25519 private key able to sign hops and decisions.
 pub struct SigningKeyPair {
     signing: SigningKey,
-    encoding: jsonwebtoken::EncodingKey,
     public: PublicKey,
 }
 
@@ -178,16 +181,8 @@ impl SigningKeyPair {
     }
 
     fn from_signing(signing: SigningKey) -> Self {
-        let der = signing
-            .to_pkcs8_der()
-            .expect("encoding an in-memory Ed25519 key as PKCS#8 cannot fail");
-        let encoding = jsonwebtoken::EncodingKey::from_ed_der(der.as_bytes());
         let public = PublicKey::from_verifying(signing.verifying_key());
-        SigningKeyPair {
-            signing,
-            encoding,
-            public,
-        }
+        SigningKeyPair { signing, public }
     }
 
     /// The matching public key.
@@ -197,18 +192,104 @@ impl SigningKeyPair {
 
     /// Signs `claims` as a compact JWS with header `{alg: EdDSA, typ, kid: thumbprint}`.
     pub fn sign_jws<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, JwsError> {
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
-        header.typ = Some(typ.to_owned());
-        header.kid = Some(self.public.thumbprint.clone());
-        jsonwebtoken::encode(&header, claims, &self.encoding)
-            .map_err(|e| JwsError::Sign(e.to_string()))
+        let header = JwsHeader {
+            alg: ALG_EDDSA.to_owned(),
+            typ: Some(typ.to_owned()),
+            kid: Some(self.public.thumbprint.clone()),
+        };
+        let mut token = json_part(&header)?;
+        token.push('.');
+        token.push_str(&json_part(claims)?);
+        let signature = self.signing.sign(token.as_bytes());
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(signature.to_bytes()));
+        Ok(token)
     }
 
     /// Raw Ed25519 signature; used by benchmarks to measure the cost of the primitive.
     pub fn sign_raw(&self, message: &[u8]) -> [u8; 64] {
-        use ed25519_dalek::Signer as _;
         self.signing.sign(message).to_bytes()
     }
+}
+
+/// One part of a compact JWS: base64url (no padding) of the value's JSON.
+fn json_part<T: Serialize + ?Sized>(value: &T) -> Result<String, JwsError> {
+    let json = serde_json::to_vec(value).map_err(|e| JwsError::Sign(e.to_string()))?;
+    Ok(URL_SAFE_NO_PAD.encode(json))
+}
+
+/// Why a typed JWS (a decision, a console token, a webhook signature) was refused, in the
+/// order the checks run: a caller may map the variants to its own protocol's codes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TypedJwsError {
+    /// Not a well-formed compact JWS.
+    #[error(transparent)]
+    Malformed(#[from] JwsError),
+    /// An algorithm other than EdDSA.
+    #[error("alg {0} is not allowed; only EdDSA is")]
+    Algorithm(String),
+    /// Another artefact's `typ` (or none).
+    #[error("typ is {found:?}; it must be {expected:?}")]
+    Type {
+        /// The `typ` required.
+        expected: String,
+        /// The `typ` the header has.
+        found: Option<String>,
+    },
+    /// No key of the given set produced the signature.
+    #[error("the signature does not verify with any key it may be signed with")]
+    Unverified,
+    /// The payload is not the artefact's claims.
+    #[error("claims are invalid at {path}: {reason}")]
+    Claims {
+        /// Path of the offending field.
+        path: String,
+        /// What the parser said.
+        reason: String,
+    },
+}
+
+/// The claims of a JWS whose signature, algorithm and type were checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified<C> {
+    /// The claims.
+    pub claims: C,
+    /// Thumbprint of the key that verified the signature.
+    pub kid: String,
+}
+
+/// Verifies a compact JWS of type `typ` signed with EdDSA by one of `keys`, and parses its
+/// claims. A `kid` in the header only selects among `keys`, never adds one. Claims checks that
+/// depend on the artefact (audience, times, what it names) are the caller's.
+pub fn verify_typed<'k, C: DeserializeOwned>(
+    token: &str,
+    typ: &str,
+    keys: impl IntoIterator<Item = &'k PublicKey>,
+) -> Result<Verified<C>, TypedJwsError> {
+    let jws = CompactJws::parse(token)?;
+    if jws.header.alg != ALG_EDDSA {
+        return Err(TypedJwsError::Algorithm(jws.header.alg));
+    }
+    if jws.header.typ.as_deref() != Some(typ) {
+        return Err(TypedJwsError::Type {
+            expected: typ.to_owned(),
+            found: jws.header.typ,
+        });
+    }
+    let kid = jws.header.kid.as_deref();
+    let key = keys
+        .into_iter()
+        .filter(|key| kid.is_none_or(|kid| kid == key.thumbprint()))
+        .find(|key| jws.verify_with(key))
+        .ok_or(TypedJwsError::Unverified)?;
+    let claims = jws.claims().map_err(|e| TypedJwsError::Claims {
+        path: e.path().to_string(),
+        reason: e.inner().to_string(),
+    })?;
+    Ok(Verified {
+        claims,
+        kid: key.thumbprint().to_owned(),
+    })
 }
 
 /// A structurally valid compact JWS whose signature has not been checked yet.
@@ -380,6 +461,95 @@ mod tests {
             CompactJws::parse(&format!("{crit}.e30.AA")),
             Err(JwsError::Critical(_))
         ));
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Claims {
+        n: u32,
+    }
+
+    #[test]
+    fn typed_verification_checks_type_signer_and_claims() {
+        let key = SigningKeyPair::from_seed([3; 32]);
+        let other = SigningKeyPair::from_seed([4; 32]);
+        let token = key.sign_jws("a+jwt", &json!({"n": 5})).unwrap();
+
+        let verified: Verified<Claims> =
+            verify_typed(&token, "a+jwt", [other.public(), key.public()]).unwrap();
+        assert_eq!(verified.claims, Claims { n: 5 });
+        assert_eq!(verified.kid, key.public().thumbprint());
+
+        assert_eq!(
+            verify_typed::<Claims>(&token, "b+jwt", [key.public()]),
+            Err(TypedJwsError::Type {
+                expected: "b+jwt".into(),
+                found: Some("a+jwt".into())
+            })
+        );
+        assert_eq!(
+            verify_typed::<Claims>(&token, "a+jwt", [other.public()]),
+            Err(TypedJwsError::Unverified)
+        );
+        assert!(matches!(
+            verify_typed::<Claims>(
+                &key.sign_jws("a+jwt", &json!({"n": "five"})).unwrap(),
+                "a+jwt",
+                [key.public()]
+            ),
+            Err(TypedJwsError::Claims { path, .. }) if path == "n"
+        ));
+        assert!(matches!(
+            verify_typed::<Claims>("x.y", "a+jwt", [key.public()]),
+            Err(TypedJwsError::Malformed(JwsError::Parts(2)))
+        ));
+    }
+
+    #[test]
+    fn typed_verification_refuses_other_algorithms_and_foreign_kids() {
+        let key = SigningKeyPair::from_seed([5; 32]);
+        let token = key.sign_jws("a+jwt", &json!({"n": 1})).unwrap();
+        let (_, rest) = token.split_once('.').unwrap();
+        let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"a+jwt"}"#);
+        assert_eq!(
+            verify_typed::<Claims>(&format!("{none_header}.{rest}"), "a+jwt", [key.public()]),
+            Err(TypedJwsError::Algorithm("none".into()))
+        );
+        // A kid naming another key: the signing key is in the set, but the header asked for
+        // a different one, so nothing is tried.
+        let foreign = URL_SAFE_NO_PAD.encode(r#"{"alg":"EdDSA","typ":"a+jwt","kid":"elsewhere"}"#);
+        let payload_and_signature = rest;
+        assert_eq!(
+            verify_typed::<Claims>(
+                &format!("{foreign}.{payload_and_signature}"),
+                "a+jwt",
+                [key.public()]
+            ),
+            Err(TypedJwsError::Unverified)
+        );
+    }
+
+    #[test]
+    fn signed_tokens_are_standard_compact_jws() {
+        // RFC 7515: header and payload are the base64url of their JSON, the signature is
+        // Ed25519 over `header.payload`; the header names alg, typ and kid.
+        let key = SigningKeyPair::from_seed([6; 32]);
+        let token = key.sign_jws("a+jwt", &json!({"n": 1})).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        let header: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(
+            header,
+            json!({"alg": "EdDSA", "typ": "a+jwt", "kid": key.public().thumbprint()})
+        );
+        let payload = URL_SAFE_NO_PAD.decode(parts[1]).unwrap();
+        assert_eq!(payload, br#"{"n":1}"#);
+        let signature: [u8; 64] = URL_SAFE_NO_PAD
+            .decode(parts[2])
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let message = format!("{}.{}", parts[0], parts[1]);
+        assert!(key.public().verify(message.as_bytes(), &signature));
     }
 
     #[test]

@@ -17,7 +17,10 @@ pub mod jose;
 pub mod trust;
 pub mod verify;
 
-pub use jose::{CompactJws, JwkError, JwsError, PublicKey, SigningKeyPair};
+pub use jose::{
+    CompactJws, JwkError, JwsError, PublicKey, SigningKeyPair, TypedJwsError, Verified,
+    verify_typed,
+};
 pub use trust::{TrustError, TrustIndex};
 pub use verify::{
     MAX_HOPS, MAX_REQUEST_BYTES, NotJson, SignerStatus, Verification, VerifiedHop, verify_request,

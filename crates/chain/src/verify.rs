@@ -322,6 +322,7 @@ impl<'a> ChainWalk<'a> {
                 }
             }
             self.check_hop_alone(index, &claims, &mut found);
+            self.check_commitments(index, &claims, findings);
 
             parent = Some(Parent {
                 claims: claims.clone(),
@@ -592,24 +593,27 @@ impl<'a> ChainWalk<'a> {
                 format!("hop {index} states no purpose"),
             ),
         }
+    }
+
+    /// A hop's commitments to evidence: each must name an item the request carries, with
+    /// the same digest.
+    fn check_commitments(&self, index: u32, claims: &HopClaims, findings: &mut Vec<Finding>) {
         for commitment in &claims.evidence {
-            match self.request.evidence.iter().find(|e| e.id == commitment.id) {
-                None => found(
-                    FindingCode::EvidenceDigestMismatch,
-                    format!(
-                        "hop {index} commits to evidence {:?}, which the request does not carry",
-                        commitment.id
-                    ),
+            let detail = match self.request.evidence.iter().find(|e| e.id == commitment.id) {
+                None => format!(
+                    "hop {index} commits to evidence {:?}, which the request does not carry",
+                    commitment.id
                 ),
-                Some(item) if item.digest != commitment.digest => found(
-                    FindingCode::EvidenceDigestMismatch,
-                    format!(
-                        "hop {index} commits to evidence {:?} with digest {}, but the request carries {}",
-                        commitment.id, commitment.digest, item.digest
-                    ),
+                Some(item) if item.digest != commitment.digest => format!(
+                    "hop {index} commits to evidence {:?} with digest {}, but the request carries {}",
+                    commitment.id, commitment.digest, item.digest
                 ),
-                Some(_) => {}
-            }
+                Some(_) => continue,
+            };
+            findings.push(
+                Finding::new(FindingCode::EvidenceDigestMismatch, Some(index), detail)
+                    .about_evidence(&commitment.id),
+            );
         }
     }
 }
@@ -686,14 +690,17 @@ fn check_evidence(request: &DelegationRequest, findings: &mut Vec<Finding>) {
         if let Some(content) = &item.content {
             let digest = sha256_digest(content.as_bytes());
             if digest != item.digest {
-                findings.push(Finding::new(
-                    FindingCode::EvidenceDigestMismatch,
-                    None,
-                    format!(
-                        "evidence {:?} content digests to {digest}, but it claims {}",
-                        item.id, item.digest
-                    ),
-                ));
+                findings.push(
+                    Finding::new(
+                        FindingCode::EvidenceDigestMismatch,
+                        None,
+                        format!(
+                            "evidence {:?} content digests to {digest}, but it claims {}",
+                            item.id, item.digest
+                        ),
+                    )
+                    .about_evidence(&item.id),
+                );
             }
         }
     }

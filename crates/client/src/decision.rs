@@ -2,8 +2,8 @@
 //! publishes, the type, the audience, freshness, and that it binds the very request sent.
 
 use chrono::{DateTime, Utc};
-use countersign_chain::{CompactJws, PublicKey};
-use countersign_wire::{DECISION_TYP, DecisionClaims, Jwk};
+use countersign_chain::{PublicKey, TypedJwsError, verify_typed};
+use countersign_wire::{DECISION_TYP, DecisionClaims, DecisionSubject, Jwk};
 
 /// Why a workflow must not act on a decision.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,48 +19,36 @@ pub enum DecisionCheckError {
     Mismatch(String),
 }
 
-/// Verifies `jws` against the JWKS and the digests the workflow computed for what it sent.
+/// Verifies `jws` against the JWKS and the request the workflow sent (`subject`, from
+/// [`countersign_chain::digest::decision_subject`] over its own bytes).
 pub fn verify_decision(
     jws: &str,
     jwks: &[Jwk],
     audience: &str,
-    request_id: &str,
-    request_digest: &str,
+    subject: &DecisionSubject,
     now: DateTime<Utc>,
 ) -> Result<DecisionClaims, DecisionCheckError> {
-    let parsed =
-        CompactJws::parse(jws).map_err(|e| DecisionCheckError::Malformed(e.to_string()))?;
-    if parsed.header.alg != "EdDSA" || parsed.header.typ.as_deref() != Some(DECISION_TYP) {
-        return Err(DecisionCheckError::Malformed(format!(
-            "alg {} typ {:?}",
-            parsed.header.alg, parsed.header.typ
-        )));
-    }
-    let verified = jwks
+    let keys: Vec<PublicKey> = jwks
         .iter()
         .filter_map(|jwk| PublicKey::from_jwk(jwk).ok())
-        .filter(|key| {
-            parsed
-                .header
-                .kid
-                .as_deref()
-                .is_none_or(|kid| kid == key.thumbprint())
-        })
-        .any(|key| parsed.verify_with(&key));
-    if !verified {
-        return Err(DecisionCheckError::Unverified);
-    }
-    let claims: DecisionClaims = parsed
-        .claims()
-        .map_err(|e| DecisionCheckError::Malformed(e.to_string()))?;
+        .collect();
+    let claims: DecisionClaims = match verify_typed(jws, DECISION_TYP, &keys) {
+        Ok(verified) => verified.claims,
+        Err(TypedJwsError::Unverified) => return Err(DecisionCheckError::Unverified),
+        Err(other) => return Err(DecisionCheckError::Malformed(other.to_string())),
+    };
     if claims.aud != audience {
         return Err(DecisionCheckError::Mismatch(format!(
             "audience {}",
             claims.aud
         )));
     }
-    if claims.request_id != request_id || claims.request_digest != request_digest {
-        return Err(DecisionCheckError::Mismatch("request id or digest".into()));
+    let unbound = claims.unbound(subject);
+    if !unbound.is_empty() {
+        return Err(DecisionCheckError::Mismatch(format!(
+            "{} differ",
+            unbound.join(", ")
+        )));
     }
     // Freshness at issue time is the gateway's job; a workflow only refuses stale approvals
     // by its own clock with some leeway.

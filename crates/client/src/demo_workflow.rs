@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use chrono::SecondsFormat;
-use countersign_chain::digest::json_digest;
+use countersign_chain::digest::decision_subject;
 use countersign_review::Clock;
 use countersign_scenarios::demo::demo;
 use countersign_wire::DecisionKind;
@@ -93,9 +93,9 @@ pub async fn run_demo_workflow(
                         .map(|f| f.code.to_string())
                         .collect(),
                 });
-                let digest = json_digest(&scenario.request)
+                let subject = decision_subject(&scenario.request)
                     .map_err(|e| ClientError::Protocol(e.to_string()))?;
-                waiting.push((scenario.slug, accepted.request_id, digest));
+                waiting.push((scenario.slug, accepted.request_id, subject));
             }
             Submitted::Refused(error) => on_step(DemoStep::Refused {
                 slug: scenario.slug.into(),
@@ -108,72 +108,78 @@ pub async fn run_demo_workflow(
     }
 
     let deadline = tokio::time::Instant::now() + give_up_after;
-    let settle = waiting.iter().map(|(slug, request_id, digest)| async move {
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() {
-                return Ok::<bool, ClientError>(false);
-            }
-            let outcome = match client
-                .wait_for_decision(workflow_token, request_id, left.as_secs().clamp(1, 30))
-                .await
-            {
-                Ok(outcome) => outcome,
-                // The gateway may be restarting: keep waiting, like a real workflow would.
-                Err(e) if e.is_unreachable() => {
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+    let settle = waiting
+        .iter()
+        .map(|(slug, request_id, subject)| async move {
+            loop {
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                if left.is_zero() {
+                    return Ok::<bool, ClientError>(false);
+                }
+                let outcome = match client
+                    .wait_for_decision(workflow_token, request_id, left.as_secs().clamp(1, 30))
+                    .await
+                {
+                    Ok(outcome) => outcome,
+                    // The gateway may be restarting: keep waiting, like a real workflow would.
+                    Err(e) if e.is_unreachable() => {
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                if outcome.state.is_open() {
                     continue;
                 }
-                Err(e) => return Err(e),
-            };
-            if outcome.state.is_open() {
-                continue;
-            }
-            let Some(jws) = outcome.decision_jws else {
-                on_step(DemoStep::Ended {
-                    slug: (*slug).into(),
-                    state: outcome.state,
-                });
-                return Ok(true);
-            };
-            let jwks = client.jwks().await?;
-            match verify_decision(&jws, &jwks, audience, request_id, digest, clock.now()) {
-                Ok(claims) => {
-                    let receipt = match claims.decision {
-                        DecisionKind::Approve => ReceiptStatus::Executed,
-                        DecisionKind::Reject => ReceiptStatus::Skipped,
-                    };
-                    let detail = match receipt {
-                        ReceiptStatus::Executed => "demo workflow carried out the approved action",
-                        _ => "demo workflow did not act: the reviewer rejected it",
-                    };
-                    client
-                        .post_receipt(
-                            workflow_token,
-                            request_id,
-                            &Receipt {
-                                status: receipt,
-                                executed_at: clock.now().to_rfc3339_opts(SecondsFormat::Secs, true),
-                                detail: detail.into(),
-                                result_digest: None,
-                            },
-                        )
-                        .await?;
-                    on_step(DemoStep::Decided {
+                let Some(jws) = outcome.decision_jws else {
+                    on_step(DemoStep::Ended {
                         slug: (*slug).into(),
-                        decision: claims.decision,
-                        by: claims.iss,
-                        receipt,
+                        state: outcome.state,
                     });
+                    return Ok(true);
+                };
+                let jwks = client.jwks().await?;
+                match verify_decision(&jws, &jwks, audience, subject, clock.now()) {
+                    Ok(claims) => {
+                        let receipt = match claims.decision {
+                            DecisionKind::Approve => ReceiptStatus::Executed,
+                            DecisionKind::Reject => ReceiptStatus::Skipped,
+                        };
+                        let detail = match receipt {
+                            ReceiptStatus::Executed => {
+                                "demo workflow carried out the approved action"
+                            }
+                            _ => "demo workflow did not act: the reviewer rejected it",
+                        };
+                        client
+                            .post_receipt(
+                                workflow_token,
+                                request_id,
+                                &Receipt {
+                                    status: receipt,
+                                    executed_at: clock
+                                        .now()
+                                        .to_rfc3339_opts(SecondsFormat::Secs, true),
+                                    detail: detail.into(),
+                                    result_digest: None,
+                                },
+                            )
+                            .await?;
+                        on_step(DemoStep::Decided {
+                            slug: (*slug).into(),
+                            decision: claims.decision,
+                            by: claims.iss,
+                            receipt,
+                        });
+                    }
+                    Err(e) => on_step(DemoStep::Unverified {
+                        slug: (*slug).into(),
+                        reason: e.to_string(),
+                    }),
                 }
-                Err(e) => on_step(DemoStep::Unverified {
-                    slug: (*slug).into(),
-                    reason: e.to_string(),
-                }),
+                return Ok(true);
             }
-            return Ok(true);
-        }
-    });
+        });
     let settled = futures_util::future::join_all(settle).await;
     let mut open = 0;
     for result in settled {

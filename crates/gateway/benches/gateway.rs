@@ -74,7 +74,7 @@ async fn gateway(cast: &Cast) -> Bench {
     let row = ReviewerRow {
         identity: reviewer.identity.clone(),
         display_name: "Rita".into(),
-        roles: vec!["reviewer".into()],
+        roles: vec![countersign_review::Role::Reviewer],
         tiers: vec![Tier::High],
         keys: vec![key.to_jwk()],
     };

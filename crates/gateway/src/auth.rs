@@ -5,8 +5,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use countersign_chain::PublicKey;
 use countersign_chain::digest::sha256_digest;
+use countersign_review::Reviewer;
 use countersign_review::console_token::{check_console_token, token_kid};
-use countersign_review::{Reviewer, Role};
 use countersign_store::ReviewerRow;
 use countersign_wire::api::ErrorCode;
 
@@ -72,7 +72,8 @@ impl FromRequestParts<AppState> for Workflow {
     }
 }
 
-/// Converts a stored reviewer into the domain type, skipping nothing silently.
+/// Converts a stored reviewer into the domain type (an unknown stored role is already a
+/// storage error: nothing is skipped silently).
 pub fn reviewer_from_row(row: ReviewerRow) -> Result<Reviewer, Failure> {
     let keys = row
         .keys
@@ -80,11 +81,10 @@ pub fn reviewer_from_row(row: ReviewerRow) -> Result<Reviewer, Failure> {
         .map(PublicKey::from_jwk)
         .collect::<Result<Vec<_>, _>>()
         .map_err(Failure::internal)?;
-    let roles = row.roles.iter().filter_map(|r| Role::parse(r)).collect();
     Ok(Reviewer {
         identity: row.identity,
         display_name: row.display_name,
-        roles,
+        roles: row.roles.into_iter().collect(),
         tiers: row.tiers.into_iter().collect(),
         keys,
     })

@@ -12,6 +12,7 @@ use countersign_audit::{Hash, NoteSigner};
 use countersign_bundle::{
     BundleEvent, BundleHeader, BundleRecord, BundleSummary, BundleWriter, Creator, LogEvidence,
 };
+use countersign_review::Clock;
 use countersign_store::{Selection, Store, StoredReview};
 use countersign_wire::api::{BundleFiles, ErrorCode};
 use countersign_wire::{Party, PartyKind, TrustStore};
@@ -31,6 +32,8 @@ pub struct BundleSource<'a> {
     pub trust: &'a TrustStore,
     /// The gateway's audience.
     pub audience: &'a str,
+    /// What "now" is: the bundle's creation time.
+    pub clock: &'a dyn Clock,
 }
 
 /// Agents from the trust store and enrolled reviewers: every key a bundle's signatures need.
@@ -84,9 +87,8 @@ pub async fn write_bundle(
 ) -> anyhow::Result<BundleSummary> {
     let (size, checkpoint) = source
         .store
-        .audit_checkpoints()
+        .latest_checkpoint()
         .await?
-        .pop()
         .ok_or_else(|| anyhow::anyhow!("the audit log has no checkpoint yet"))?;
     let leaves: Vec<Hash> = source
         .store
@@ -99,7 +101,10 @@ pub async fn write_bundle(
     let size = u64::try_from(size)?;
     let reviews = source.store.reviews(selection).await?;
     let total = reviews.len() as u64;
-    let now = chrono::Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+    let now = source
+        .clock
+        .now()
+        .to_rfc3339_opts(SecondsFormat::Secs, true);
     let mut writer = BundleWriter::create(
         dir,
         BundleHeader {
@@ -176,6 +181,7 @@ pub(crate) async fn export_bundle(
         signer: state.audit.signer(),
         trust: &state.trust_store,
         audience: &state.audience,
+        clock: state.clock.as_ref(),
     };
     write_bundle(&source, &selection, &path, &caller.identity, |_, _| {})
         .await

@@ -7,10 +7,10 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use countersign_store::{RaisedEscalation, StoredRequest};
+use countersign_review::escalation::{RaisedEscalation, summarize};
+use countersign_store::StoredRequest;
 use countersign_wire::api::{
-    DecisionRecord, ErrorCode, Escalation, EscalationReason, GatewayEvent, History, Me,
-    QueueSnapshot, RequestRecord,
+    DecisionRecord, ErrorCode, GatewayEvent, History, Me, QueueSnapshot, RequestRecord,
 };
 use countersign_wire::{DecisionKind, TrustStore};
 use futures_util::Stream;
@@ -49,12 +49,10 @@ fn record(state: &AppState, stored: StoredRequest, context: Context) -> Result<R
     } else {
         decisions.pop()
     };
-    let received = chrono::DateTime::parse_from_rfc3339(&stored.received_at)
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .ok();
-    let due_at = received
-        .zip(rules.decide_within)
-        .map(|(at, within)| (at + within).to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let due_at = chrono::DateTime::parse_from_rfc3339(&stored.received_at)
+        .ok()
+        .and_then(|received| rules.due_at(received.to_utc()))
+        .map(|due| due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     let request = serde_json::from_str(&stored.body).map_err(Failure::internal)?;
     let blocked_by = rules.blocking_codes(&stored.report.findings);
     Ok(RequestRecord {
@@ -71,42 +69,11 @@ fn record(state: &AppState, stored: StoredRequest, context: Context) -> Result<R
             .filter(|d| d.decision == DecisionKind::Approve)
             .collect(),
         approvals_needed: rules.approvals,
-        escalation: escalation(context.escalations),
+        escalation: summarize(context.escalations),
         assigned_to: stored.assigned_to,
         due_at,
         policy: Some(state.policy.reference()),
         blocked_by,
-    })
-}
-
-/// Folds a request's open escalations into what a supervisor sees: the most pressing reason
-/// first, the oldest time raised, the highest overdue level and every note.
-fn escalation(mut raised: Vec<RaisedEscalation>) -> Option<Escalation> {
-    raised.sort_by_key(|r| r.reason);
-    let first = raised.first()?;
-    let notes: Vec<&str> = raised
-        .iter()
-        .map(|r| r.note.as_str())
-        .filter(|n| !n.is_empty())
-        .collect();
-    Some(Escalation {
-        reason: first.reason,
-        reasons: raised.iter().map(|r| r.reason).collect(),
-        level: raised.iter().map(|r| r.level).max().unwrap_or(0),
-        notify: raised
-            .iter()
-            .find(|r| r.reason == EscalationReason::Overdue)
-            .unwrap_or(first)
-            .notify
-            .clone(),
-        note: notes.join(" · "),
-        raised_by: first.raised_by.clone(),
-        since: raised
-            .iter()
-            .map(|r| r.raised_at.as_str())
-            .min()
-            .unwrap_or_default()
-            .to_owned(),
     })
 }
 
@@ -162,7 +129,7 @@ pub(crate) async fn me(Console(caller): Console) -> Json<Me> {
     Json(Me {
         identity: caller.identity,
         display_name: caller.display_name,
-        roles: caller.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        roles: caller.roles.iter().copied().collect(),
         tiers: caller.tiers.into_iter().collect(),
     })
 }

@@ -8,9 +8,8 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::SecondsFormat;
-use countersign_review::policy::{Quorum, count_approval};
-use countersign_review::{DecisionTarget, check_decision};
-use countersign_store::{DecisionWrite, NewDecision, ReceiptWrite, StoredRequest, Tally};
+use countersign_review::{DecisionTarget, check_decision, override_detail, tally};
+use countersign_store::{DecisionWrite, NewDecision, ReceiptWrite, StoredRequest};
 use countersign_wire::DecisionKind;
 use countersign_wire::api::{
     DecisionOutcome, DecisionRecord, DecisionSubmission, ErrorCode, Receipt, RequestState,
@@ -87,11 +86,7 @@ pub(crate) async fn decide(
     let now = state.clock.now();
     let rules = state.policy.tier(request.tier);
     let target = DecisionTarget {
-        request_id: &request.request_id,
-        txn: &request.txn,
-        request_digest: &request.request_digest,
-        chain_digest: request.report.chain_digest.as_deref().unwrap_or_default(),
-        action_digest: request.report.action_digest.as_deref().unwrap_or_default(),
+        subject: request.decision_subject(),
         tier: request.tier,
         parties: &request.parties,
         report: &request.report,
@@ -105,45 +100,17 @@ pub(crate) async fn decide(
         now,
     )?;
     let decided_at = now.to_rfc3339_opts(SecondsFormat::Millis, true);
-    // An approval of a request that blocks reviewers is a supervisor's override: the audit
-    // log records it with what was acknowledged.
-    let blocked = !rules.blocking_codes(&request.report.findings).is_empty();
-    let detail = (claims.decision == DecisionKind::Approve && blocked).then(|| {
-        serde_json::json!({
-            "override": true,
-            "flags_acknowledged": claims.flags_acknowledged,
-            "policy": claims.policy,
-        })
-        .to_string()
-    });
-    let principal = request
-        .body
-        .parse::<serde_json::Value>()
-        .ok()
-        .and_then(|v| {
-            v.get("principal")
-                .and_then(|p| p.as_str())
-                .map(str::to_owned)
-        })
-        .unwrap_or_default();
-    let chain: Vec<String> = request
-        .parties
-        .iter()
-        .filter(|p| **p != principal)
-        .cloned()
-        .collect();
-    let approver = claims.iss.clone();
-    let kind = claims.decision;
-    let need = rules.approvals;
-    let tally = move |earlier: &[String]| match kind {
-        DecisionKind::Reject => Tally::Settles,
-        DecisionKind::Approve => {
-            match count_approval(earlier, &approver, &principal, &chain, need) {
-                Ok(Quorum::Met) => Tally::Settles,
-                Ok(Quorum::Waiting { .. }) => Tally::Counts,
-                Err(refusal) => Tally::Refused(refusal.to_string()),
-            }
-        }
+    let detail = override_detail(&claims, &rules, &request.report);
+    let (kind, approver, need) = (claims.decision, claims.iss.clone(), rules.approvals);
+    let count = |earlier: &[String]| {
+        tally(
+            kind,
+            &approver,
+            earlier,
+            &request.principal,
+            &request.parties,
+            need,
+        )
     };
     let record = DecisionRecord {
         decision: claims.decision,
@@ -166,7 +133,7 @@ pub(crate) async fn decide(
                 detail,
             },
             now.timestamp(),
-            tally,
+            count,
         )
         .await?;
     match write {

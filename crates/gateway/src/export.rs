@@ -83,7 +83,13 @@ pub fn review_record(review: &StoredReview) -> ReviewRecord {
             .unwrap_or_default(),
         reason: settled.map(|d| d.reason.clone()).unwrap_or_default(),
         flags_acknowledged: claims
-            .map(|c| c.flags_acknowledged.join(" "))
+            .map(|c| {
+                c.flags_acknowledged
+                    .iter()
+                    .map(|code| code.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .unwrap_or_default(),
         decided_at: settled.map(|d| d.decided_at.clone()).unwrap_or_default(),
         receipt: review.receipt.clone().unwrap_or_default(),

@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::SecondsFormat;
 use countersign_chain::verify_value;
 use countersign_review::webhook::check_receiver_url;
-use countersign_review::{Replay, Routing, add_replay_findings, route};
-use countersign_store::{Admission, AdmitOutcome, NewRequest, Raise, StoredRequest};
-use countersign_wire::api::{ErrorCode, EscalationReason, EventKind, RequestState, SubmitResponse};
+use countersign_review::{Arrival, admit};
+use countersign_store::{AdmitOutcome, NewRequest, StoredRequest};
+use countersign_wire::api::{ErrorCode, RequestState, SubmitResponse};
 use serde_json::Value;
 
 use crate::AppState;
@@ -59,9 +59,8 @@ fn answer(stored: &StoredRequest) -> Response {
         .with_report(stored.report.clone())
         .into_response();
     }
-    let status = StatusCode::from_u16(stored.intake_status).unwrap_or(StatusCode::CREATED);
     (
-        status,
+        StatusCode::CREATED,
         Json(SubmitResponse {
             request_id: stored.request_id.clone(),
             state: stored.state,
@@ -142,71 +141,31 @@ pub(crate) async fn receive(
         .unwrap_or(0);
     let new = NewRequest {
         request_id: request.request_id.clone(),
-        workflow,
+        workflow: workflow.clone(),
         tier: request.action.impact.tier,
         txn: request.txn.clone(),
         expires_at,
         expires_at_text: request.expires_at.clone(),
-        received_at,
+        received_at: received_at.clone(),
         request_digest: report.request_digest.clone().unwrap_or_default(),
         body: String::from_utf8_lossy(bytes).into_owned(),
+        principal: request.principal.clone(),
         parties,
         callback_url: request.callback.as_ref().map(|c| c.url.clone()),
         hop_jtis,
     };
 
     let rules = state.policy.tier(request.action.impact.tier);
-    let workflow_asks = request.escalate.clone();
-    let workflow_name = new.workflow.clone();
-    let received = new.received_at.clone();
+    let ask = request.escalate.clone();
     let outcome = state
         .store
-        .admit(new, move |sightings| {
-            let mut report = report;
-            let replays: Vec<Replay> = sightings
-                .iter()
-                .map(|s| Replay {
-                    hop: s.hop,
-                    jti: s.jti.clone(),
-                    first_seen_in: s.request_id.clone(),
-                })
-                .collect();
-            add_replay_findings(&mut report, &replays);
-            let routing = route(&report, &rules);
-            let (state, intake_status, event) = match routing {
-                Routing::Refused => (RequestState::Refused, 422, EventKind::RequestRefused),
-                Routing::Escalated => (RequestState::Escalated, 201, EventKind::RequestEscalated),
-                Routing::Pending => (RequestState::Pending, 201, EventKind::RequestAdded),
+        .admit(new, move |replays| {
+            let arrival = Arrival {
+                workflow: &workflow,
+                ask: ask.as_ref(),
+                at: &received_at,
             };
-            let mut escalations = Vec::new();
-            if routing == Routing::Escalated {
-                let codes = rules.blocking_codes(&report.findings);
-                escalations.push(Raise {
-                    reason: EscalationReason::BlockedByFindings,
-                    level: 0,
-                    notify: vec!["role:supervisor".into()],
-                    note: codes.join(", "),
-                    raised_by: "gateway".into(),
-                    at: received.clone(),
-                });
-            }
-            if let (Some(ask), true) = (workflow_asks, routing != Routing::Refused) {
-                escalations.push(Raise {
-                    reason: EscalationReason::ByWorkflow,
-                    level: 0,
-                    notify: vec!["role:supervisor".into()],
-                    note: ask.note,
-                    raised_by: workflow_name,
-                    at: received,
-                });
-            }
-            Admission {
-                state,
-                report,
-                intake_status,
-                event,
-                escalations,
-            }
+            admit(report, replays, &rules, arrival)
         })
         .await?;
 

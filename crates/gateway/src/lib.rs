@@ -32,6 +32,7 @@ pub mod error;
 pub mod export;
 mod intake;
 pub mod metrics;
+mod outbox;
 mod supervision;
 mod workers;
 
@@ -69,6 +70,8 @@ pub struct AppState {
     pub(crate) events: broadcast::Sender<GatewayEvent>,
     pub(crate) gateway_key: Arc<SigningKeyPair>,
     pub(crate) wake_workers: Arc<Notify>,
+    /// Held by a delivery pass, so the worker and `run_workers_once` never send one twice.
+    pub(crate) delivering: Arc<tokio::sync::Mutex<()>>,
     /// The tamper-evident audit log.
     pub(crate) audit: Arc<audit::AuditLog>,
     /// The review policy.
@@ -110,11 +113,19 @@ pub struct GatewayConfig {
 pub struct RunningGateway {
     /// Where it listens.
     pub addr: SocketAddr,
+    state: AppState,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 impl RunningGateway {
+    /// Runs every background worker once, now, by the gateway's clock: expiry, overdue
+    /// escalation, due deliveries, audit sealing. Tests call it after moving a pinned clock
+    /// instead of waiting for a worker's tick.
+    pub async fn run_workers_once(&self) {
+        workers::run_once(&self.state).await;
+    }
+
     /// Stops accepting, finishes in-flight requests, stops the workers.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
@@ -208,6 +219,7 @@ pub async fn start(
         events,
         gateway_key: Arc::new(gateway_key),
         wake_workers: Arc::new(Notify::new()),
+        delivering: Arc::default(),
         stopping: shutdown.subscribe(),
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -215,7 +227,7 @@ pub async fn start(
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let workers = workers::spawn(state.clone(), shutdown.subscribe());
-    let app = router(state);
+    let app = router(state.clone());
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -231,6 +243,7 @@ pub async fn start(
     tracing::info!(%addr, audience = %config.audience, policy = %format!("{} v{}", state_policy.id, state_policy.version), "gateway listening");
     Ok(RunningGateway {
         addr,
+        state,
         shutdown,
         task,
     })
@@ -303,9 +316,8 @@ async fn audit_checkpoint(
 ) -> error::Result<String> {
     Ok(state
         .store
-        .audit_checkpoints()
+        .latest_checkpoint()
         .await?
-        .pop()
         .map(|(_, note)| note)
         .unwrap_or_default())
 }

@@ -328,6 +328,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 signer: &signer,
                 trust: &trust_store,
                 audience: &audience,
+                clock: &SystemClock,
             };
             let summary = countersign_gateway::bundle::write_bundle(
                 &source,
@@ -399,11 +400,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let jwk: Jwk = serde_json::from_value(value.get("jwk").cloned().unwrap_or(value))
                 .context("--jwk is not a JWK")?;
             let key = PublicKey::from_jwk(&jwk).context("--jwk is not a usable Ed25519 key")?;
-            for role in &roles {
-                if countersign_review::Role::parse(role).is_none() {
-                    bail!("unknown role {role:?}: use reviewer, supervisor or auditor");
-                }
-            }
+            let roles = roles
+                .iter()
+                .map(|role| {
+                    countersign_review::Role::parse(role).with_context(|| {
+                        format!("unknown role {role:?}: use reviewer, supervisor or auditor")
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let tiers = tiers
                 .iter()
                 .map(|t| {

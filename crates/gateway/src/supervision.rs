@@ -7,11 +7,9 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::SecondsFormat;
-use countersign_review::Role;
-use countersign_store::{Raise, SupervisionWrite};
-use countersign_wire::api::{
-    AssignSubmission, ErrorCode, EscalateSubmission, EscalationReason, RequestRecord,
-};
+use countersign_review::{Ineligible, Raise, Role, eligible};
+use countersign_store::SupervisionWrite;
+use countersign_wire::api::{AssignSubmission, ErrorCode, EscalateSubmission, RequestRecord};
 
 use crate::AppState;
 use crate::auth::{Console, reviewer_from_row};
@@ -76,17 +74,7 @@ pub(crate) async fn escalate(
         .to_rfc3339_opts(SecondsFormat::Millis, true);
     let write = state
         .store
-        .escalate(
-            &id,
-            &Raise {
-                reason: EscalationReason::ByReviewer,
-                level: 0,
-                notify: vec!["role:supervisor".into()],
-                note,
-                raised_by: caller.identity.clone(),
-                at,
-            },
-        )
+        .escalate(&id, &Raise::by_reviewer(&caller.identity, &note, &at))
         .await?;
     written(&state, write)?;
     Ok((StatusCode::CREATED, Json(load_record(&state, &id).await?)))
@@ -126,26 +114,14 @@ pub(crate) async fn assign(
         })
         .and_then(reviewer_from_row)?;
     let rules = state.policy.tier(request.tier);
-    let roles: Vec<Role> = assignee.roles.iter().copied().collect();
-    if !rules.may_decide(&roles) || !assignee.tiers.contains(&request.tier) {
-        return Err(Failure::new(
-            ErrorCode::InvalidBody,
-            format!(
-                "{} may not decide {} requests",
-                assignee.identity,
-                request.tier.as_str()
-            ),
-        ));
-    }
-    if request.parties.contains(&assignee.identity) {
-        return Err(Failure::new(
-            ErrorCode::SelfApproval,
-            format!(
-                "{} is the principal or part of the delegation chain",
-                assignee.identity
-            ),
-        ));
-    }
+    eligible(&assignee, request.tier, &rules, &request.parties).map_err(|e| {
+        // Naming someone who may not decide is a bad body, not the caller's lack of a right.
+        let code = match e {
+            Ineligible::Party { .. } => ErrorCode::SelfApproval,
+            _ => ErrorCode::InvalidBody,
+        };
+        Failure::new(code, e.to_string())
+    })?;
     let at = state
         .clock
         .now()

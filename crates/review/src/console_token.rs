@@ -2,7 +2,7 @@
 //! own key, fresh for every call, single-use (the gateway remembers `jti` until `exp`).
 
 use chrono::{DateTime, Utc};
-use countersign_chain::{CompactJws, SigningKeyPair};
+use countersign_chain::{CompactJws, SigningKeyPair, TypedJwsError, verify_typed};
 use serde::{Deserialize, Serialize};
 
 use crate::Reviewer;
@@ -79,19 +79,11 @@ pub fn check_console_token(
     audience: &str,
     now: DateTime<Utc>,
 ) -> Result<ConsoleTokenClaims, TokenRejection> {
-    let jws = CompactJws::parse(token).map_err(|e| TokenRejection::Malformed(e.to_string()))?;
-    if jws.header.alg != "EdDSA" || jws.header.typ.as_deref() != Some(CONSOLE_TOKEN_TYP) {
-        return Err(TokenRejection::Malformed(format!(
-            "expected alg EdDSA and typ {CONSOLE_TOKEN_TYP}, got {} and {:?}",
-            jws.header.alg, jws.header.typ
-        )));
-    }
-    if !reviewer.keys.iter().any(|key| jws.verify_with(key)) {
-        return Err(TokenRejection::BadSignature);
-    }
-    let claims: ConsoleTokenClaims = jws
-        .claims()
-        .map_err(|e| TokenRejection::Malformed(e.to_string()))?;
+    let claims: ConsoleTokenClaims = match verify_typed(token, CONSOLE_TOKEN_TYP, &reviewer.keys) {
+        Ok(verified) => verified.claims,
+        Err(TypedJwsError::Unverified) => return Err(TokenRejection::BadSignature),
+        Err(other) => return Err(TokenRejection::Malformed(other.to_string())),
+    };
     if claims.iss != reviewer.identity || claims.aud != audience {
         return Err(TokenRejection::WrongParty);
     }

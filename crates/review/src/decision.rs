@@ -5,10 +5,12 @@
 //! else is decided here.
 
 use chrono::{DateTime, Utc};
-use countersign_chain::CompactJws;
+use countersign_chain::{TypedJwsError, verify_typed};
 use countersign_wire::api::ErrorCode;
+use countersign_wire::api::RequestRecord;
 use countersign_wire::{
-    DECISION_TYP, DecisionClaims, DecisionKind, Severity, Tier, VerificationReport,
+    DECISION_TYP, DecisionClaims, DecisionKind, DecisionRequirements, DecisionSubject,
+    DelegationRequest, FindingCode, Severity, Tier, Unmet, VerificationReport,
 };
 
 use crate::{Reviewer, Role, TierPolicy};
@@ -20,16 +22,8 @@ const SKEW_SECONDS: i64 = 60;
 /// What the gateway knows about the request being decided.
 #[derive(Clone, Debug)]
 pub struct DecisionTarget<'a> {
-    /// Request id.
-    pub request_id: &'a str,
-    /// Transaction id.
-    pub txn: &'a str,
-    /// Digests from the stored report.
-    pub request_digest: &'a str,
-    /// Chain digest.
-    pub chain_digest: &'a str,
-    /// Action digest.
-    pub action_digest: &'a str,
+    /// The request's ids and digests, which the decision must name.
+    pub subject: DecisionSubject,
     /// Impact tier.
     pub tier: Tier,
     /// The principal and every identity in the chain: none of them may decide.
@@ -64,42 +58,20 @@ pub fn check_decision(
     audience: &str,
     now: DateTime<Utc>,
 ) -> Result<DecisionClaims, Rejection> {
-    let parsed = CompactJws::parse(jws).map_err(|e| {
-        reject(
-            ErrorCode::DecisionInvalid,
-            format!("decision is not a usable JWS: {e}"),
-        )
-    })?;
-    if parsed.header.alg != "EdDSA" {
-        return Err(reject(
-            ErrorCode::DecisionInvalid,
-            format!(
-                "decision uses alg {}; only EdDSA is allowed",
-                parsed.header.alg
-            ),
-        ));
-    }
-    if parsed.header.typ.as_deref() != Some(DECISION_TYP) {
-        return Err(reject(
-            ErrorCode::DecisionInvalid,
-            format!(
-                "decision has typ {:?}; it must be {DECISION_TYP:?}",
-                parsed.header.typ
-            ),
-        ));
-    }
-    if !reviewer.keys.iter().any(|key| parsed.verify_with(key)) {
-        return Err(reject(
-            ErrorCode::DecisionInvalid,
-            "decision signature does not verify with the reviewer's enrolled key",
-        ));
-    }
-    let claims: DecisionClaims = parsed.claims().map_err(|e| {
-        reject(
-            ErrorCode::DecisionInvalid,
-            format!("decision claims are invalid at {}: {}", e.path(), e.inner()),
-        )
-    })?;
+    let claims: DecisionClaims = verify_typed(jws, DECISION_TYP, &reviewer.keys)
+        .map_err(|e| {
+            let message = match e {
+                TypedJwsError::Unverified => {
+                    "decision signature does not verify with the reviewer's enrolled key".into()
+                }
+                TypedJwsError::Claims { path, reason } => {
+                    format!("decision claims are invalid at {path}: {reason}")
+                }
+                other => format!("decision is not a usable decision JWS: {other}"),
+            };
+            reject(ErrorCode::DecisionInvalid, message)
+        })?
+        .claims;
     if claims.iss != reviewer.identity {
         return Err(reject(
             ErrorCode::DecisionInvalid,
@@ -136,23 +108,7 @@ pub fn check_decision(
         ));
     }
 
-    let mismatches: Vec<&str> = [
-        ("request_id", claims.request_id == target.request_id),
-        ("txn", claims.txn == target.txn),
-        (
-            "request_digest",
-            claims.request_digest == target.request_digest,
-        ),
-        ("chain_digest", claims.chain_digest == target.chain_digest),
-        (
-            "action_digest",
-            claims.action_digest == target.action_digest,
-        ),
-    ]
-    .into_iter()
-    .filter(|(_, ok)| !ok)
-    .map(|(name, _)| name)
-    .collect();
+    let mismatches = claims.unbound(&target.subject);
     if !mismatches.is_empty() {
         return Err(reject(
             ErrorCode::DecisionMismatch,
@@ -163,107 +119,200 @@ pub fn check_decision(
         ));
     }
 
-    let roles: Vec<Role> = reviewer.roles.iter().copied().collect();
-    if !target.policy.may_decide(&roles) {
-        return Err(reject(
-            ErrorCode::Forbidden,
-            format!(
-                "{} holds no role that may decide {} requests",
-                reviewer.identity,
-                target.tier.as_str()
-            ),
-        ));
-    }
-    if !reviewer.tiers.contains(&target.tier) {
-        return Err(reject(
-            ErrorCode::Forbidden,
-            format!(
-                "{} may not decide {} requests",
-                reviewer.identity,
-                target.tier.as_str()
-            ),
-        ));
-    }
-    if target.parties.contains(&claims.iss) {
-        return Err(reject(
-            ErrorCode::SelfApproval,
-            format!(
-                "{} is the principal or part of the delegation chain and may not decide it",
-                claims.iss
-            ),
-        ));
-    }
+    eligible(reviewer, target.tier, target.policy, target.parties)
+        .map_err(|e| reject(e.code(), e.to_string()))?;
 
-    // What blocks reviewers: every error, and whatever else the policy names.
-    let blocking = target.policy.blocking_codes(&target.report.findings);
-    let errors: Vec<&str> = blocking.iter().map(String::as_str).collect();
-    let warnings: Vec<&str> = target
-        .report
+    let needs = requirements_of(
+        target.policy.blocking_codes(&target.report.findings),
+        target.report,
+        target.tier,
+        reviewer.has(Role::Supervisor),
+        false,
+    );
+    if let Some(unmet) = needs.unmet(claims.decision, &claims.reason, &claims.flags_acknowledged) {
+        let code = match unmet {
+            Unmet::Blocked(_) => ErrorCode::ApprovalBlocked,
+            Unmet::Reason(_) | Unmet::Acknowledge(_) => ErrorCode::ReasonRequired,
+        };
+        return Err(reject(code, unmet.to_string()));
+    }
+    Ok(claims)
+}
+
+/// Why a reviewer may not decide (or be assigned) a request.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Ineligible {
+    /// None of their roles decides this tier.
+    #[error("{identity} holds no role that may decide {} requests", .tier.as_str())]
+    Role {
+        /// The reviewer.
+        identity: String,
+        /// The request's tier.
+        tier: Tier,
+    },
+    /// They are not enrolled for this tier.
+    #[error("{identity} may not decide {} requests", .tier.as_str())]
+    Tier {
+        /// The reviewer.
+        identity: String,
+        /// The request's tier.
+        tier: Tier,
+    },
+    /// They are the principal or in the chain: nobody countersigns their own delegation.
+    #[error("{identity} is the principal or part of the delegation chain and may not decide it")]
+    Party {
+        /// The reviewer.
+        identity: String,
+    },
+}
+
+impl Ineligible {
+    /// The contract's code for a decision refused for this reason.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Ineligible::Role { .. } | Ineligible::Tier { .. } => ErrorCode::Forbidden,
+            Ineligible::Party { .. } => ErrorCode::SelfApproval,
+        }
+    }
+}
+
+/// Whether `reviewer` may decide a request of `tier` under `rules` whose principal and chain
+/// are `parties`: the one rule for deciding and for being assigned.
+pub fn eligible(
+    reviewer: &Reviewer,
+    tier: Tier,
+    rules: &TierPolicy,
+    parties: &[String],
+) -> Result<(), Ineligible> {
+    let identity = || reviewer.identity.clone();
+    let roles: Vec<Role> = reviewer.roles.iter().copied().collect();
+    if !rules.may_decide(&roles) {
+        return Err(Ineligible::Role {
+            identity: identity(),
+            tier,
+        });
+    }
+    if !reviewer.tiers.contains(&tier) {
+        return Err(Ineligible::Tier {
+            identity: identity(),
+            tier,
+        });
+    }
+    if parties.contains(&reviewer.identity) {
+        return Err(Ineligible::Party {
+            identity: identity(),
+        });
+    }
+    Ok(())
+}
+
+/// What an accepted decision does to its request, given who approved it so far.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Tally {
+    /// It settles the request (a rejection, or the approval that meets the quorum).
+    Settles,
+    /// It counts toward a quorum; the request stays open.
+    Counts,
+    /// It cannot count (for example the same person approving twice).
+    Refused(String),
+}
+
+/// Tallies `decision` by `approver` against the approvals recorded before it (`earlier`) and
+/// the tier's quorum (`need`). The principal and the chain (`parties`) never count, even if
+/// an earlier check were skipped.
+pub fn tally(
+    decision: DecisionKind,
+    approver: &str,
+    earlier: &[String],
+    principal: &str,
+    parties: &[String],
+    need: u32,
+) -> Tally {
+    if decision == DecisionKind::Reject {
+        return Tally::Settles;
+    }
+    let chain: Vec<String> = parties
+        .iter()
+        .filter(|party| *party != principal)
+        .cloned()
+        .collect();
+    match crate::policy::count_approval(earlier, approver, principal, &chain, need) {
+        Ok(crate::policy::Quorum::Met) => Tally::Settles,
+        Ok(crate::policy::Quorum::Waiting { .. }) => Tally::Counts,
+        Err(refusal) => Tally::Refused(refusal.to_string()),
+    }
+}
+
+/// The audit detail of an accepted decision: an approval of a request that blocks reviewers
+/// is a supervisor's override, recorded with what was acknowledged and the policy. `None`
+/// for every other decision.
+pub fn override_detail(
+    claims: &DecisionClaims,
+    rules: &TierPolicy,
+    report: &VerificationReport,
+) -> Option<String> {
+    let blocked = !rules.blocking_codes(&report.findings).is_empty();
+    (claims.decision == DecisionKind::Approve && blocked).then(|| {
+        serde_json::json!({
+            "override": true,
+            "flags_acknowledged": claims.flags_acknowledged,
+            "policy": claims.policy,
+        })
+        .to_string()
+    })
+}
+
+/// What deciding takes, from the codes that block reviewers, the report's warnings, the
+/// tier and whether the decider is a supervisor: the rules `check_decision` enforces and a
+/// console shows.
+fn requirements_of(
+    blocked_by: Vec<FindingCode>,
+    report: &VerificationReport,
+    tier: Tier,
+    supervisor: bool,
+    confirm_critical: bool,
+) -> DecisionRequirements {
+    let mut warnings: Vec<FindingCode> = report
         .findings
         .iter()
         .filter(|f| f.severity == Severity::Warning)
-        .map(|f| f.code.as_str())
+        .map(|f| f.code.clone())
+        .filter(|code| !blocked_by.contains(code))
         .collect();
-    let acknowledged = |code: &&str| claims.flags_acknowledged.iter().any(|a| a == code);
-    match claims.decision {
-        DecisionKind::Reject => {
-            if claims.reason.trim().is_empty() {
-                return Err(reject(
-                    ErrorCode::ReasonRequired,
-                    "a rejection needs a reason",
-                ));
-            }
-        }
-        DecisionKind::Approve => {
-            if !errors.is_empty() {
-                // Blocked for reviewers; a supervisor may override, acknowledging every error.
-                if !reviewer.has(Role::Supervisor) {
-                    return Err(reject(
-                        ErrorCode::ApprovalBlocked,
-                        format!(
-                            "approval is blocked by {}; a supervisor must handle this request",
-                            errors.join(", ")
-                        ),
-                    ));
-                }
-                let missing: Vec<&str> = errors
-                    .iter()
-                    .copied()
-                    .filter(|c| !acknowledged(c))
-                    .collect();
-                if !missing.is_empty() || claims.reason.trim().is_empty() {
-                    return Err(reject(
-                        ErrorCode::ReasonRequired,
-                        format!(
-                            "an override must give a reason and acknowledge {}",
-                            errors.join(", ")
-                        ),
-                    ));
-                }
-            }
-            if target.tier >= Tier::High && claims.reason.trim().is_empty() {
-                return Err(reject(
-                    ErrorCode::ReasonRequired,
-                    format!(
-                        "approving a {} request needs a reason",
-                        target.tier.as_str()
-                    ),
-                ));
-            }
-            let missing: Vec<&str> = warnings
-                .iter()
-                .copied()
-                .filter(|c| !acknowledged(c) && !errors.contains(c))
-                .collect();
-            if !missing.is_empty() {
-                return Err(reject(
-                    ErrorCode::ReasonRequired,
-                    format!("acknowledge {} before approving", missing.join(", ")),
-                ));
-            }
-        }
+    crate::policy::sort_codes(&mut warnings);
+    let overriding = supervisor && !blocked_by.is_empty();
+    DecisionRequirements {
+        reason_to_approve: tier >= Tier::High || overriding,
+        blocked_by,
+        may_override: supervisor,
+        warnings,
+        confirm_critical,
     }
-    Ok(claims)
+}
+
+/// What deciding `record` takes for someone holding `roles`, as a console shows it. The
+/// blocking codes are the gateway's (`record.blocked_by`, under its policy); a record from a
+/// gateway that predates them falls back to the errors. `request` is the request as
+/// verified, for what its action says about itself (critical and irreversible: confirm).
+pub fn requirements(
+    record: &RequestRecord,
+    request: Option<&DelegationRequest>,
+    roles: &[Role],
+) -> DecisionRequirements {
+    let blocked_by = if record.blocked_by.is_empty() {
+        // The default policy blocks on errors only.
+        TierPolicy::default().blocking_codes(&record.report.findings)
+    } else {
+        record.blocked_by.clone()
+    };
+    let irreversible = request.is_some_and(|r| !r.action.impact.reversible);
+    requirements_of(
+        blocked_by,
+        &record.report,
+        record.tier,
+        roles.contains(&Role::Supervisor),
+        record.tier == Tier::Critical && irreversible,
+    )
 }
 
 /// The claims a console signs to decide `record`: ids and digests copied from the stored
@@ -275,7 +324,7 @@ pub fn decision_claims(
     audience: &str,
     decision: DecisionKind,
     reason: &str,
-    flags_acknowledged: Vec<String>,
+    flags_acknowledged: Vec<FindingCode>,
     now: DateTime<Utc>,
     jti: &str,
 ) -> DecisionClaims {

@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod console_token;
 pub mod decision;
+pub mod escalation;
 pub mod export;
 pub mod intake;
 pub mod metrics;
@@ -18,7 +19,11 @@ pub mod webhook;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use console_token::{CONSOLE_TOKEN_TYP, ConsoleTokenClaims, mint_console_token};
-pub use decision::{DecisionTarget, Rejection, check_decision, decision_claims};
-pub use intake::{Replay, Routing, add_replay_findings, route};
+pub use decision::{
+    DecisionTarget, Ineligible, Rejection, Tally, check_decision, decision_claims, eligible,
+    override_detail, requirements, tally,
+};
+pub use escalation::Raise;
+pub use intake::{Admission, Arrival, Replay, Routing, add_replay_findings, admit, route};
 pub use policy::{Policy, PolicyError, TierPolicy};
 pub use reviewer::{Reviewer, Role};

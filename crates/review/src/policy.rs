@@ -334,10 +334,9 @@ pub enum Deadline {
 impl TierPolicy {
     /// Where a request received at `received_at` stands at `now`.
     pub fn deadline(&self, received_at: DateTime<Utc>, now: DateTime<Utc>) -> Deadline {
-        let Some(within) = self.decide_within else {
+        let Some(due) = self.due_at(received_at) else {
             return Deadline::OnTime(None);
         };
-        let due = received_at + within;
         if now < due {
             return Deadline::OnTime(Some(due));
         }
@@ -358,6 +357,12 @@ impl TierPolicy {
         }
     }
 
+    /// When a request received at `received_at` is due, if this tier sets a time to decide:
+    /// the one place a due time is computed.
+    pub fn due_at(&self, received_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.decide_within.map(|within| received_at + within)
+    }
+
     /// Whether someone holding `roles` may decide this tier.
     pub fn may_decide(&self, roles: &[Role]) -> bool {
         roles.iter().any(|r| self.deciders.contains(r))
@@ -365,16 +370,21 @@ impl TierPolicy {
 
     /// The finding codes that block reviewers from approving: every error, and the codes
     /// this tier's policy adds; sorted, each once. Empty: reviewers may approve.
-    pub fn blocking_codes(&self, findings: &[Finding]) -> Vec<String> {
-        let mut codes: Vec<String> = findings
+    pub fn blocking_codes(&self, findings: &[Finding]) -> Vec<FindingCode> {
+        let mut codes: Vec<FindingCode> = findings
             .iter()
             .filter(|f| f.severity == Severity::Error || self.blocking.contains(&f.code))
-            .map(|f| f.code.to_string())
+            .map(|f| f.code.clone())
             .collect();
-        codes.sort();
-        codes.dedup();
+        sort_codes(&mut codes);
         codes
     }
+}
+
+/// Sorts codes as they read (alphabetically by their wire form), each once.
+pub(crate) fn sort_codes(codes: &mut Vec<FindingCode>) {
+    codes.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    codes.dedup();
 }
 
 /// Why an approval cannot count toward a quorum.

@@ -1,9 +1,12 @@
 //! A2A tasks (each names one request) and withdrawal, which A2A calls cancelling a task.
 
 use countersign_wire::api::{EventKind, GatewayEvent, RequestState};
-use sqlx::Row;
 
-use crate::{EventRow, Result, Store, append_event, enqueue_final_delivery, state_of};
+use crate::Store;
+use crate::error::Result;
+use crate::events::{EventRow, append_event, state_of};
+use crate::outbox::enqueue_final_delivery;
+use crate::rows::Column as _;
 
 /// The most push configs one task may have.
 pub const MAX_PUSH_CONFIGS: i64 = 10;
@@ -85,15 +88,15 @@ pub enum WithdrawWrite {
     NotOpen(RequestState),
 }
 
-fn push_config_from_row(row: &sqlx::sqlite::SqliteRow) -> PushConfig {
-    PushConfig {
-        task_id: row.get("task_id"),
-        config_id: row.get("config_id"),
-        url: row.get("url"),
-        token: row.get("token"),
-        auth_scheme: row.get("auth_scheme"),
-        auth_credentials: row.get("auth_credentials"),
-    }
+fn push_config_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<PushConfig> {
+    Ok(PushConfig {
+        task_id: row.col("task_id")?,
+        config_id: row.col("config_id")?,
+        url: row.col("url")?,
+        token: row.col("token")?,
+        auth_scheme: row.col("auth_scheme")?,
+        auth_credentials: row.col("auth_credentials")?,
+    })
 }
 
 /// Queues a push of `request_id`'s final state (`delivery_prefix` is `{request}:{state}`) to
@@ -123,13 +126,13 @@ pub(crate) async fn enqueue_pushes(
     Ok(())
 }
 
-fn task_from_row(row: &sqlx::sqlite::SqliteRow) -> A2aTask {
-    A2aTask {
-        task_id: row.get("task_id"),
-        request_id: row.get("request_id"),
-        context_id: row.get("context_id"),
-        workflow: row.get("workflow"),
-    }
+fn task_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<A2aTask> {
+    Ok(A2aTask {
+        task_id: row.col("task_id")?,
+        request_id: row.col("request_id")?,
+        context_id: row.col("context_id")?,
+        workflow: row.col("workflow")?,
+    })
 }
 
 impl Store {
@@ -154,17 +157,18 @@ impl Store {
             .bind(request_id)
             .fetch_one(&self.write)
             .await?;
-        Ok(task_from_row(&row))
+        task_from_row(&row)
     }
 
     /// A task by id.
     pub async fn a2a_task(&self, task_id: &str) -> Result<Option<A2aTask>> {
-        Ok(sqlx::query("SELECT * FROM a2a_tasks WHERE task_id = ?")
+        sqlx::query("SELECT * FROM a2a_tasks WHERE task_id = ?")
             .bind(task_id)
             .fetch_optional(&self.read)
             .await?
             .as_ref()
-            .map(task_from_row))
+            .map(task_from_row)
+            .transpose()
     }
 
     /// One page of a workflow's tasks, most recently changed first (the time each entered its
@@ -178,9 +182,12 @@ impl Store {
         limit: u32,
     ) -> Result<(Vec<ListedTask>, i64)> {
         // A waiting task changed when its request arrived; an ended one when it ended.
-        const LISTED: &str = "WITH listed AS (
+        const LISTED: &str = concat!(
+            "WITH listed AS (
             SELECT t.*, r.state,
-                CASE WHEN r.state IN ('pending', 'escalated') THEN r.received_at
+                CASE WHEN r.state IN ",
+            open_states!(),
+            " THEN r.received_at
                      ELSE COALESCE((SELECT MIN(e.at) FROM events e
                                     WHERE e.request_id = t.request_id AND e.state = r.state),
                                    r.received_at) END AS updated_at
@@ -188,7 +195,8 @@ impl Store {
             WHERE t.workflow = ?1 AND (?2 IS NULL OR t.context_id = ?2))
           SELECT * FROM listed
           WHERE (?3 IS NULL OR state IN (SELECT value FROM json_each(?3)))
-            AND (?4 IS NULL OR updated_at >= ?4)";
+            AND (?4 IS NULL OR updated_at >= ?4)"
+        );
         let states = filter.states.as_ref().map(|states| {
             serde_json::Value::from(states.iter().map(|s| s.as_str()).collect::<Vec<_>>())
                 .to_string()
@@ -215,11 +223,13 @@ impl Store {
             .await?;
         let page = rows
             .iter()
-            .map(|row| ListedTask {
-                task: task_from_row(row),
-                updated_at: row.get("updated_at"),
+            .map(|row| {
+                Ok(ListedTask {
+                    task: task_from_row(row)?,
+                    updated_at: row.col("updated_at")?,
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         Ok((page, total))
     }
 
@@ -233,9 +243,11 @@ impl Store {
         at: &str,
     ) -> Result<WithdrawWrite> {
         let mut tx = self.write.begin().await?;
-        let callback: Option<Option<String>> = sqlx::query_scalar(
-            "UPDATE requests SET state = 'withdrawn' WHERE request_id = ? AND state IN ('pending', 'escalated') RETURNING callback_url",
-        )
+        let callback: Option<Option<String>> = sqlx::query_scalar(concat!(
+            "UPDATE requests SET state = 'withdrawn' WHERE request_id = ? AND state IN ",
+            open_states!(),
+            " RETURNING callback_url"
+        ))
         .bind(request_id)
         .fetch_optional(&mut *tx)
         .await?;
@@ -343,20 +355,19 @@ impl Store {
 
     /// One push config of a task.
     pub async fn push_config(&self, task_id: &str, config_id: &str) -> Result<Option<PushConfig>> {
-        Ok(
-            sqlx::query("SELECT * FROM a2a_push_configs WHERE task_id = ? AND config_id = ?")
-                .bind(task_id)
-                .bind(config_id)
-                .fetch_optional(&self.read)
-                .await?
-                .as_ref()
-                .map(push_config_from_row),
-        )
+        sqlx::query("SELECT * FROM a2a_push_configs WHERE task_id = ? AND config_id = ?")
+            .bind(task_id)
+            .bind(config_id)
+            .fetch_optional(&self.read)
+            .await?
+            .as_ref()
+            .map(push_config_from_row)
+            .transpose()
     }
 
     /// A task's push configs, oldest first.
     pub async fn push_configs(&self, task_id: &str) -> Result<Vec<PushConfig>> {
-        Ok(sqlx::query(
+        sqlx::query(
             "SELECT * FROM a2a_push_configs WHERE task_id = ? ORDER BY created_at, config_id",
         )
         .bind(task_id)
@@ -364,7 +375,7 @@ impl Store {
         .await?
         .iter()
         .map(push_config_from_row)
-        .collect())
+        .collect()
     }
 
     /// Deletes a push config and any push still queued for it; false if there was none.

@@ -1,9 +1,9 @@
 //! The audit log's storage: events as they are sealed into the Merkle tree, and the signed
 //! checkpoints. The tree itself is computed by `countersign-audit`; this only stores and reads.
 
-use sqlx::Row;
-
-use crate::{Result, Store};
+use crate::Store;
+use crate::error::Result;
+use crate::rows::Column as _;
 
 /// An event with what the audit entry commits to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,41 +72,43 @@ impl Store {
              FROM events e LEFT JOIN requests r ON r.request_id = e.request_id
              WHERE {clause}"
         );
-        Ok(sqlx::query(&sql)
+        sqlx::query(&sql)
             .bind(first)
             .bind(second)
             .fetch_all(&self.read)
             .await?
             .iter()
-            .map(|row| EventForAudit {
-                id: row.get("id"),
-                kind: row.get("kind"),
-                request_id: row.get("request_id"),
-                state: row.get("state"),
-                at: row.get("at"),
-                actor: row.get("actor"),
-                request_digest: row.get("request_digest"),
-                decision_jws: row.get("decision_jws"),
-                detail: row.get("detail"),
+            .map(|row| {
+                Ok(EventForAudit {
+                    id: row.col("id")?,
+                    kind: row.col("kind")?,
+                    request_id: row.col("request_id")?,
+                    state: row.col("state")?,
+                    at: row.col("at")?,
+                    actor: row.col("actor")?,
+                    request_digest: row.col("request_digest")?,
+                    decision_jws: row.col("decision_jws")?,
+                    detail: row.col("detail")?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Every sealed entry, in leaf order.
     pub async fn audit_entries(&self) -> Result<Vec<AuditEntry>> {
-        Ok(
-            sqlx::query("SELECT seq, event_id, entry, leaf_hash FROM audit_entries ORDER BY seq")
-                .fetch_all(&self.read)
-                .await?
-                .iter()
-                .map(|row| AuditEntry {
-                    seq: row.get("seq"),
-                    event_id: row.get("event_id"),
-                    entry: row.get("entry"),
-                    leaf_hash: row.get("leaf_hash"),
+        sqlx::query("SELECT seq, event_id, entry, leaf_hash FROM audit_entries ORDER BY seq")
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(AuditEntry {
+                    seq: row.col("seq")?,
+                    event_id: row.col("event_id")?,
+                    entry: row.col("entry")?,
+                    leaf_hash: row.col("leaf_hash")?,
                 })
-                .collect(),
-        )
+            })
+            .collect()
     }
 
     /// Appends entries and the checkpoint that covers them, in one transaction.
@@ -136,13 +138,20 @@ impl Store {
 
     /// Every signed checkpoint, smallest tree first: (size, signed note).
     pub async fn audit_checkpoints(&self) -> Result<Vec<(i64, String)>> {
-        Ok(
-            sqlx::query("SELECT size, note FROM audit_checkpoints ORDER BY size")
-                .fetch_all(&self.read)
-                .await?
-                .iter()
-                .map(|row| (row.get("size"), row.get("note")))
-                .collect(),
-        )
+        sqlx::query("SELECT size, note FROM audit_checkpoints ORDER BY size")
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|row| Ok((row.col("size")?, row.col("note")?)))
+            .collect()
+    }
+
+    /// The newest signed checkpoint (the largest tree), if any: (size, signed note).
+    pub async fn latest_checkpoint(&self) -> Result<Option<(i64, String)>> {
+        sqlx::query("SELECT size, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1")
+            .fetch_optional(&self.read)
+            .await?
+            .map(|row| Ok((row.col("size")?, row.col("note")?)))
+            .transpose()
     }
 }

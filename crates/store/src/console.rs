@@ -10,10 +10,11 @@ use std::path::Path;
 use countersign_wire::api::RequestRecord;
 use countersign_wire::console::DecideOutcome;
 use countersign_wire::{DecisionKind, TrustStore};
+use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
 
-use crate::{Result, StoreError};
+use crate::error::{Result, StoreError};
+use crate::rows::Column as _;
 
 /// Handle to the console's cache database.
 #[derive(Clone)]
@@ -68,7 +69,7 @@ impl ConsoleCache {
             .await?
             .iter()
             .map(|row| {
-                serde_json::from_str(row.get::<&str, _>("record"))
+                serde_json::from_str(row.col::<&str>("record")?)
                     .map_err(|e| StoreError::Corrupt(format!("cached record: {e}")))
             })
             .collect()
@@ -117,7 +118,7 @@ impl ConsoleCache {
             .fetch_optional(&self.pool)
             .await?
             .map(|row| {
-                serde_json::from_str(row.get::<&str, _>("store"))
+                serde_json::from_str(row.col::<&str>("store")?)
                     .map_err(|e| StoreError::Corrupt(format!("cached trust store: {e}")))
             })
             .transpose()
@@ -175,22 +176,22 @@ impl ConsoleCache {
         .await?
         .iter()
         .map(|row| {
-            let kind = row.get::<&str, _>("decision");
+            let kind = row.col::<&str>("decision")?;
             let decision = DecisionKind::parse(kind)
                 .ok_or_else(|| StoreError::Corrupt(format!("decision kind {kind}")))?;
             let outcome = row
-                .get::<Option<&str>, _>("outcome")
+                .col::<Option<&str>>("outcome")?
                 .map(serde_json::from_str)
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(format!("cached outcome: {e}")))?;
             Ok(SignedDecision {
-                id: row.get("id"),
-                request_id: row.get("request_id"),
+                id: row.col("id")?,
+                request_id: row.col("request_id")?,
                 decision,
-                jws: row.get("jws"),
-                queued_at: row.get("queued_at"),
+                jws: row.col("jws")?,
+                queued_at: row.col("queued_at")?,
                 outcome,
-                settled_at: row.get("settled_at"),
+                settled_at: row.col("settled_at")?,
             })
         })
         .collect()

@@ -5,10 +5,12 @@
 use std::collections::HashMap;
 
 use countersign_wire::api::DecisionRecord;
-use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use crate::{Result, Store, StoredRequest, decision_from_row, request_from_row};
+use crate::error::Result;
+use crate::rows::Column as _;
+use crate::rows::{decision_from_row, request_from_row};
+use crate::{Store, StoredRequest};
 
 /// Which requests to export.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,7 +88,7 @@ impl Store {
         .await?
         {
             decisions
-                .entry(row.get("request_id"))
+                .entry(row.col("request_id")?)
                 .or_default()
                 .push(decision_from_row(&row)?);
         }
@@ -98,9 +100,9 @@ impl Store {
         .await?
         {
             escalations
-                .entry(row.get("request_id"))
+                .entry(row.col("request_id")?)
                 .or_default()
-                .push(row.get("reason"));
+                .push(row.col("reason")?);
         }
         let mut receipts: HashMap<String, String> = HashMap::new();
         for row in fetch(format!(
@@ -108,7 +110,7 @@ impl Store {
         ))
         .await?
         {
-            receipts.insert(row.get("request_id"), row.get("status"));
+            receipts.insert(row.col("request_id")?, row.col("status")?);
         }
         let mut entries: HashMap<String, Vec<(u64, String)>> = HashMap::new();
         for row in fetch(format!(
@@ -118,9 +120,9 @@ impl Store {
         ))
         .await?
         {
-            entries.entry(row.get("request_id")).or_default().push((
-                u64::try_from(row.get::<i64, _>("seq")).unwrap_or(0),
-                row.get("entry"),
+            entries.entry(row.col("request_id")?).or_default().push((
+                u64::try_from(row.col::<i64>("seq")?).unwrap_or(0),
+                row.col("entry")?,
             ));
         }
 

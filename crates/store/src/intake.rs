@@ -10,18 +10,19 @@
 use std::collections::{HashMap, HashSet};
 
 use countersign_wire::api::RequestState;
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{
-    Admission, AdmitOutcome, JtiSighting, NewRequest, Result, StoreError, StoredRequest, corrupt,
-    request_from_row,
-};
+use crate::error::{Result, StoreError, corrupt};
+use crate::rows::Column as _;
+use crate::rows::request_from_row;
+use crate::{AdmitOutcome, NewRequest, StoredRequest};
+use countersign_review::{Admission, Replay};
 
 /// Most admissions committed together.
 const MAX_BATCH: usize = 64;
 
-pub(crate) type Decide = Box<dyn FnOnce(&[JtiSighting]) -> Admission + Send>;
+pub(crate) type Decide = Box<dyn FnOnce(&[Replay]) -> Admission + Send>;
 
 pub(crate) struct Job {
     pub(crate) new: NewRequest,
@@ -122,7 +123,7 @@ async fn admit_all(
             query = query.bind(*jti);
         }
         for row in query.fetch_all(&mut *tx).await? {
-            seen.insert(row.get("jti"), row.get("request_id"));
+            seen.insert(row.col("jti")?, row.col("request_id")?);
         }
     }
 
@@ -142,19 +143,19 @@ async fn admit_all(
             slots.push(Slot::Existing(outcome));
             continue;
         }
-        let mut sightings: Vec<JtiSighting> = new
+        let mut replays: Vec<Replay> = new
             .hop_jtis
             .iter()
             .filter_map(|(hop, jti)| {
-                seen.get(jti).map(|first| JtiSighting {
+                seen.get(jti).map(|first| Replay {
                     hop: *hop,
                     jti: jti.clone(),
-                    request_id: first.clone(),
+                    first_seen_in: first.clone(),
                 })
             })
             .collect();
-        sightings.sort_by_key(|s| s.hop);
-        let admission = decide(&sightings);
+        replays.sort_by_key(|r| r.hop);
+        let admission = decide(&replays);
         if admission.state != RequestState::Refused {
             for (_, jti) in &new.hop_jtis {
                 seen.entry(jti.clone())
@@ -174,7 +175,7 @@ async fn admit_all(
     let mut event_ids: HashMap<String, i64> = HashMap::new();
     if !fresh.is_empty() {
         let sql = format!(
-            "INSERT INTO requests (request_id, workflow, state, tier, txn, expires_at, expires_at_text, received_at, request_digest, body, report, parties, callback_url, intake_status) VALUES {}",
+            "INSERT INTO requests (request_id, workflow, state, tier, txn, expires_at, expires_at_text, received_at, request_digest, body, report, principal, parties, callback_url) VALUES {}",
             placeholders(fresh.len(), 14)
         );
         let mut query = sqlx::query(&sql);
@@ -191,9 +192,9 @@ async fn admit_all(
                 .bind(&new.request_digest)
                 .bind(&new.body)
                 .bind(serde_json::to_string(&admission.report).map_err(|e| corrupt("report", e))?)
+                .bind(&new.principal)
                 .bind(serde_json::to_string(&new.parties).map_err(|e| corrupt("parties", e))?)
-                .bind(&new.callback_url)
-                .bind(i64::from(admission.intake_status));
+                .bind(&new.callback_url);
         }
         query.execute(&mut *tx).await?;
 
@@ -230,28 +231,17 @@ async fn admit_all(
         );
         let mut query = sqlx::query(&sql);
         for (new, admission) in &fresh {
-            // The reasons it went to supervisors, sealed with the arrival.
-            let detail = (!admission.escalations.is_empty()).then(|| {
-                serde_json::json!({
-                    "escalations": admission
-                        .escalations
-                        .iter()
-                        .map(|r| serde_json::json!({"reason": r.reason.as_str(), "note": r.note}))
-                        .collect::<Vec<_>>(),
-                })
-                .to_string()
-            });
             query = query
                 .bind(admission.event.as_str())
                 .bind(&new.request_id)
                 .bind(admission.state.as_str())
                 .bind(&new.received_at)
                 .bind(&new.workflow)
-                .bind(detail);
+                .bind(admission.event_detail());
         }
         // RETURNING order is unspecified in SQLite: match rows by request id.
         for row in query.fetch_all(&mut *tx).await? {
-            event_ids.insert(row.get("request_id"), row.get("id"));
+            event_ids.insert(row.col("request_id")?, row.col("id")?);
         }
     }
     tx.commit().await?;
@@ -283,9 +273,9 @@ async fn admit_all(
                     request_digest: new.request_digest,
                     body: new.body,
                     report: admission.report,
+                    principal: new.principal,
                     parties: new.parties,
                     callback_url: new.callback_url,
-                    intake_status: admission.intake_status,
                     assigned_to: None,
                 };
                 Ok(AdmitOutcome::Admitted(stored, event))

@@ -3,46 +3,16 @@
 
 use std::collections::HashMap;
 
+use countersign_review::escalation::{Raise, RaisedEscalation};
 use countersign_wire::Tier;
 use countersign_wire::api::{EscalationReason, EventKind, GatewayEvent, RequestState};
-use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use crate::{EventRow, Result, Store, append_event, corrupt, parse_state, parse_tier, state_of};
-
-/// An escalation to raise (or raise further).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Raise {
-    /// Why.
-    pub reason: EscalationReason,
-    /// Overdue level (0 for other reasons).
-    pub level: u32,
-    /// Who is called: `role:supervisor` or identities.
-    pub notify: Vec<String>,
-    /// Note from the reviewer or workflow (untrusted text).
-    pub note: String,
-    /// A reviewer, a workflow, or `gateway`.
-    pub raised_by: String,
-    /// RFC 3339 time.
-    pub at: String,
-}
-
-/// An open escalation as stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RaisedEscalation {
-    /// Why.
-    pub reason: EscalationReason,
-    /// Overdue level.
-    pub level: u32,
-    /// Who is called.
-    pub notify: Vec<String>,
-    /// Note.
-    pub note: String,
-    /// Who raised it.
-    pub raised_by: String,
-    /// When it was raised (RFC 3339).
-    pub raised_at: String,
-}
+use crate::Store;
+use crate::error::{Result, corrupt};
+use crate::events::{EventRow, append_event, state_of};
+use crate::rows::Column as _;
+use crate::rows::{parse_state, parse_tier};
 
 /// Outcome of [`Store::escalate`] and [`Store::assign`].
 #[derive(Clone, Debug)]
@@ -69,14 +39,14 @@ pub struct OverdueCandidate {
 }
 
 fn escalation_from_row(row: &SqliteRow) -> Result<RaisedEscalation> {
-    let reason: String = row.get("reason");
+    let reason: String = row.col("reason")?;
     Ok(RaisedEscalation {
         reason: EscalationReason::parse(&reason).ok_or_else(|| corrupt("reason", &reason))?,
-        level: u32::try_from(row.get::<i64, _>("level")).unwrap_or(0),
-        notify: serde_json::from_str(row.get("notify")).map_err(|e| corrupt("notify", e))?,
-        note: row.get("note"),
-        raised_by: row.get("raised_by"),
-        raised_at: row.get("raised_at"),
+        level: u32::try_from(row.col::<i64>("level")?).unwrap_or(0),
+        notify: serde_json::from_str(row.col("notify")?).map_err(|e| corrupt("notify", e))?,
+        note: row.col("note")?,
+        raised_by: row.col("raised_by")?,
+        raised_at: row.col("raised_at")?,
     })
 }
 
@@ -262,9 +232,9 @@ impl Store {
     /// stored), with the overdue level already raised.
     pub async fn overdue_candidates(&self, received_before: &str) -> Result<Vec<OverdueCandidate>> {
         sqlx::query(
-            "SELECT r.request_id, r.tier, r.received_at,
+            concat!("SELECT r.request_id, r.tier, r.received_at,
                  (SELECT level FROM escalations e WHERE e.request_id = r.request_id AND e.reason = 'overdue') AS level
-             FROM requests r WHERE r.state IN ('pending', 'escalated') AND r.received_at <= ?",
+             FROM requests r WHERE r.state IN ", open_states!(), " AND r.received_at <= ?"),
         )
         .bind(received_before)
         .fetch_all(&self.read)
@@ -272,11 +242,11 @@ impl Store {
         .iter()
         .map(|row| {
             Ok(OverdueCandidate {
-                request_id: row.get("request_id"),
-                tier: parse_tier(row.get("tier"))?,
-                received_at: row.get("received_at"),
+                request_id: row.col("request_id")?,
+                tier: parse_tier(row.col("tier")?)?,
+                received_at: row.col("received_at")?,
                 level: row
-                    .get::<Option<i64>, _>("level")
+                    .col::<Option<i64>>("level")?
                     .map(|l| u32::try_from(l).unwrap_or(0)),
             })
         })
@@ -286,15 +256,17 @@ impl Store {
     /// Open escalations of open requests, by request.
     pub async fn open_escalations(&self) -> Result<HashMap<String, Vec<RaisedEscalation>>> {
         let mut by_request: HashMap<String, Vec<RaisedEscalation>> = HashMap::new();
-        for row in sqlx::query(
+        for row in sqlx::query(concat!(
             "SELECT e.* FROM escalations e JOIN requests r ON r.request_id = e.request_id
-             WHERE e.closed_at IS NULL AND r.state IN ('pending', 'escalated')",
-        )
+             WHERE e.closed_at IS NULL AND r.state IN ",
+            open_states!(),
+            ""
+        ))
         .fetch_all(&self.read)
         .await?
         {
             by_request
-                .entry(row.get("request_id"))
+                .entry(row.col("request_id")?)
                 .or_default()
                 .push(escalation_from_row(&row)?);
         }
@@ -351,9 +323,9 @@ impl Store {
         .await?
         .iter()
         .map(|row| {
-            let state = parse_state(row.get("state"))?;
-            let decided_at: Option<String> = row.get("decided_at");
-            let decision: Option<String> = row.get("decision");
+            let state = parse_state(row.col("state")?)?;
+            let decided_at: Option<String> = row.col("decided_at")?;
+            let decision: Option<String> = row.col("decision")?;
             let settled = matches!(state, RequestState::Approved | RequestState::Rejected);
             let decided = match (decided_at, decision) {
                 (Some(at), Some(kind)) if settled => Some((
@@ -364,12 +336,12 @@ impl Store {
                 _ => None,
             };
             Ok(RequestTimes {
-                received_at: row.get("received_at"),
+                received_at: row.col("received_at")?,
                 state,
-                escalated: row.get("escalated"),
+                escalated: row.col("escalated")?,
                 decided,
-                overridden: row.get("overridden"),
-                receipt_at: row.get("receipt_at"),
+                overridden: row.col("overridden")?,
+                receipt_at: row.col("receipt_at")?,
             })
         })
         .collect()
@@ -382,7 +354,7 @@ impl Store {
         )
         .fetch_one(&self.read)
         .await?;
-        let count = |name: &str| u64::try_from(row.get::<i64, _>(name)).unwrap_or(0);
-        Ok((count("events"), count("sealed")))
+        let count = |name: &str| row.col::<i64>(name).map(|n| u64::try_from(n).unwrap_or(0));
+        Ok((count("events")?, count("sealed")?))
     }
 }

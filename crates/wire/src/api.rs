@@ -214,7 +214,7 @@ pub struct RequestRecord {
     /// Finding codes that block reviewers from approving (errors, and what the policy adds):
     /// only a supervisor's override, acknowledging each, can approve.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub blocked_by: Vec<String>,
+    pub blocked_by: Vec<crate::FindingCode>,
 }
 
 fn one() -> u32 {
@@ -549,7 +549,7 @@ pub struct Me {
     /// Display name.
     pub display_name: String,
     /// Roles: `reviewer`, `supervisor`, `auditor`.
-    pub roles: Vec<String>,
+    pub roles: Vec<crate::Role>,
     /// Tiers they may decide.
     pub tiers: Vec<Tier>,
 }

@@ -6,8 +6,11 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::api::{Escalation, Metrics, RequestRecord, RequestState};
-use crate::{AuthorizationDetail, DecisionKind, Finding, Purpose, Tier};
+use crate::api::{ErrorCode, Escalation, Metrics, RequestRecord, RequestState};
+use crate::{
+    AuthorizationDetail, DecisionKind, DecisionRequirements, Finding, FindingCode, Purpose, Role,
+    Tier,
+};
 
 /// A console command: its Tauri name and what it returns.
 pub trait Command: Serialize + DeserializeOwned {
@@ -81,18 +84,39 @@ pub struct ReviewerInfo {
     pub public_jwk: String,
     /// Gateway URL.
     pub gateway: String,
-    /// `embedded demo` or `gateway`.
-    pub mode: String,
+    /// What the console is connected to.
+    pub mode: Mode,
     /// Roles the gateway enrolled them with (`reviewer`, `supervisor`, `auditor`); empty until
     /// the gateway has answered.
     #[serde(default)]
-    pub roles: Vec<String>,
+    pub roles: Vec<Role>,
+}
+
+/// What a console is connected to: its own embedded demo gateway, or a real one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Mode {
+    /// The embedded demo: a gateway on loopback inside the app, with the demo workflow.
+    #[serde(rename = "embedded demo")]
+    EmbeddedDemo,
+    /// A gateway the reviewer is enrolled at.
+    #[serde(rename = "gateway")]
+    Gateway,
+}
+
+impl Mode {
+    /// How the console names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::EmbeddedDemo => "embedded demo",
+            Mode::Gateway => "gateway",
+        }
+    }
 }
 
 impl ReviewerInfo {
     /// Whether the gateway enrolled them with `role`.
-    pub fn has_role(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r == role)
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
     }
 }
 
@@ -221,7 +245,7 @@ pub struct QueueItem {
     /// Warning findings.
     pub warnings: usize,
     /// Finding codes, for the row's badges.
-    pub codes: Vec<String>,
+    pub codes: Vec<FindingCode>,
     /// The agent's confidence, 0..1.
     pub confidence: f64,
     /// Display names from principal to acting agent.
@@ -335,6 +359,9 @@ pub struct RequestView {
     pub hops: Vec<HopView>,
     /// Findings not tied to a hop.
     pub request_findings: Vec<Finding>,
+    /// What deciding it takes for this reviewer (from `countersign-review`): the UI renders
+    /// it, the console refuses to sign a decision that does not meet it.
+    pub requirements: DecisionRequirements,
 }
 
 /// `queue`: the current snapshot.
@@ -368,7 +395,7 @@ pub struct Decide {
     /// Reason.
     pub reason: String,
     /// Finding codes the reviewer acknowledged.
-    pub acknowledged: Vec<String>,
+    pub acknowledged: Vec<FindingCode>,
 }
 
 /// What happened to a decision.
@@ -539,8 +566,68 @@ impl Command for ExportRecords {
 /// Error crossing the IPC boundary: a stable code and a message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsoleError {
-    /// Stable code (`not_found`, `invalid`, `internal`, …).
-    pub code: String,
+    /// Stable code: the gateway's when it refused, or the console's own.
+    pub code: ConsoleErrorCode,
     /// Message for the reviewer.
     pub message: String,
+}
+
+impl ConsoleError {
+    /// An error with `code` and `message`.
+    pub fn new(code: impl Into<ConsoleErrorCode>, message: impl Into<String>) -> Self {
+        ConsoleError {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The code of a console error, one string on the wire: a gateway code (`reason_required`,
+/// `internal`, …) or one of the console's own (`offline`, `invalid`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ConsoleErrorCode {
+    /// What the gateway answered, or the same condition found by the console first.
+    Gateway(ErrorCode),
+    /// What only a console can say.
+    Console(ConsoleFailure),
+}
+
+/// What only a console can say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsoleFailure {
+    /// The gateway cannot be reached.
+    Offline,
+    /// What the reviewer entered is not usable (a setting, a path).
+    Invalid,
+}
+
+impl From<ErrorCode> for ConsoleErrorCode {
+    fn from(code: ErrorCode) -> Self {
+        ConsoleErrorCode::Gateway(code)
+    }
+}
+
+impl From<ConsoleFailure> for ConsoleErrorCode {
+    fn from(failure: ConsoleFailure) -> Self {
+        ConsoleErrorCode::Console(failure)
+    }
+}
+
+impl ConsoleErrorCode {
+    /// The wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsoleErrorCode::Gateway(code) => code.as_str(),
+            ConsoleErrorCode::Console(ConsoleFailure::Offline) => "offline",
+            ConsoleErrorCode::Console(ConsoleFailure::Invalid) => "invalid",
+        }
+    }
+}
+
+impl std::fmt::Display for ConsoleErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }

@@ -180,6 +180,10 @@ pub struct Finding {
     pub hop: Option<u32>,
     /// Plain-language explanation with the precise values involved.
     pub detail: String,
+    /// The evidence item it concerns, when it concerns one (so a console marks that item
+    /// without reading the explanation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_id: Option<String>,
 }
 
 impl Finding {
@@ -190,6 +194,15 @@ impl Finding {
             code,
             hop,
             detail: detail.into(),
+            evidence_id: None,
+        }
+    }
+
+    /// The same finding, about the evidence item `id`.
+    pub fn about_evidence(self, id: &str) -> Self {
+        Finding {
+            evidence_id: Some(id.to_owned()),
+            ..self
         }
     }
 }

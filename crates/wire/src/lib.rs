@@ -16,6 +16,8 @@ pub mod api;
 pub mod console;
 mod finding;
 mod request;
+mod requirements;
+mod role;
 mod token;
 mod trust;
 
@@ -24,8 +26,10 @@ pub use request::{
     Action, Alternative, Callback, DelegationRequest, EscalationAsk, Evidence, EvidenceKind,
     Impact, Money, Purpose, REQUEST_SCHEMA, Tier, Tool, Uncertainty,
 };
+pub use requirements::{DecisionRequirements, Unmet};
+pub use role::Role;
 pub use token::{
-    AuthorizationDetail, Confirmation, DECISION_TYP, DecisionClaims, DecisionKind,
+    AuthorizationDetail, Confirmation, DECISION_TYP, DecisionClaims, DecisionKind, DecisionSubject,
     EvidenceCommitment, HOP_TYP, HopClaims, JwsHeader, PolicyRef,
 };
 pub use trust::{Jwk, Party, PartyKind, TrustStore};

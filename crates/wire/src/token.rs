@@ -125,9 +125,47 @@ pub struct DecisionClaims {
     pub reason: String,
     /// Finding codes the reviewer explicitly acknowledged.
     #[serde(default)]
-    pub flags_acknowledged: Vec<String>,
+    pub flags_acknowledged: Vec<crate::FindingCode>,
     /// Policy under which the decision was taken.
     pub policy: PolicyRef,
+}
+
+/// The one request a decision decides: its ids and the three digests of what was submitted.
+/// A decision binds a request exactly when every one of these equals the decision's claim;
+/// the gateway, the workflow client and the bundle verifier all ask [`DecisionClaims::unbound`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecisionSubject {
+    /// Request id.
+    pub request_id: String,
+    /// Transaction id of the request.
+    pub txn: String,
+    /// Digest of the request as submitted (RFC 8785).
+    pub request_digest: String,
+    /// Digest of the chain.
+    pub chain_digest: String,
+    /// Digest of the action.
+    pub action_digest: String,
+}
+
+impl DecisionClaims {
+    /// The claims in which this decision names another request than `subject` (none: it binds
+    /// `subject`), in the order of the contract.
+    pub fn unbound(&self, subject: &DecisionSubject) -> Vec<&'static str> {
+        [
+            ("request_id", self.request_id == subject.request_id),
+            ("txn", self.txn == subject.txn),
+            (
+                "request_digest",
+                self.request_digest == subject.request_digest,
+            ),
+            ("chain_digest", self.chain_digest == subject.chain_digest),
+            ("action_digest", self.action_digest == subject.action_digest),
+        ]
+        .into_iter()
+        .filter(|(_, same)| !same)
+        .map(|(name, _)| name)
+        .collect()
+    }
 }
 
 /// The two possible decisions.

@@ -12,7 +12,7 @@ use countersign_store::{MAX_PUSH_CONFIGS, PushConfig, PushWrite};
 
 use super::{owned_task, storage_failed, task_of};
 use crate::AppState;
-use crate::workers::Outbound;
+use crate::outbox::Outbound;
 
 /// Longest config id, token or credentials accepted.
 const MAX_FIELD_CHARS: usize = 4096;

@@ -2,6 +2,7 @@
 //! that waits in AUTH_REQUIRED and ends with the signed decision, cancel, list, streaming,
 //! push notifications from the outbox, the errors, and the official SDKs as clients.
 
+use countersign_chain::digest::decision_subject;
 use countersign_client::verify_decision;
 use countersign_wire::DecisionKind;
 use countersign_wire::api::RequestState;
@@ -9,8 +10,8 @@ use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
 use crate::support::{
-    AUDIENCE, OTHER_WORKFLOW_TOKEN, Receiver, TestGateway, WORKFLOW_TOKEN, eventually, http,
-    receiver, sealed_entries,
+    AUDIENCE, OTHER_WORKFLOW_TOKEN, Receiver, TestGateway, WORKFLOW_TOKEN, http, receiver,
+    sealed_entries,
 };
 
 async fn rpc_as(gw: &TestGateway, token: &str, method: &str, params: Value) -> Value {
@@ -136,8 +137,7 @@ async fn a_task_waits_for_a_person_and_completes_with_a_decision_the_client_veri
         decision["decisionJws"].as_str().unwrap(),
         &jwks,
         AUDIENCE,
-        "refund-exception-t",
-        record.report.request_digest.as_deref().unwrap(),
+        &decision_subject(&record.request).unwrap(),
         gw.clock_now(),
     )
     .unwrap();
@@ -584,7 +584,7 @@ async fn a_push_is_retried_until_its_receiver_is_back_and_a_late_config_is_pushe
         "Outside the refund policy",
     )
     .await;
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    gw.run_workers().await; // the first attempt, to a receiver that is down
     assert!(hook.got.lock().unwrap().is_empty(), "the receiver is down");
     *hook.up.lock().unwrap() = true;
     gw.advance(chrono::Duration::seconds(5)); // past the backoff
@@ -600,7 +600,8 @@ async fn a_push_is_retried_until_its_receiver_is_back_and_a_late_config_is_pushe
     )
     .await;
     assert!(made.get("error").is_none(), "{made}");
-    eventually("the late push", || hook.got.lock().unwrap().len() == 2).await;
+    gw.run_workers().await;
+    assert_eq!(hook.got.lock().unwrap().len(), 2, "the late push");
     let got = hook.got.lock().unwrap().clone();
     assert_eq!(
         got[0].1, got[1].1,
@@ -616,10 +617,12 @@ async fn a_push_is_retried_until_its_receiver_is_back_and_a_late_config_is_pushe
         push_config(&task_id, Some("late"), &moved.url),
     )
     .await;
-    eventually("the push to the replaced receiver", || {
-        moved.got.lock().unwrap().len() == 1
-    })
-    .await;
+    gw.run_workers().await;
+    assert_eq!(
+        moved.got.lock().unwrap().len(),
+        1,
+        "the push to the replaced receiver"
+    );
     assert_eq!(
         hook.got.lock().unwrap().len(),
         2,
@@ -639,7 +642,7 @@ async fn a_push_is_retried_until_its_receiver_is_back_and_a_late_config_is_pushe
     );
     // Its first attempt (to a receiver that is down) is over before the delete: an attempt
     // already in flight cannot be called back.
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    gw.run_workers().await;
     rpc(
         &gw,
         "DeleteTaskPushNotificationConfig",
@@ -648,7 +651,7 @@ async fn a_push_is_retried_until_its_receiver_is_back_and_a_late_config_is_pushe
     .await;
     *hook2.up.lock().unwrap() = true;
     gw.advance(chrono::Duration::seconds(5));
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    gw.run_workers().await;
     assert!(hook2.got.lock().unwrap().is_empty());
 }
 
@@ -681,7 +684,7 @@ async fn a_push_receiver_that_redirects_does_not_send_the_decision_elsewhere() {
     .await;
     for _ in 0..3 {
         gw.advance(chrono::Duration::seconds(5));
-        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        gw.run_workers().await;
     }
     assert!(
         elsewhere.got.lock().unwrap().is_empty(),
@@ -968,8 +971,7 @@ async fn sdk_decided(sdk: Sdk, binding: &str, kind: DecisionKind) {
         decision["decisionJws"].as_str().unwrap(),
         &jwks,
         AUDIENCE,
-        "refund-exception-t",
-        record.report.request_digest.as_deref().unwrap(),
+        &decision_subject(&record.request).unwrap(),
         gw.clock_now(),
     )
     .unwrap();
@@ -1043,8 +1045,7 @@ async fn sdk_pushed(sdk: Sdk, binding: &str) {
         decision_artifact(&task)["decisionJws"].as_str().unwrap(),
         &jwks,
         AUDIENCE,
-        "refund-exception-t",
-        record.report.request_digest.as_deref().unwrap(),
+        &decision_subject(&record.request).unwrap(),
         gw.clock_now(),
     )
     .unwrap();
@@ -1052,10 +1053,11 @@ async fn sdk_pushed(sdk: Sdk, binding: &str) {
 
 /// The one push `hook` got: checks its headers and returns the task in its `StreamResponse`.
 async fn pushed_task(gw: &TestGateway, hook: &Receiver, task_id: &str) -> Value {
-    eventually("the push notification", || {
-        !hook.got.lock().unwrap().is_empty()
-    })
-    .await;
+    gw.run_workers().await;
+    assert!(
+        !hook.got.lock().unwrap().is_empty(),
+        "the push notification"
+    );
     let (headers, body) = hook.got.lock().unwrap()[0].clone();
     assert_eq!(headers["content-type"], "application/json");
     assert_eq!(headers["authorization"], "Bearer receiver-secret");

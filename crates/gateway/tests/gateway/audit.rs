@@ -2,7 +2,6 @@
 //! change to a sealed event, entry or checkpoint found by `verify_log`.
 
 use std::path::Path;
-use std::time::Duration;
 
 use countersign_audit::{Checkpoint, NoteVerifier, open_note};
 use countersign_gateway::audit::{log_verifier, verify_log};
@@ -28,14 +27,10 @@ async fn busy_gateway() -> TestGateway {
     );
     gw.post_decision(&gw.reviewer, &record.request_id, &jws)
         .await;
-    // request_added ×2, request_refused, request_decided.
-    for _ in 0..100 {
-        let note = text(&gw, "/v1/audit/checkpoint").await;
-        if note.lines().nth(1) == Some("4") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // request_added ×2, request_refused, request_decided: sealed now, checkpointed at 4.
+    gw.run_workers().await;
+    let note = text(&gw, "/v1/audit/checkpoint").await;
+    assert_eq!(note.lines().nth(1), Some("4"), "{note}");
     gw.stop().await;
     gw
 }

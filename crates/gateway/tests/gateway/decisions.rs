@@ -2,6 +2,7 @@
 //! are accepted.
 
 use chrono::Duration;
+use countersign_chain::digest::decision_subject;
 use countersign_client::verify_decision;
 use countersign_review::decision_claims;
 use countersign_wire::api::RequestState;
@@ -53,8 +54,7 @@ async fn an_approval_is_accepted_once_and_the_workflow_verifies_it() {
         outcome.decision_jws.as_deref().unwrap(),
         &jwks,
         AUDIENCE,
-        &record.request_id,
-        record.report.request_digest.as_deref().unwrap(),
+        &decision_subject(&record.request).unwrap(),
         gw.clock_now(),
     )
     .unwrap();
@@ -310,7 +310,7 @@ async fn roles_tiers_and_self_approval_are_enforced() {
     let row = countersign_store::ReviewerRow {
         identity: principal.identity.clone(),
         display_name: "Maria".into(),
-        roles: vec!["reviewer".into()],
+        roles: vec![countersign_review::Role::Reviewer],
         tiers: vec![countersign_wire::Tier::High],
         keys: vec![key.to_jwk()],
     };

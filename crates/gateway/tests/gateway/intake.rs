@@ -251,13 +251,19 @@ async fn a_hop_reused_from_another_request_is_a_replay_and_escalates() {
 async fn workflows_only_see_their_own_requests() {
     let gw = TestGateway::start().await;
     gw.submit(&gw.scenario("refund-exception")).await;
-    let response = http()
-        .get(gw.url("/v1/requests/refund-exception-t/decision"))
-        .bearer_auth(OTHER_WORKFLOW_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 404);
+    let ask = |token: &'static str| {
+        http()
+            .get(gw.url("/v1/requests/refund-exception-t/decision"))
+            .bearer_auth(token)
+            .send()
+    };
+    // The control: the submitting workflow sees it under this very URL.
+    let own = ask(WORKFLOW_TOKEN).await.unwrap();
+    assert_eq!(own.status().as_u16(), 200);
+    let other = ask(OTHER_WORKFLOW_TOKEN).await.unwrap();
+    assert_eq!(other.status().as_u16(), 404);
+    let body: Value = other.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found", "{body}");
 }
 
 #[tokio::test]

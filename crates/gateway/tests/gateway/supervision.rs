@@ -2,6 +2,7 @@
 //! escalations by reviewers and workflows, assignment, and what the audit log records.
 
 use chrono::Duration;
+use countersign_chain::digest::decision_subject;
 use countersign_client::verify_decision;
 use countersign_wire::DecisionKind;
 use countersign_wire::api::{EscalationReason, RequestRecord, RequestState};
@@ -43,25 +44,6 @@ async fn code_of(response: reqwest::Response) -> (u16, String) {
             .unwrap_or_default()
             .to_owned(),
     )
-}
-
-/// Polls until `check` holds for the record (workers run every 200 ms).
-async fn eventually(
-    gw: &TestGateway,
-    id: &str,
-    check: impl Fn(&RequestRecord) -> bool,
-) -> RequestRecord {
-    for _ in 0..50 {
-        let record = gw.record(id).await;
-        if check(&record) {
-            return record;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!(
-        "{id} never reached the expected state: {:?}",
-        gw.record(id).await
-    );
 }
 
 /// The sealed audit entries that `keep` selects, as JSON.
@@ -130,8 +112,7 @@ async fn a_critical_request_needs_two_distinct_approvers_and_the_workflow_gets_b
                 jws,
                 &jwks,
                 AUDIENCE,
-                &id,
-                record.report.request_digest.as_deref().unwrap(),
+                &decision_subject(&record.request).unwrap(),
                 gw.clock_now(),
             )
             .unwrap();
@@ -161,16 +142,16 @@ async fn an_overdue_request_escalates_through_two_levels_on_the_pinned_clock() {
     assert!(record.escalation.is_none());
     assert!(record.due_at.is_some());
 
+    // The workers run once at each pinned time: what they do not raise now, no tick would.
     gw.advance(Duration::minutes(9));
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    gw.run_workers().await;
     assert!(gw.record(&id).await.escalation.is_none(), "not due yet");
 
     gw.advance(Duration::minutes(2));
-    let level1 = eventually(&gw, &id, |r| {
-        r.escalation.as_ref().is_some_and(|e| e.level == 1)
-    })
-    .await;
-    let escalation = level1.escalation.unwrap();
+    gw.run_workers().await;
+    let level1 = gw.record(&id).await;
+    let escalation = level1.escalation.expect("overdue after 11 minutes");
+    assert_eq!(escalation.level, 1);
     assert_eq!(escalation.reason, EscalationReason::Overdue);
     assert_eq!(escalation.notify, ["role:supervisor"]);
     assert_eq!(
@@ -180,11 +161,10 @@ async fn an_overdue_request_escalates_through_two_levels_on_the_pinned_clock() {
     );
 
     gw.advance(Duration::minutes(15));
-    let level2 = eventually(&gw, &id, |r| {
-        r.escalation.as_ref().is_some_and(|e| e.level == 2)
-    })
-    .await;
-    assert_eq!(level2.escalation.unwrap().notify, ["user:sol.supervisor"]);
+    gw.run_workers().await;
+    let level2 = gw.record(&id).await.escalation.expect("still escalated");
+    assert_eq!(level2.level, 2);
+    assert_eq!(level2.notify, ["user:sol.supervisor"]);
 
     let escalations: Vec<Value> = audit_entries(&gw, &id)
         .await
@@ -315,11 +295,9 @@ async fn reviewers_and_workflows_escalate_with_a_note_and_supervisors_assign() {
     );
     // The directory a supervisor picks from; reviewers do not get it.
     let people = gw.client.reviewers(&gw.supervisor).await.unwrap();
-    assert!(
-        people
-            .iter()
-            .any(|p| p.identity == "user:sam.second" && p.roles == ["reviewer"])
-    );
+    assert!(people.iter().any(
+        |p| p.identity == "user:sam.second" && p.roles == [countersign_review::Role::Reviewer]
+    ));
     let hidden = gw.client.reviewers(&gw.reviewer).await.unwrap_err();
     assert!(hidden.to_string().contains("forbidden"), "{hidden}");
     let assigned = gw
@@ -427,7 +405,8 @@ async fn metrics_count_exceptions_corrections_and_latency_for_supervisors_only()
             .as_u16(),
         201
     );
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Audit completeness counts sealed events: seal what is committed.
+    gw.run_workers().await;
 
     let m = gw.client.metrics(&gw.supervisor, None, None).await.unwrap();
     assert_eq!(

@@ -1,7 +1,6 @@
 //! A gateway per test: temp directory, the demo trust store, a manual clock, enrolled people.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration as StdDuration;
 
 use axum::http::{HeaderMap, StatusCode};
 
@@ -194,7 +193,10 @@ impl TestGateway {
             AUDIENCE,
             decision,
             reason,
-            flags.iter().map(|f| f.to_string()).collect(),
+            flags
+                .iter()
+                .map(|f| countersign_wire::FindingCode::from(f.to_string()))
+                .collect(),
             self.clock_now(),
             &uuid_like(),
         );
@@ -207,6 +209,16 @@ impl TestGateway {
 
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);
+    }
+
+    /// Runs every gateway worker once at the pinned time (expiry, escalation, deliveries,
+    /// sealing), instead of waiting for a tick.
+    pub async fn run_workers(&self) {
+        self.gateway
+            .as_ref()
+            .expect("the gateway is running")
+            .run_workers_once()
+            .await;
     }
 
     /// `who` signs a decision on the stored request `request_id` now and posts it; returns
@@ -263,7 +275,10 @@ async fn enrol(store: &Store, who: &ConsoleIdentity, roles: &[&str], tiers: Vec<
     let row = ReviewerRow {
         identity: who.identity.clone(),
         display_name: who.identity.clone(),
-        roles: roles.iter().map(|r| r.to_string()).collect(),
+        roles: roles
+            .iter()
+            .map(|r| countersign_review::Role::parse(r).expect("a known role"))
+            .collect(),
         tiers,
         keys: vec![key.to_jwk()],
     };
@@ -310,20 +325,10 @@ pub async fn receiver(up: bool) -> Receiver {
     Receiver { url, up, got }
 }
 
-pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..100 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(StdDuration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 /// Audit entries sealed so far that `keep` selects, read through the store the gateway wrote.
 pub async fn sealed_entries(gw: &TestGateway, keep: impl Fn(&Value) -> bool) -> Vec<Value> {
-    // Sealed within a tick; read them through the store the gateway wrote.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Seal what is committed now; read it through the store the gateway wrote.
+    gw.run_workers().await;
     let store = countersign_store::Store::open(&gw.config.database)
         .await
         .unwrap();

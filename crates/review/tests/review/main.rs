@@ -4,6 +4,7 @@ mod export;
 mod metrics;
 mod policy;
 mod receiver_url;
+mod tidy;
 
 use std::collections::BTreeSet;
 
@@ -16,8 +17,8 @@ use countersign_review::{
 };
 use countersign_wire::api::ErrorCode;
 use countersign_wire::{
-    DECISION_TYP, DecisionClaims, DecisionKind, Finding, FindingCode, PolicyRef, Tier, Verdict,
-    VerificationReport,
+    DECISION_TYP, DecisionClaims, DecisionKind, DecisionSubject, Finding, FindingCode, PolicyRef,
+    Tier, Verdict, VerificationReport,
 };
 
 fn now() -> chrono::DateTime<Utc> {
@@ -162,7 +163,10 @@ fn claims(iss: &str, decision: DecisionKind, reason: &str, flags: &[&str]) -> De
         action_digest: "sha256:a".into(),
         decision,
         reason: reason.into(),
-        flags_acknowledged: flags.iter().map(|f| f.to_string()).collect(),
+        flags_acknowledged: flags
+            .iter()
+            .map(|f| FindingCode::from(f.to_string()))
+            .collect(),
         policy: PolicyRef {
             id: "default".into(),
             version: "1".into(),
@@ -191,23 +195,22 @@ fn decision_rules_in_one_table() {
     )
     .unwrap()
     .tier(Tier::High);
+    let subject = || DecisionSubject {
+        request_id: "r".into(),
+        txn: "t".into(),
+        request_digest: "sha256:r".into(),
+        chain_digest: "sha256:c".into(),
+        action_digest: "sha256:a".into(),
+    };
     let strict_target = |report| DecisionTarget {
-        request_id: "r",
-        txn: "t",
-        request_digest: "sha256:r",
-        chain_digest: "sha256:c",
-        action_digest: "sha256:a",
+        subject: subject(),
         tier: Tier::High,
         parties: &parties,
         report,
         policy: &strict,
     };
     let target = |tier, report| DecisionTarget {
-        request_id: "r",
-        txn: "t",
-        request_digest: "sha256:r",
-        chain_digest: "sha256:c",
-        action_digest: "sha256:a",
+        subject: subject(),
         tier,
         parties: &parties,
         report,

@@ -104,11 +104,14 @@ fn blocking_codes_are_picked_out_of_a_report() {
     // Errors always block, once each; the high tier's policy adds the over-provisioned scope.
     assert_eq!(
         example().tier(Tier::High).blocking_codes(&findings),
-        ["GHOST_PERMISSION", "SCOPE_OVER_PROVISIONED"]
+        [
+            FindingCode::GhostPermission,
+            FindingCode::ScopeOverProvisioned
+        ]
     );
     assert_eq!(
         example().tier(Tier::Low).blocking_codes(&findings),
-        ["GHOST_PERMISSION"]
+        [FindingCode::GhostPermission]
     );
 }
 

@@ -1,8 +1,7 @@
 //! Storage against a real SQLite file: migrations, idempotent intake, first decision wins.
 
-use countersign_store::{
-    Admission, AdmitOutcome, DecisionWrite, NewDecision, NewRequest, Store, Tally,
-};
+use countersign_review::{Admission, Replay, Tally};
+use countersign_store::{AdmitOutcome, DecisionWrite, NewDecision, NewRequest, Store};
 use countersign_wire::api::{EventKind, RequestState};
 use countersign_wire::{DecisionKind, Tier, Verdict, VerificationReport};
 
@@ -30,6 +29,7 @@ fn new_request(id: &str, digest: &str, jtis: &[&str]) -> NewRequest {
         received_at: "2026-11-22T09:00:00Z".into(),
         request_digest: digest.into(),
         body: "{}".into(),
+        principal: "user:p".into(),
         parties: vec!["user:p".into()],
         callback_url: Some("http://127.0.0.1:1/hook".into()),
         hop_jtis: jtis
@@ -40,11 +40,10 @@ fn new_request(id: &str, digest: &str, jtis: &[&str]) -> NewRequest {
     }
 }
 
-fn pending(_: &[countersign_store::JtiSighting]) -> Admission {
+fn pending(_: &[Replay]) -> Admission {
     Admission {
         state: RequestState::Pending,
         report: report(),
-        intake_status: 201,
         event: EventKind::RequestAdded,
         escalations: Vec::new(),
     }
@@ -108,7 +107,7 @@ async fn intake_is_idempotent_detects_conflicts_and_reports_jti_sightings() {
         (
             seen[0].hop,
             seen[0].jti.as_str(),
-            seen[0].request_id.as_str()
+            seen[0].first_seen_in.as_str()
         ),
         (1, "j1", "r1")
     );
@@ -216,7 +215,6 @@ async fn concurrent_admissions_batch_without_losing_per_request_answers() {
                     Admission {
                         state,
                         report: report(),
-                        intake_status: 201,
                         event: EventKind::RequestAdded,
                         escalations: Vec::new(),
                     }

@@ -1,6 +1,7 @@
 //! Escalations, quorum approvals, assignment and "shown" events, each with its event.
 
-use countersign_store::{DecisionWrite, NewDecision, Raise, Store, SupervisionWrite, Tally};
+use countersign_review::{Raise, Tally};
+use countersign_store::{DecisionWrite, NewDecision, Store, SupervisionWrite};
 use countersign_wire::DecisionKind;
 use countersign_wire::api::{EscalationReason, EventKind, RequestState};
 

@@ -1,0 +1,273 @@
+//! Decisions and receipts: single use, first final decision wins, quorum counting, each with
+//! its event and deliveries in one transaction.
+
+use countersign_review::{Raise, Tally};
+use countersign_wire::DecisionKind;
+use countersign_wire::api::{DecisionRecord, EventKind, GatewayEvent, Receipt, RequestState};
+
+use crate::error::{Result, corrupt};
+use crate::events::{EventRow, append_event, state_of};
+use crate::outbox::enqueue_final_delivery;
+use crate::rows::Column as _;
+use crate::rows::{decision_from_row, parse_state};
+use crate::{Store, supervision};
+
+/// A decision to record.
+#[derive(Clone, Debug)]
+pub struct NewDecision {
+    /// Decision jti (single use).
+    pub jti: String,
+    /// Request id.
+    pub request_id: String,
+    /// Approve or reject.
+    pub decision: DecisionKind,
+    /// Reviewer identity.
+    pub decided_by: String,
+    /// Reason.
+    pub reason: String,
+    /// RFC 3339 acceptance time.
+    pub decided_at: String,
+    /// The JWS.
+    pub jws: String,
+    /// JSON detail for the audit log (for example an override and what it acknowledged).
+    pub detail: Option<String>,
+}
+
+/// Outcome of [`Store::record_decision`].
+#[derive(Clone, Debug)]
+pub enum DecisionWrite {
+    /// Recorded; the request moved to its final state.
+    Recorded(GatewayEvent),
+    /// The jti was used before.
+    Replayed,
+    /// The request is not open any more.
+    NotOpen(RequestState),
+    /// Counted toward a quorum; the request stays open.
+    Counted(GatewayEvent),
+    /// The tally refused it (nothing was stored).
+    NotCounted(String),
+}
+
+/// Outcome of [`Store::record_receipt`].
+#[derive(Clone, Debug)]
+pub enum ReceiptWrite {
+    /// Recorded.
+    Recorded(GatewayEvent),
+    /// A receipt was already recorded.
+    AlreadyRecorded,
+    /// The request has no decision to act on.
+    NotDecided(RequestState),
+}
+
+impl Store {
+    /// The decision that settled a request, if any (with a quorum, the last approval).
+    pub async fn decision(&self, request_id: &str) -> Result<Option<DecisionRecord>> {
+        Ok(self.decisions(request_id).await?.pop())
+    }
+
+    /// Every accepted decision of a request, oldest first: partial approvals of a quorum,
+    /// then the one that settled it.
+    pub async fn decisions(&self, request_id: &str) -> Result<Vec<DecisionRecord>> {
+        sqlx::query("SELECT decision, decided_by, reason, decided_at, jws FROM decisions WHERE request_id = ? ORDER BY rowid")
+            .bind(request_id)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(decision_from_row)
+            .collect()
+    }
+
+    /// Approvals recorded on open requests (partial quorums), by request, oldest first.
+    pub async fn open_approvals(
+        &self,
+    ) -> Result<std::collections::HashMap<String, Vec<DecisionRecord>>> {
+        let mut by_request: std::collections::HashMap<String, Vec<DecisionRecord>> =
+            std::collections::HashMap::new();
+        for row in sqlx::query(concat!("SELECT d.request_id, d.decision, d.decided_by, d.reason, d.decided_at, d.jws FROM decisions d JOIN requests r ON r.request_id = d.request_id WHERE r.state IN ", open_states!(), " ORDER BY d.rowid"))
+            .fetch_all(&self.read)
+            .await?
+        {
+            by_request
+                .entry(row.col("request_id")?)
+                .or_default()
+                .push(decision_from_row(&row)?);
+        }
+        Ok(by_request)
+    }
+
+    /// Records an accepted decision: single use of its jti, first final decision wins, with
+    /// its event and (when the request has a callback) its webhook, all in one transaction.
+    ///
+    /// `tally` sees who approved the request so far (inside the transaction, so two
+    /// approvals racing are counted one after the other) and says whether this decision
+    /// settles the request, counts toward a quorum, or cannot count.
+    pub async fn record_decision(
+        &self,
+        decision: NewDecision,
+        now_s: i64,
+        tally: impl FnOnce(&[String]) -> Tally,
+    ) -> Result<DecisionWrite> {
+        let mut tx = self.write.begin().await?;
+        let used: Option<i64> = sqlx::query_scalar("SELECT 1 FROM decisions WHERE jti = ?")
+            .bind(&decision.jti)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if used.is_some() {
+            return Ok(DecisionWrite::Replayed);
+        }
+        let open = sqlx::query(concat!(
+            "SELECT state, callback_url FROM requests WHERE request_id = ? AND state IN ",
+            open_states!(),
+            " AND expires_at > ?"
+        ))
+        .bind(&decision.request_id)
+        .bind(now_s)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(open) = open else {
+            let current = state_of(&mut tx, &decision.request_id)
+                .await?
+                .unwrap_or(RequestState::Refused);
+            // Open but past its expiry: the sweep has not run yet; report it as expired.
+            return Ok(DecisionWrite::NotOpen(if current.is_open() {
+                RequestState::Expired
+            } else {
+                current
+            }));
+        };
+        let open_state = parse_state(open.col("state")?)?;
+        let callback: Option<String> = open.col("callback_url")?;
+        let approvers: Vec<String> = sqlx::query_scalar(
+            "SELECT decided_by FROM decisions WHERE request_id = ? AND decision = 'approve' ORDER BY rowid",
+        )
+        .bind(&decision.request_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let settles = match tally(&approvers) {
+            Tally::Refused(why) => return Ok(DecisionWrite::NotCounted(why)),
+            Tally::Settles => true,
+            Tally::Counts => false,
+        };
+        sqlx::query("INSERT INTO decisions (jti, request_id, decision, decided_by, reason, decided_at, jws) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(&decision.jti)
+            .bind(&decision.request_id)
+            .bind(decision.decision.as_str())
+            .bind(&decision.decided_by)
+            .bind(&decision.reason)
+            .bind(&decision.decided_at)
+            .bind(&decision.jws)
+            .execute(&mut *tx)
+            .await?;
+        if !settles {
+            let event = append_event(
+                &mut tx,
+                EventRow {
+                    detail: decision.detail.clone(),
+                    decision_jti: Some(&decision.jti),
+                    ..EventRow::new(
+                        EventKind::ApprovalRecorded,
+                        &decision.request_id,
+                        open_state,
+                        &decision.decided_at,
+                        Some(&decision.decided_by),
+                    )
+                },
+            )
+            .await?;
+            supervision::raise_in(
+                &mut tx,
+                &decision.request_id,
+                &Raise::awaiting_second_approver(&decision.decided_at),
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(DecisionWrite::Counted(event));
+        }
+        let state = match decision.decision {
+            DecisionKind::Approve => RequestState::Approved,
+            DecisionKind::Reject => RequestState::Rejected,
+        };
+        sqlx::query("UPDATE requests SET state = ? WHERE request_id = ?")
+            .bind(state.as_str())
+            .bind(&decision.request_id)
+            .execute(&mut *tx)
+            .await?;
+        let event = append_event(
+            &mut tx,
+            EventRow {
+                detail: decision.detail.clone(),
+                decision_jti: Some(&decision.jti),
+                ..EventRow::new(
+                    EventKind::RequestDecided,
+                    &decision.request_id,
+                    state,
+                    &decision.decided_at,
+                    Some(&decision.decided_by),
+                )
+            },
+        )
+        .await?;
+        sqlx::query(
+            "UPDATE escalations SET closed_at = ? WHERE request_id = ? AND closed_at IS NULL",
+        )
+        .bind(&decision.decided_at)
+        .bind(&decision.request_id)
+        .execute(&mut *tx)
+        .await?;
+        enqueue_final_delivery(
+            &mut tx,
+            &decision.request_id,
+            callback.as_deref(),
+            state,
+            Some(&decision.jws),
+            now_s,
+            &decision.decided_at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(DecisionWrite::Recorded(event))
+    }
+
+    /// Records the workflow's receipt for a decided request (once).
+    pub async fn record_receipt(
+        &self,
+        request_id: &str,
+        receipt: &Receipt,
+        at: &str,
+        workflow: &str,
+    ) -> Result<ReceiptWrite> {
+        let mut tx = self.write.begin().await?;
+        let state = state_of(&mut tx, request_id)
+            .await?
+            .unwrap_or(RequestState::Refused);
+        if !matches!(state, RequestState::Approved | RequestState::Rejected) {
+            return Ok(ReceiptWrite::NotDecided(state));
+        }
+        let inserted = sqlx::query("INSERT OR IGNORE INTO receipts (request_id, status, executed_at, detail, result_digest, recorded_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(request_id)
+            .bind(serde_json::to_value(receipt.status).map_err(|e| corrupt("receipt", e))?.as_str().unwrap_or_default().to_owned())
+            .bind(&receipt.executed_at)
+            .bind(&receipt.detail)
+            .bind(&receipt.result_digest)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if inserted == 0 {
+            return Ok(ReceiptWrite::AlreadyRecorded);
+        }
+        let event = append_event(
+            &mut tx,
+            EventRow::new(
+                EventKind::ReceiptRecorded,
+                request_id,
+                state,
+                at,
+                Some(workflow),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ReceiptWrite::Recorded(event))
+    }
+}
