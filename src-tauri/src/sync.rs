@@ -106,10 +106,7 @@ impl Kept {
     }
 
     fn summary(&self) -> String {
-        self.request
-            .as_ref()
-            .map(|r| r.action.summary.clone())
-            .unwrap_or_default()
+        self.row.summary.clone()
     }
 
     /// The hop views, verifying the chain the first time (at the time the gateway received

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use countersign_wire::REQUEST_SCHEMA;
 use serde_json::json;
 
-use super::*;
+use super::{EXTENSION_URI, PROTOCOL_VERSION, REST_PREFIX};
 
 /// Media types a message part may have.
 pub(super) const INPUT_MODES: [&str; 2] = ["application/json", "text/plain"];

@@ -14,7 +14,9 @@ use serde_json::Value;
 
 use crate::AppState;
 
-use super::*;
+use super::{
+    ALL_REQUEST_STATES, INPUT_MODES, owned_task, push, storage_failed, task_of, task_state,
+};
 
 /// `SendMessage`: the data part's DelegationRequest becomes a request and its task.
 pub(super) async fn send(

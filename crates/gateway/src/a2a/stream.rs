@@ -14,7 +14,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::AppState;
 
-use super::*;
+use super::{is_final, owned_task, send, storage_failed, task_of};
 
 /// SSE of the task's stream: the task first, then its status (and artifacts) as they change,
 /// closing at a terminal state. The stream stays open through `AUTH_REQUIRED`: the decision

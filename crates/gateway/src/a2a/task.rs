@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::decisions::outcome;
 
-use super::*;
+use super::{EXTENSION_URI, storage_failed};
 
 /// The task a request is, at this moment.
 pub(super) async fn task_of(
