@@ -1,6 +1,5 @@
 //! Tauri commands: one per `countersign_wire::console::Command`, each taking `req`.
 
-use chrono::Utc;
 use countersign_client::ClientError;
 use countersign_review::decision_claims;
 use countersign_wire::DECISION_TYP;
@@ -96,7 +95,7 @@ pub(crate) async fn export(
     req: ExportRecords,
 ) -> Result<Exported, ConsoleError> {
     use tauri::Emitter as _;
-    let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
+    let stamp = console.clock.now().format("%Y%m%dT%H%M%SZ");
     let dir = console.data_dir.join("exports");
     std::fs::create_dir_all(&dir).map_err(|e| error(ErrorCode::Internal, e.to_string()))?;
     let selection = req.query().map_err(|e| error(ConsoleFailure::Invalid, e))?;
@@ -212,7 +211,7 @@ pub(crate) async fn decide(
         req.decision,
         reason,
         req.acknowledged,
-        Utc::now(),
+        console.clock.now(),
         &uuid::Uuid::new_v4().to_string(),
     );
     // Signed here, in the backend: the private key never enters the webview.

@@ -6,16 +6,15 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use base64::Engine as _;
-use chrono::{SecondsFormat, Utc};
 use countersign_client::demo_workflow::run_demo_workflow;
 use countersign_client::{ConsoleIdentity, GatewayClient};
 use countersign_gateway::auth::workflow_token_hash;
 use countersign_gateway::{GatewayConfig, load_or_create_key};
-use countersign_review::SystemClock;
+use countersign_review::Clock;
 use countersign_scenarios::demo::demo;
 use countersign_store::{ReviewerRow, Store};
 use countersign_wire::console::Mode;
-use countersign_wire::{Role, Tier};
+use countersign_wire::{Role, Tier, Timestamp};
 
 use crate::sync::Session;
 
@@ -40,8 +39,8 @@ escalation = [
 "#;
 
 /// Starts the embedded gateway and the demo workflow; the session reviews as the local key.
-pub(crate) async fn start(dir: &Path) -> anyhow::Result<Session> {
-    let now = Utc::now();
+pub(crate) async fn start(dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<Session> {
+    let now = clock.now();
     // The demo cast's keys are fixed, so this trust store is the same on every start.
     let trust_path = dir.join("trust.json");
     std::fs::write(
@@ -72,9 +71,9 @@ pub(crate) async fn start(dir: &Path) -> anyhow::Result<Session> {
         tiers: vec![Tier::Low, Tier::Medium, Tier::High, Tier::Critical],
         keys: vec![public.to_jwk()],
     };
-    let at = now.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let at = Timestamp::from(now);
     store
-        .enrol_reviewer(&row, &[public.thumbprint().to_owned()], &at)
+        .enrol_reviewer(&row, &[public.thumbprint().to_owned()], at)
         .await?;
     let mut secret = [0u8; 32];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut secret);
@@ -86,12 +85,12 @@ pub(crate) async fn start(dir: &Path) -> anyhow::Result<Session> {
         .add_workflow(
             "embedded-demo-workflow",
             &workflow_token_hash(&workflow_token),
-            &at,
+            at,
         )
         .await?;
     drop(store);
 
-    let gateway = countersign_gateway::start(&config, Arc::new(SystemClock)).await?;
+    let gateway = countersign_gateway::start(&config, clock.clone()).await?;
     let url = format!("http://{}", gateway.addr);
     tracing::info!(%url, "embedded demo gateway started");
     // The gateway lives as long as the app.
@@ -108,6 +107,7 @@ pub(crate) async fn start(dir: &Path) -> anyhow::Result<Session> {
             .append(true)
             .open(dir.join("demo-workflow.jsonl"))?,
     );
+    let workflow_clock = clock.clone();
     tauri::async_runtime::spawn(async move {
         let log = move |step: countersign_client::demo_workflow::DemoStep| {
             tracing::info!(?step, "demo workflow");
@@ -119,7 +119,7 @@ pub(crate) async fn start(dir: &Path) -> anyhow::Result<Session> {
             &workflow_client,
             &workflow_token,
             AUDIENCE,
-            &SystemClock,
+            &*workflow_clock,
             &run_id,
             Duration::from_secs(8 * 3600),
             &log,
@@ -138,5 +138,6 @@ pub(crate) async fn start(dir: &Path) -> anyhow::Result<Session> {
         mode: Mode::EmbeddedDemo,
         data_dir: dir.to_owned(),
         key_path,
+        clock,
     })
 }

@@ -13,6 +13,9 @@ mod settings;
 mod sync;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use countersign_review::{Clock, SystemClock};
 
 use tauri::Manager as _;
 
@@ -28,6 +31,7 @@ fn data_dir(app: &tauri::App) -> anyhow::Result<PathBuf> {
 fn external(
     gateway: &countersign_wire::console::GatewaySettings,
     dir: &std::path::Path,
+    clock: Arc<dyn Clock>,
 ) -> anyhow::Result<sync::Session> {
     let key_path = dir.join("reviewer-key.pem");
     let key = countersign_gateway::load_or_create_key(&key_path)?;
@@ -42,6 +46,7 @@ fn external(
         mode: countersign_wire::console::Mode::Gateway,
         data_dir: dir.to_owned(),
         key_path,
+        clock,
     })
 }
 
@@ -76,10 +81,12 @@ pub fn run() {
             std::fs::create_dir_all(&dir)?;
             let handle = app.handle().clone();
             // Connect (or bring up the embedded gateway) before the window asks for anything.
+            // The one clock the console reads; everything below is handed it.
+            let clock: Arc<dyn Clock> = Arc::new(SystemClock);
             let console = tauri::async_runtime::block_on(async {
                 let session = match settings::effective(&dir)? {
-                    Some(gateway) => external(&gateway, &dir)?,
-                    None => demo::start(&dir).await?,
+                    Some(gateway) => external(&gateway, &dir, clock)?,
+                    None => demo::start(&dir, clock).await?,
                 };
                 sync::Console::open(session, handle.clone()).await
             })?;

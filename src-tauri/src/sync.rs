@@ -7,11 +7,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use chrono::{SecondsFormat, Utc};
 use countersign_chain::{TrustIndex, verify_value};
 use countersign_client::{ClientError, ConsoleIdentity, GatewayClient};
 use countersign_review::view::chain_view;
-use countersign_review::{Role, requirements};
+use countersign_review::{Clock, Role, requirements};
 use countersign_store::{ConsoleCache, SignedDecision};
 use countersign_wire::api::{EventKind, RequestRecord, RequestState};
 use countersign_wire::console::Mode;
@@ -114,10 +113,7 @@ impl Kept {
     fn views(&mut self, trust: &TrustIndex) -> &Views {
         let record = &self.record;
         self.views.get_or_insert_with(|| {
-            let at = chrono::DateTime::parse_from_rfc3339(&record.received_at)
-                .map(|t| t.to_utc())
-                .unwrap_or_default();
-            let verification = verify_value(&record.request, trust, at);
+            let verification = verify_value(&record.request, trust, record.received_at.datetime());
             let (hops, _) = chain_view(&verification, trust);
             let placed: Vec<u32> = hops.iter().map(|h| h.index).collect();
             let hops = hops
@@ -157,6 +153,7 @@ pub(crate) struct Session {
     pub(crate) mode: Mode,
     pub(crate) data_dir: PathBuf,
     pub(crate) key_path: PathBuf,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 /// Shared console state.
@@ -167,16 +164,13 @@ pub(crate) struct Console {
     pub(crate) reviewer: ReviewerInfo,
     pub(crate) data_dir: PathBuf,
     pub(crate) key_path: PathBuf,
+    pub(crate) clock: Arc<dyn Clock>,
     cache: ConsoleCache,
     trust: Arc<RwLock<Arc<TrustIndex>>>,
     model: Arc<Mutex<Model>>,
     /// Held while decisions are being posted, so none is sent twice at once.
     sending: Arc<tokio::sync::Mutex<()>>,
     app: tauri::AppHandle,
-}
-
-fn now_text() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// What the gateway's answer to a posted decision means for the reviewer; `None` when the
@@ -251,7 +245,7 @@ fn queue_item(
             .collect(),
         confidence: request.map_or(0.0, |r| r.uncertainty.confidence),
         chain,
-        expires_at: record.expires_at.clone(),
+        expires_at: record.expires_at,
         irreversible: request.is_some_and(|r| !r.action.impact.reversible),
         escalation: record.escalation.clone(),
         approvals: u32::try_from(record.approvals.len()).unwrap_or(u32::MAX),
@@ -308,6 +302,7 @@ impl Console {
             reviewer,
             data_dir: session.data_dir,
             key_path: session.key_path,
+            clock: session.clock,
             cache,
             trust: Arc::new(RwLock::new(Arc::new(trust))),
             model: Arc::new(Mutex::new(model)),
@@ -346,14 +341,10 @@ impl Console {
                 state: r.state,
                 decided_by: r.decision.as_ref().map(|d| d.decided_by.clone()),
                 reason: r.decision.as_ref().map(|d| d.reason.clone()),
-                at: r
-                    .decision
-                    .as_ref()
-                    .map(|d| d.decided_at.clone())
-                    .unwrap_or_else(|| r.expires_at.clone()),
+                at: r.decision.as_ref().map_or(r.expires_at, |d| d.decided_at),
             })
             .collect();
-        history.sort_by(|a, b| b.at.cmp(&a.at));
+        history.sort_by_key(|h| std::cmp::Reverse(h.at));
         let refused = model
             .closed
             .values()
@@ -368,9 +359,9 @@ impl Console {
                 request_id: d.request_id.clone(),
                 summary: summary(&d.request_id),
                 decision: d.decision,
-                signed_at: d.queued_at.clone(),
+                signed_at: d.queued_at,
                 outcome: d.outcome.clone().unwrap_or(DecideOutcome::Queued),
-                settled_at: d.settled_at.clone(),
+                settled_at: d.settled_at,
             })
             .collect();
         Snapshot {
@@ -425,7 +416,7 @@ impl Console {
             let _sending = self.sending.lock().await;
             let id = self
                 .cache
-                .queue_decision(request_id, decision, jws, &now_text())
+                .queue_decision(request_id, decision, jws, self.clock.timestamp())
                 .await?;
             self.send(id, request_id, jws)
                 .await
@@ -460,7 +451,11 @@ impl Console {
         {
             outcome = DecideOutcome::Counted;
         }
-        if let Err(e) = self.cache.settle(id, &outcome, &now_text()).await {
+        if let Err(e) = self
+            .cache
+            .settle(id, &outcome, self.clock.timestamp())
+            .await
+        {
             tracing::warn!(error = %e, "cannot record a delivery outcome");
         }
         if let Some(record) = current {
@@ -533,7 +528,7 @@ impl Console {
     }
 
     async fn store(&self, records: Vec<RequestRecord>) {
-        if let Err(e) = self.cache.put(&records, &now_text()).await {
+        if let Err(e) = self.cache.put(&records, self.clock.timestamp()).await {
             tracing::warn!(error = %e, "cannot write the local cache");
         }
         let trust = self.trust();
@@ -582,7 +577,7 @@ impl Console {
                 *self.trust.write().unwrap_or_else(|p| p.into_inner()) = index.clone();
                 // Names and keys may have changed: rows and hop views are built again.
                 self.model().retrust(&index);
-                if let Err(e) = self.cache.put_trust(&store, &now_text()).await {
+                if let Err(e) = self.cache.put_trust(&store, self.clock.timestamp()).await {
                     tracing::warn!(error = %e, "cannot cache the trust store");
                 }
             }

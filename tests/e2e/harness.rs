@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use countersign_client::{ConsoleIdentity, GatewayClient, Submitted};
 use countersign_gateway::auth::workflow_token_hash;
 use countersign_gateway::{GatewayConfig, RunningGateway, load_or_create_key};
@@ -17,7 +17,7 @@ use countersign_review::SystemClock;
 use countersign_scenarios::demo::{Demo, Scenario, demo};
 use countersign_store::{ReviewerRow, Store};
 use countersign_wire::api::SubmitResponse;
-use countersign_wire::{Tier, TrustStore};
+use countersign_wire::{Tier, Timestamp, TrustStore};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -302,10 +302,10 @@ impl Gateway {
             policy,
         };
         let key = load_or_create_key(&console_data.join("reviewer-key.pem")).unwrap();
-        let at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+        let at = Timestamp::from(Utc::now());
         let store = Store::open(&config.database).await.unwrap();
         store
-            .add_workflow("e2e", &workflow_token_hash(WORKFLOW_TOKEN), &at)
+            .add_workflow("e2e", &workflow_token_hash(WORKFLOW_TOKEN), at)
             .await
             .unwrap();
         let public = key.public();
@@ -320,7 +320,7 @@ impl Gateway {
             keys: vec![public.to_jwk()],
         };
         store
-            .enrol_reviewer(&row, &[public.thumbprint().to_owned()], &at)
+            .enrol_reviewer(&row, &[public.thumbprint().to_owned()], at)
             .await
             .unwrap();
         drop(store);
@@ -420,7 +420,7 @@ impl Gateway {
                     keys: vec![public.to_jwk()],
                 },
                 &[public.thumbprint().to_owned()],
-                &Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+                Utc::now().into(),
             )
             .await
             .unwrap();

@@ -110,7 +110,7 @@ pub(crate) fn QueueRow(
 ) -> impl IntoView {
     let id = item.request_id.clone();
     let id_for_class = id.clone();
-    let expires = item.expires_at.clone();
+    let expires = item.expires_at;
     let tier_class = format!("tier tier-{}", tier_label(item.tier).to_lowercase());
     let verdict = if item.state == RequestState::Refused {
         (
@@ -164,7 +164,7 @@ pub(crate) fn QueueRow(
                 {item.irreversible.then(|| view! { <span class="irreversible">"irreversible"</span> })}
                 {(item.state == RequestState::Escalated).then(|| view! { <span class="escalated">"escalated"</span> })}
                 <span class=verdict.0>{verdict.1}</span>
-                <span class="countdown">{move || countdown(seconds_until(&expires, now.get()))}</span>
+                <span class="countdown">{move || countdown(seconds_until(expires, now.get()))}</span>
             </div>
             <div class="summary" title=item.summary.clone()>{item.summary.clone()}</div>
             <div class="meta">
@@ -202,7 +202,7 @@ pub(crate) fn History(
                         <div class="row-top">
                             <span class=format!("history-outcome {outcome}")>{outcome}</span>
                             <span class="tier">{tier_label(item.tier)}</span>
-                            <span class="countdown">{item.at.chars().take(16).collect::<String>().replace('T', " ")}</span>
+                            <span class="countdown">{item.at.minute_text()}</span>
                         </div>
                         <div class="summary" title=item.summary.clone()>{item.summary.clone()}</div>
                         <div class="meta">{item.decided_by.clone().map(|by| format!("by {by}")).unwrap_or_else(|| "nobody decided in time".into())}</div>
@@ -246,7 +246,7 @@ fn Deliveries(
                     <div class="row delivery" data-testid="delivery" data-request-id=item.request_id.clone() data-outcome=class on:click=move |_| opened.set(Some(id.clone()))>
                         <div class="row-top">
                             <span class=format!("delivery-status {class}")>{status}</span>
-                            <span class="countdown">{item.signed_at.chars().take(16).collect::<String>().replace('T', " ")}</span>
+                            <span class="countdown">{item.signed_at.minute_text()}</span>
                         </div>
                         <div class="summary" title=item.summary.clone()>{item.summary.clone()}</div>
                         <div class="meta">

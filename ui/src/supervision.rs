@@ -29,7 +29,7 @@ pub(crate) fn escalation_groups(queue: &[QueueItem]) -> Vec<(EscalationReason, V
                     (e.reason == reason).then(|| (q.clone(), e))
                 })
                 .collect();
-            items.sort_by(|a, b| a.1.since.cmp(&b.1.since));
+            items.sort_by_key(|a| a.1.since);
             (!items.is_empty()).then_some((reason, items))
         })
         .collect()
@@ -63,7 +63,7 @@ pub(crate) fn EscalationQueue(
                     {items.into_iter().map(|(item, escalation)| {
                         let id = item.request_id.clone();
                         let id_for_class = id.clone();
-                        let since = escalation.since.clone();
+                        let since = escalation.since;
                         view! {
                             <div class="row escalation-row" data-testid="escalation-row" data-request-id=id.clone()
                                 class:opened=move || opened.get().as_deref() == Some(id_for_class.as_str())
@@ -72,7 +72,7 @@ pub(crate) fn EscalationQueue(
                                     <span class=format!("tier tier-{}", tier_label(item.tier).to_lowercase())>{tier_label(item.tier)}</span>
                                     {(escalation.level > 0).then(|| view! { <span class="level">"level " {escalation.level}</span> })}
                                     {(item.approvals_needed > 1).then(|| view! { <span class="quorum">{item.approvals} " of " {item.approvals_needed} " approvals"</span> })}
-                                    <span class="countdown" data-testid="escalation-age">{move || age(-seconds_until(&since, now.get()))}</span>
+                                    <span class="countdown" data-testid="escalation-age">{move || age(-seconds_until(since, now.get()))}</span>
                                 </div>
                                 <div class="summary" title=item.summary.clone()>{item.summary.clone()}</div>
                                 <div class="meta">
@@ -110,13 +110,13 @@ pub(crate) fn EscalationBanner(record: RequestRecord, now: RwSignal<f64>) -> imp
         .clone()
         .filter(|_| record.state.is_open());
     let escalation = record.escalation.clone().map(|e| {
-        let since = e.since.clone();
+        let since = e.since;
         let labels: Vec<&str> = e.reasons.iter().map(|r| r.label()).collect();
         view! {
             <div class="escalation-banner" data-testid="escalation-banner" data-reason=e.reason.as_str()>
                 <strong>{labels.join(" · ")}</strong>
                 {(e.level > 0).then(|| format!(" — level {}", e.level))}
-                <span class="since">" · raised " {move || age(-seconds_until(&since, now.get()))} " ago by " {e.raised_by.clone()}</span>
+                <span class="since">" · raised " {move || age(-seconds_until(since, now.get()))} " ago by " {e.raised_by.clone()}</span>
                 {(!e.notify.is_empty()).then(|| view! { <div class="notify">"Called: " {e.notify.join(", ")}</div> })}
                 {(!e.note.is_empty()).then(|| view! { <div class="note">"“" {e.note.clone()} "”"</div> })}
             </div>

@@ -1,7 +1,7 @@
 //! Pure presentation logic: plain-language findings, countdowns, and spotting text that tries
 //! to instruct an agent or the reviewer. Tested natively and under wasm-bindgen-test.
 
-use countersign_wire::{FindingCode, Tier};
+use countersign_wire::{FindingCode, Tier, Timestamp};
 
 /// What a finding code means, for a reviewer. Exhaustive: a new code does not compile until
 /// it is explained.
@@ -53,15 +53,10 @@ pub fn tier_label(tier: Tier) -> &'static str {
     }
 }
 
-/// Seconds from `now_ms` (milliseconds since the epoch) until an RFC 3339 time; 0 when it
-/// does not parse.
-pub fn seconds_until(rfc3339: &str, now_ms: f64) -> i64 {
-    let then = js_sys::Date::parse(rfc3339);
-    if then.is_nan() {
-        0
-    } else {
-        ((then - now_ms) / 1000.0).floor() as i64
-    }
+/// Whole seconds from `now_ms` (milliseconds since the epoch, as `Date.now()` gives them)
+/// until `then`; negative once it has passed.
+pub fn seconds_until(then: Timestamp, now_ms: f64) -> i64 {
+    ((then.unix_millis() as f64 - now_ms) / 1000.0).floor() as i64
 }
 
 /// `12m 05s`, `1h 04m`, or `expired`.

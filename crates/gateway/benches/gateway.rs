@@ -66,7 +66,7 @@ async fn gateway(cast: &Cast) -> Bench {
     };
     let store = Store::open(&config.database).await.unwrap();
     store
-        .add_workflow("bench", &workflow_token_hash(TOKEN), "t")
+        .add_workflow("bench", &workflow_token_hash(TOKEN), Utc::now().into())
         .await
         .unwrap();
     let reviewer = ConsoleIdentity::new("user:rita", SigningKeyPair::from_seed([9; 32]), AUDIENCE);
@@ -79,7 +79,7 @@ async fn gateway(cast: &Cast) -> Bench {
         keys: vec![key.to_jwk()],
     };
     store
-        .enrol_reviewer(&row, &[key.thumbprint().to_owned()], "t")
+        .enrol_reviewer(&row, &[key.thumbprint().to_owned()], Utc::now().into())
         .await
         .unwrap();
     let running = countersign_gateway::start(&config, Arc::new(SystemClock))

@@ -14,6 +14,7 @@ use countersign_audit::{
 };
 use countersign_chain::digest::{canonical_json, sha256_digest};
 use countersign_store::{AuditEntry, EventForAudit, Store, StoreError};
+use countersign_wire::Timestamp;
 use ed25519_dalek::pkcs8::DecodePrivateKey as _;
 use serde::Serialize;
 use serde_json::json;
@@ -111,7 +112,7 @@ impl AuditLog {
     }
 
     /// Seals the events committed since the last seal; returns how many.
-    pub async fn seal(&self, store: &Store, at: &str) -> Result<usize, SealError> {
+    pub async fn seal(&self, store: &Store, at: Timestamp) -> Result<usize, SealError> {
         let mut tree = self.tree.lock().await;
         let events = store.events_for_audit(tree.1, SEAL_BATCH).await?;
         if events.is_empty() {

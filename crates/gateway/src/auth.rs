@@ -8,6 +8,7 @@ use countersign_chain::digest::sha256_digest;
 use countersign_review::Reviewer;
 use countersign_review::console_token::{check_console_token, token_kid};
 use countersign_store::ReviewerRow;
+use countersign_wire::Timestamp;
 use countersign_wire::api::ErrorCode;
 
 use crate::AppState;
@@ -111,7 +112,11 @@ impl FromRequestParts<AppState> for Console {
             .map_err(|e| unauthenticated(&e.to_string()))?;
         if !state
             .store
-            .consume_console_jti(&claims.jti, claims.exp, now.timestamp())
+            .consume_console_jti(
+                &claims.jti,
+                Timestamp::from_unix_seconds(claims.exp),
+                now.into(),
+            )
             .await?
         {
             return Err(unauthenticated("console token was already used"));

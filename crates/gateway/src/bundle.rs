@@ -7,7 +7,6 @@ use std::path::Path;
 
 use axum::Json;
 use axum::extract::{Query, State};
-use chrono::SecondsFormat;
 use countersign_audit::{Hash, NoteSigner};
 use countersign_bundle::{
     BundleEvent, BundleHeader, BundleRecord, BundleSummary, BundleWriter, Creator, LogEvidence,
@@ -57,7 +56,7 @@ fn bundle_record(review: StoredReview, size: u64) -> anyhow::Result<BundleRecord
     Ok(BundleRecord {
         request: serde_json::from_str(&stored.body)?,
         request_id: stored.request_id,
-        received_at: stored.received_at,
+        received_at: stored.received_at.to_string(),
         state: stored.state,
         tier: stored.tier,
         report: stored.report,
@@ -101,15 +100,12 @@ pub async fn write_bundle(
     let size = u64::try_from(size)?;
     let reviews = source.store.reviews(selection).await?;
     let total = reviews.len() as u64;
-    let now = source
-        .clock
-        .now()
-        .to_rfc3339_opts(SecondsFormat::Secs, true);
+    let now = source.clock.timestamp();
     let mut writer = BundleWriter::create(
         dir,
         BundleHeader {
             audience: source.audience.to_owned(),
-            created_at: now.clone(),
+            created_at: now.to_string(),
             created_by: Creator {
                 tool: "countersign-gateway".into(),
                 version: env!("CARGO_PKG_VERSION").into(),
@@ -137,7 +133,7 @@ pub async fn write_bundle(
         summary.records,
         ("manifest", summary.manifest_digest.clone()),
         actor,
-        &now,
+        now,
     )
     .await?;
     Ok(summary)
@@ -160,16 +156,13 @@ pub(crate) async fn export_bundle(
 ) -> Result<Json<BundleFiles>> {
     may_export(&caller)?;
     let selection = query
-        .selection(state.clock.now())
+        .selection(state.clock.timestamp())
         .map_err(|e| Failure::new(ErrorCode::InvalidBody, e))?;
     // Seal what is committed, so the bundle proves everything up to now.
-    let at = state
-        .clock
-        .now()
-        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    let at = state.clock.timestamp();
     while state
         .audit
-        .seal(&state.store, &at)
+        .seal(&state.store, at)
         .await
         .map_err(Failure::internal)?
         > 0

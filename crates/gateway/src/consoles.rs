@@ -49,17 +49,14 @@ fn record(state: &AppState, stored: StoredRequest, context: Context) -> Result<R
     } else {
         decisions.pop()
     };
-    let due_at = chrono::DateTime::parse_from_rfc3339(&stored.received_at)
-        .ok()
-        .and_then(|received| rules.due_at(received.to_utc()))
-        .map(|due| due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let due_at = rules.due_at(stored.received_at);
     let request = serde_json::from_str(&stored.body).map_err(Failure::internal)?;
     let blocked_by = rules.blocking_codes(&stored.report.findings);
     Ok(RequestRecord {
         request_id: stored.request_id,
         state: stored.state,
         tier: stored.tier,
-        expires_at: stored.expires_at_text,
+        expires_at: stored.expires_at,
         received_at: stored.received_at,
         request,
         report: stored.report,

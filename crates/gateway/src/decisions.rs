@@ -7,13 +7,12 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use chrono::SecondsFormat;
 use countersign_review::{DecisionTarget, check_decision, override_detail, tally};
 use countersign_store::{DecisionWrite, NewDecision, ReceiptWrite, StoredRequest};
-use countersign_wire::DecisionKind;
 use countersign_wire::api::{
     DecisionOutcome, DecisionRecord, DecisionSubmission, ErrorCode, Receipt, RequestState,
 };
+use countersign_wire::{DecisionKind, Timestamp};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -99,7 +98,7 @@ pub(crate) async fn decide(
         &state.audience,
         now,
     )?;
-    let decided_at = now.to_rfc3339_opts(SecondsFormat::Millis, true);
+    let decided_at = Timestamp::from(now);
     let detail = override_detail(&claims, &rules, &request.report);
     let (kind, approver, need) = (claims.decision, claims.iss.clone(), rules.approvals);
     let count = |earlier: &[String]| {
@@ -116,7 +115,7 @@ pub(crate) async fn decide(
         decision: claims.decision,
         decided_by: claims.iss.clone(),
         reason: claims.reason.clone(),
-        decided_at: decided_at.clone(),
+        decided_at,
         decision_jws: submission.decision_jws.clone(),
     };
     let write = state
@@ -132,7 +131,6 @@ pub(crate) async fn decide(
                 jws: submission.decision_jws,
                 detail,
             },
-            now.timestamp(),
             count,
         )
         .await?;
@@ -239,13 +237,10 @@ pub(crate) async fn receipt(
 ) -> Result<StatusCode> {
     let receipt: Receipt = parse_body(&headers, body)?;
     owned(&state, &id, &workflow).await?;
-    let at = state
-        .clock
-        .now()
-        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    let at = state.clock.timestamp();
     match state
         .store
-        .record_receipt(&id, &receipt, &at, &workflow)
+        .record_receipt(&id, &receipt, at, &workflow)
         .await?
     {
         ReceiptWrite::Recorded(event) => {

@@ -5,13 +5,12 @@
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, SecondsFormat, Utc};
 use countersign_chain::digest::sha256_digest;
 use countersign_review::Role;
 use countersign_review::export::{to_csv, to_jsonl};
 use countersign_store::{Selection, Store, StoreError, StoredReview};
 use countersign_wire::api::{ErrorCode, ReviewRecord};
-use countersign_wire::{DelegationRequest, Severity, Verdict};
+use countersign_wire::{DelegationRequest, Severity, Timestamp, Verdict};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -41,7 +40,7 @@ pub fn review_record(review: &StoredReview) -> ReviewRecord {
     escalations.dedup();
     ReviewRecord {
         request_id: stored.request_id.clone(),
-        received_at: stored.received_at.clone(),
+        received_at: stored.received_at,
         workflow: stored.workflow.clone(),
         tier: stored.tier,
         state: stored.state,
@@ -91,7 +90,7 @@ pub fn review_record(review: &StoredReview) -> ReviewRecord {
                     .join(" ")
             })
             .unwrap_or_default(),
-        decided_at: settled.map(|d| d.decided_at.clone()).unwrap_or_default(),
+        decided_at: settled.map(|d| d.decided_at),
         receipt: review.receipt.clone().unwrap_or_default(),
         request_digest: stored.request_digest.clone(),
         decision_digest: settled
@@ -115,7 +114,7 @@ pub struct ExportQuery {
 
 impl ExportQuery {
     /// The selection, defaulting to the last 30 days up to `now`.
-    pub fn selection(&self, now: DateTime<Utc>) -> std::result::Result<Selection, String> {
+    pub fn selection(&self, now: Timestamp) -> std::result::Result<Selection, String> {
         if let Some(ids) = &self.request_id {
             let ids: Vec<String> = ids
                 .split(',')
@@ -132,11 +131,7 @@ impl ExportQuery {
             return Ok(Selection::Ids(ids));
         }
         let (from, to) = crate::metrics::range(self.from.as_deref(), self.to.as_deref(), now)?;
-        let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
-        Ok(Selection::Received {
-            from: stamp(from),
-            to: stamp(to),
-        })
+        Ok(Selection::Received { from, to })
     }
 }
 
@@ -150,7 +145,7 @@ pub async fn seal_export(
     records: u64,
     digest: (&str, String),
     actor: &str,
-    at: &str,
+    at: Timestamp,
 ) -> std::result::Result<(), StoreError> {
     let mut detail = match selection {
         Selection::Received { from, to } => serde_json::json!({ "from": from, "to": to }),
@@ -215,7 +210,7 @@ pub(crate) async fn export_records(
     Query(query): Query<ExportQuery>,
 ) -> Result<Response> {
     may_export(&caller)?;
-    let now = state.clock.now();
+    let now = state.clock.timestamp();
     let selection = query
         .selection(now)
         .map_err(|e| Failure::new(ErrorCode::InvalidBody, e))?;
@@ -234,7 +229,7 @@ pub(crate) async fn export_records(
         count as u64,
         ("sha256", sha256_digest(body.as_bytes())),
         &caller.identity,
-        &now.to_rfc3339_opts(SecondsFormat::Millis, true),
+        now,
     )
     .await?;
     let name = format!("countersign-records.{format}");

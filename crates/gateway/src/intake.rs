@@ -6,11 +6,11 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::SecondsFormat;
 use countersign_chain::verify_value;
 use countersign_review::webhook::check_receiver_url;
 use countersign_review::{Arrival, admit};
 use countersign_store::{AdmitOutcome, NewRequest, StoredRequest};
+use countersign_wire::Timestamp;
 use countersign_wire::api::{ErrorCode, RequestState, SubmitResponse};
 use serde_json::Value;
 
@@ -95,7 +95,7 @@ pub(crate) async fn receive(
         )
     })?;
     let now = state.clock.now();
-    let received_at = now.to_rfc3339_opts(SecondsFormat::Millis, true);
+    let received_at = Timestamp::from(now);
 
     let verification = if bytes.len() > countersign_chain::MAX_REQUEST_BYTES {
         countersign_chain::verify_request(bytes, &state.trust, now).map_err(Failure::internal)?
@@ -109,7 +109,7 @@ pub(crate) async fn receive(
             .store
             .record_anonymous_refusal(
                 &workflow,
-                &received_at,
+                received_at,
                 report.request_digest.as_deref(),
                 &report,
             )
@@ -136,17 +136,15 @@ pub(crate) async fn receive(
     }
     parties.sort();
     parties.dedup();
-    let expires_at = chrono::DateTime::parse_from_rfc3339(&request.expires_at)
-        .map(|t| t.timestamp())
-        .unwrap_or(0);
+    // The verifier refuses an unreadable expiry; were one to pass, it is due at once.
+    let expires_at = Timestamp::parse(&request.expires_at).unwrap_or(received_at);
     let new = NewRequest {
         request_id: request.request_id.clone(),
         workflow: workflow.clone(),
         tier: request.action.impact.tier,
         txn: request.txn.clone(),
         expires_at,
-        expires_at_text: request.expires_at.clone(),
-        received_at: received_at.clone(),
+        received_at,
         request_digest: report.request_digest.clone().unwrap_or_default(),
         body: String::from_utf8_lossy(bytes).into_owned(),
         principal: request.principal.clone(),
@@ -163,7 +161,7 @@ pub(crate) async fn receive(
             let arrival = Arrival {
                 workflow: &workflow,
                 ask: ask.as_ref(),
-                at: &received_at,
+                at: received_at,
             };
             admit(report, replays, &rules, arrival)
         })

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use base64::Engine as _;
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use clap::{Args, Parser, Subcommand};
 use countersign_chain::PublicKey;
 use countersign_gateway::auth::{WORKFLOW_TOKEN_PREFIX, workflow_token_hash};
@@ -285,7 +285,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 to,
                 request_id,
             };
-            let selection = query.selection(Utc::now()).map_err(anyhow::Error::msg)?;
+            let selection = query
+                .selection(Utc::now().into())
+                .map_err(anyhow::Error::msg)?;
             let store = Store::open(&database(&settings, &file)).await?;
             let actor = format!("operator:{}", whoami());
             if format != "bundle" {
@@ -303,7 +305,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                         countersign_chain::digest::sha256_digest(body.as_bytes()),
                     ),
                     &actor,
-                    &Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+                    Utc::now().into(),
                 )
                 .await?;
                 eprintln!("{count} records written to {}", out.display());
@@ -351,9 +353,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Metrics { settings, from, to } => {
             let file = file_config(settings.config.as_deref())?;
-            let (from, to) =
-                countersign_gateway::metrics::range(from.as_deref(), to.as_deref(), Utc::now())
-                    .map_err(anyhow::Error::msg)?;
+            let (from, to) = countersign_gateway::metrics::range(
+                from.as_deref(),
+                to.as_deref(),
+                Utc::now().into(),
+            )
+            .map_err(anyhow::Error::msg)?;
             let store = Store::open(&database(&settings, &file)).await?;
             let metrics = countersign_gateway::metrics::metrics(&store, from, to).await?;
             println!("{}", serde_json::to_string_pretty(&metrics)?);
@@ -369,11 +374,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
             );
             store
-                .add_workflow(
-                    &name,
-                    &workflow_token_hash(&token),
-                    &Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
-                )
+                .add_workflow(&name, &workflow_token_hash(&token), Utc::now().into())
                 .await?;
             // The only time the credential is shown; the gateway keeps its hash.
             println!("{token}");
@@ -424,11 +425,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 keys: vec![key.to_jwk()],
             };
             store
-                .enrol_reviewer(
-                    &row,
-                    &[key.thumbprint().to_owned()],
-                    &Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
-                )
+                .enrol_reviewer(&row, &[key.thumbprint().to_owned()], Utc::now().into())
                 .await?;
             println!("enrolled {identity} with key {}", key.thumbprint());
             Ok(())

@@ -2,10 +2,11 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::Duration;
 use countersign_review::Role;
-use countersign_review::metrics::{RequestFacts, measure};
-use countersign_store::{RequestTimes, Store, StoreError};
+use countersign_review::metrics::measure;
+use countersign_store::{Store, StoreError};
+use countersign_wire::Timestamp;
 use countersign_wire::api::{ErrorCode, Metrics};
 use serde::Deserialize;
 
@@ -16,35 +17,13 @@ use crate::error::{Failure, Result};
 /// The range when none is given: the last 30 days.
 pub const DEFAULT_DAYS: i64 = 30;
 
-fn time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-fn facts(times: RequestTimes) -> Option<RequestFacts> {
-    Some(RequestFacts {
-        received_at: time(&times.received_at)?,
-        state: times.state,
-        escalated: times.escalated,
-        decided: match times.decided {
-            Some((at, kind)) => Some((time(&at)?, kind)),
-            None => None,
-        },
-        overridden: times.overridden,
-        receipt_at: times.receipt_at.as_deref().and_then(time),
-    })
-}
-
 /// The measures for requests received in `[from, to)`.
 pub async fn metrics(
     store: &Store,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    from: Timestamp,
+    to: Timestamp,
 ) -> std::result::Result<Metrics, StoreError> {
-    let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
-    let times = store.request_times(&stamp(from), &stamp(to)).await?;
-    let facts: Vec<RequestFacts> = times.into_iter().filter_map(facts).collect();
+    let facts = store.request_times(from, to).await?;
     let (events, sealed) = store.audit_counts().await?;
     Ok(measure(&facts, events, sealed, from, to))
 }
@@ -60,10 +39,10 @@ pub(crate) struct RangeQuery {
 pub fn range(
     from: Option<&str>,
     to: Option<&str>,
-    now: DateTime<Utc>,
-) -> std::result::Result<(DateTime<Utc>, DateTime<Utc>), String> {
+    now: Timestamp,
+) -> std::result::Result<(Timestamp, Timestamp), String> {
     let parse = |name: &str, text: &str| {
-        time(text).ok_or_else(|| format!("{name} must be an RFC 3339 time, not {text:?}"))
+        Timestamp::parse(text).map_err(|_| format!("{name} must be an RFC 3339 time, not {text:?}"))
     };
     // Without an end, everything up to and including this very moment.
     let to = to
@@ -94,7 +73,7 @@ pub(crate) async fn dashboard(
     let (from, to) = range(
         query.from.as_deref(),
         query.to.as_deref(),
-        state.clock.now(),
+        state.clock.timestamp(),
     )
     .map_err(|e| Failure::new(ErrorCode::InvalidBody, e))?;
     Ok(Json(metrics(&state.store, from, to).await?))

@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use chrono::SecondsFormat;
+use chrono::TimeDelta;
 use countersign_review::webhook::sign_delivery;
 use countersign_store::Delivery;
+use countersign_wire::Timestamp;
 
 use crate::AppState;
 
@@ -41,16 +42,13 @@ pub(crate) async fn attempt(
     delivery: &Delivery,
     out: Outbound,
 ) {
-    let now = state.clock.now();
-    match send(state, http, delivery, out, now.timestamp()).await {
+    let now = state.clock.timestamp();
+    match send(state, http, delivery, out, now).await {
         Ok(()) => {
             tracing::info!(delivery = %delivery.delivery_id, "delivered");
             let stored = state
                 .store
-                .delivery_succeeded(
-                    &delivery.delivery_id,
-                    &now.to_rfc3339_opts(SecondsFormat::Millis, true),
-                )
+                .delivery_succeeded(&delivery.delivery_id, now)
                 .await
                 .map(|event| state.publish(event));
             if let Err(e) = stored {
@@ -65,7 +63,7 @@ pub(crate) async fn attempt(
 pub(crate) async fn failed(state: &AppState, delivery: &Delivery, error: &str) {
     let backoff = (1_i64 << delivery.attempts.min(16)).min(MAX_BACKOFF_SECONDS);
     tracing::warn!(delivery = %delivery.delivery_id, attempts = delivery.attempts + 1, backoff, %error, "delivery failed; will retry");
-    let next = state.clock.now().timestamp() + backoff;
+    let next = state.clock.timestamp() + TimeDelta::seconds(backoff);
     if let Err(e) = state
         .store
         .delivery_failed(&delivery.delivery_id, next, error)
@@ -81,14 +79,14 @@ async fn send(
     http: &reqwest::Client,
     delivery: &Delivery,
     out: Outbound,
-    now_s: i64,
+    now: Timestamp,
 ) -> Result<(), String> {
     let signature = sign_delivery(
         &state.gateway_key,
         &state.audience,
         out.body.as_bytes(),
         &delivery.delivery_id,
-        now_s,
+        now.unix_seconds(),
     );
     let mut request = http
         .post(&out.url)

@@ -6,7 +6,6 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use chrono::SecondsFormat;
 use countersign_review::{Ineligible, Raise, Role, eligible};
 use countersign_store::SupervisionWrite;
 use countersign_wire::api::{AssignSubmission, ErrorCode, EscalateSubmission, RequestRecord};
@@ -68,13 +67,10 @@ pub(crate) async fn escalate(
         ));
     }
     let note = note_of(&submission.note, true)?;
-    let at = state
-        .clock
-        .now()
-        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    let at = state.clock.timestamp();
     let write = state
         .store
-        .escalate(&id, &Raise::by_reviewer(&caller.identity, &note, &at))
+        .escalate(&id, &Raise::by_reviewer(&caller.identity, &note, at))
         .await?;
     written(&state, write)?;
     Ok((StatusCode::CREATED, Json(load_record(&state, &id).await?)))
@@ -122,13 +118,10 @@ pub(crate) async fn assign(
         };
         Failure::new(code, e.to_string())
     })?;
-    let at = state
-        .clock
-        .now()
-        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    let at = state.clock.timestamp();
     let write = state
         .store
-        .assign(&id, &assignee.identity, &caller.identity, &note, &at)
+        .assign(&id, &assignee.identity, &caller.identity, &note, at)
         .await?;
     written(&state, write)?;
     Ok(Json(load_record(&state, &id).await?))
@@ -141,11 +134,8 @@ pub(crate) async fn shown(
     Path(id): Path<String>,
     Console(caller): Console,
 ) -> Result<StatusCode> {
-    let at = state
-        .clock
-        .now()
-        .to_rfc3339_opts(SecondsFormat::Millis, true);
-    match state.store.mark_shown(&id, &caller.identity, &at).await? {
+    let at = state.clock.timestamp();
+    match state.store.mark_shown(&id, &caller.identity, at).await? {
         Some(event) => {
             state.publish([event]);
             Ok(StatusCode::CREATED)

@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use chrono::SecondsFormat;
 use countersign_review::Raise;
 use countersign_review::policy::Deadline;
 use countersign_store::{Delivery, DeliveryChannel, OverdueCandidate, SupervisionWrite};
+use countersign_wire::Timestamp;
 use futures_util::StreamExt as _;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -100,12 +100,9 @@ pub(crate) async fn run_once(state: &AppState) {
 
 /// Seals everything committed so far, in batches.
 async fn seal_once(state: &AppState) {
-    let at = state
-        .clock
-        .now()
-        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    let at = state.clock.timestamp();
     loop {
-        match state.audit.seal(&state.store, &at).await {
+        match state.audit.seal(&state.store, at).await {
             Ok(0) => break,
             Ok(_) => {}
             Err(e) => {
@@ -119,14 +116,7 @@ async fn seal_once(state: &AppState) {
 /// Expires every open request past its expiry (fail-closed).
 async fn expire_once(state: &AppState) {
     let now = state.clock.now();
-    match state
-        .store
-        .expire_due(
-            now.timestamp(),
-            &now.to_rfc3339_opts(SecondsFormat::Millis, true),
-        )
-        .await
-    {
+    match state.store.expire_due(now.into()).await {
         Ok(events) if !events.is_empty() => {
             tracing::info!(count = events.len(), "requests expired undecided");
             state.publish(events);
@@ -142,9 +132,8 @@ async fn escalate_once(state: &AppState) {
     let Some(shortest) = state.policy.shortest_deadline() else {
         return;
     };
-    let now = state.clock.now();
-    let threshold = (now - shortest).to_rfc3339_opts(SecondsFormat::Millis, true);
-    match state.store.overdue_candidates(&threshold).await {
+    let now = state.clock.timestamp();
+    match state.store.overdue_candidates(now - shortest).await {
         Ok(candidates) => {
             for candidate in candidates {
                 raise_overdue(state, candidate, now).await;
@@ -158,8 +147,11 @@ async fn escalate_once(state: &AppState) {
 /// delivery is never sent twice at once.
 async fn deliver_once(state: &AppState, http: &reqwest::Client) {
     let _one_pass = state.delivering.lock().await;
-    let now = state.clock.now().timestamp();
-    match state.store.due_deliveries(now, 32).await {
+    match state
+        .store
+        .due_deliveries(state.clock.timestamp(), 32)
+        .await
+    {
         Ok(due) => {
             futures_util::stream::iter(due)
                 .for_each_concurrent(8, |delivery| async move {
@@ -176,27 +168,16 @@ async fn deliver_once(state: &AppState, http: &reqwest::Client) {
     }
 }
 
-async fn raise_overdue(
-    state: &AppState,
-    candidate: OverdueCandidate,
-    now: chrono::DateTime<chrono::Utc>,
-) {
+async fn raise_overdue(state: &AppState, candidate: OverdueCandidate, now: Timestamp) {
     let rules = state.policy.tier(candidate.tier);
-    let Ok(received) = chrono::DateTime::parse_from_rfc3339(&candidate.received_at) else {
-        return;
-    };
-    let Deadline::Overdue { level, .. } = rules.deadline(received.to_utc(), now) else {
+    let Deadline::Overdue { level, .. } = rules.deadline(candidate.received_at, now) else {
         return;
     };
     let level = u32::try_from(level).unwrap_or(u32::MAX);
     if candidate.level.is_some_and(|raised| raised >= level) {
         return;
     }
-    let raise = Raise::overdue(
-        &rules,
-        level,
-        &now.to_rfc3339_opts(SecondsFormat::Millis, true),
-    );
+    let raise = Raise::overdue(&rules, level, now);
     match state.store.escalate(&candidate.request_id, &raise).await {
         Ok(SupervisionWrite::Done(event)) => {
             tracing::info!(request_id = %candidate.request_id, level, "request overdue: escalated");

@@ -3,11 +3,17 @@
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
+use countersign_wire::Timestamp;
 
 /// A source of "now".
 pub trait Clock: Send + Sync + 'static {
     /// The current time.
     fn now(&self) -> DateTime<Utc>;
+
+    /// The current time as stored and sent (to the millisecond).
+    fn timestamp(&self) -> Timestamp {
+        self.now().into()
+    }
 }
 
 /// The operating system's clock: what binaries pass in production.

@@ -1,8 +1,8 @@
 //! Escalations: why a request is raised to supervisors, to whom, at what level, with what
 //! note. Every raise the gateway or the store makes is built here.
 
-use countersign_wire::FindingCode;
 use countersign_wire::api::{Escalation, EscalationReason};
+use countersign_wire::{FindingCode, Timestamp};
 
 use crate::TierPolicy;
 
@@ -24,24 +24,29 @@ pub struct Raise {
     pub note: String,
     /// A reviewer, a workflow, or `gateway`.
     pub raised_by: String,
-    /// RFC 3339 time.
-    pub at: String,
+    /// When it was raised.
+    pub at: Timestamp,
 }
 
 impl Raise {
-    fn to_supervisors(reason: EscalationReason, note: String, raised_by: &str, at: &str) -> Raise {
+    fn to_supervisors(
+        reason: EscalationReason,
+        note: String,
+        raised_by: &str,
+        at: Timestamp,
+    ) -> Raise {
         Raise {
             reason,
             level: 0,
             notify: vec![SUPERVISORS.to_owned()],
             note,
             raised_by: raised_by.to_owned(),
-            at: at.to_owned(),
+            at,
         }
     }
 
     /// Findings block reviewers (`codes`, as the tier's policy counts them).
-    pub fn blocked_by_findings(codes: &[FindingCode], at: &str) -> Raise {
+    pub fn blocked_by_findings(codes: &[FindingCode], at: Timestamp) -> Raise {
         let codes: Vec<&str> = codes.iter().map(FindingCode::as_str).collect();
         Raise::to_supervisors(
             EscalationReason::BlockedByFindings,
@@ -52,31 +57,31 @@ impl Raise {
     }
 
     /// The workflow asked for a supervisor in its request.
-    pub fn by_workflow(workflow: &str, note: &str, at: &str) -> Raise {
+    pub fn by_workflow(workflow: &str, note: &str, at: Timestamp) -> Raise {
         Raise::to_supervisors(EscalationReason::ByWorkflow, note.to_owned(), workflow, at)
     }
 
     /// A reviewer asked for a supervisor, with a note.
-    pub fn by_reviewer(reviewer: &str, note: &str, at: &str) -> Raise {
+    pub fn by_reviewer(reviewer: &str, note: &str, at: Timestamp) -> Raise {
         Raise::to_supervisors(EscalationReason::ByReviewer, note.to_owned(), reviewer, at)
     }
 
     /// One approval of a quorum is in; another person must approve. Nobody in particular is
     /// called: any eligible reviewer may be the second.
-    pub fn awaiting_second_approver(at: &str) -> Raise {
+    pub fn awaiting_second_approver(at: Timestamp) -> Raise {
         Raise {
             reason: EscalationReason::AwaitingSecondApprover,
             level: 0,
             notify: Vec::new(),
             note: String::new(),
             raised_by: RAISED_BY_GATEWAY.to_owned(),
-            at: at.to_owned(),
+            at,
         }
     }
 
     /// Overdue at `level` of `rules`' escalation ladder (0: past the deadline, before the
     /// first level): supervisors at 0, then whoever each level names.
-    pub fn overdue(rules: &TierPolicy, level: u32, at: &str) -> Raise {
+    pub fn overdue(rules: &TierPolicy, level: u32, at: Timestamp) -> Raise {
         let notify = match level {
             0 => vec![SUPERVISORS.to_owned()],
             n => rules
@@ -99,7 +104,7 @@ impl Raise {
             notify,
             note: format!("no decision within {within}"),
             raised_by: RAISED_BY_GATEWAY.to_owned(),
-            at: at.to_owned(),
+            at,
         }
     }
 }
@@ -117,8 +122,8 @@ pub struct RaisedEscalation {
     pub note: String,
     /// Who raised it.
     pub raised_by: String,
-    /// When it was raised (RFC 3339).
-    pub raised_at: String,
+    /// When it was raised.
+    pub raised_at: Timestamp,
 }
 
 /// Folds a request's open escalations into what a supervisor sees: the most pressing reason
@@ -146,10 +151,9 @@ pub fn summarize(mut raised: Vec<RaisedEscalation>) -> Option<Escalation> {
         raised_by: first.raised_by.clone(),
         since: raised
             .iter()
-            .map(|r| r.raised_at.as_str())
+            .map(|r| r.raised_at)
             .min()
-            .unwrap_or_default()
-            .to_owned(),
+            .unwrap_or(first.raised_at),
     })
 }
 
@@ -166,7 +170,7 @@ mod tests {
         )
         .unwrap()
         .tier(Tier::High);
-        let at = "2026-12-01T10:00:00.000Z";
+        let at: Timestamp = "2026-12-01T10:00:00.000Z".parse().unwrap();
         let first = Raise::overdue(&rules, 0, at);
         assert_eq!(first.notify, vec![SUPERVISORS.to_owned()]);
         assert_eq!(first.note, "no decision within 90m");

@@ -42,9 +42,14 @@ fn cell(text: &str) -> String {
 
 /// One CSV line (with CRLF, as RFC 4180 says).
 fn csv_line(record: &ReviewRecord) -> String {
+    let received_at = record.received_at.to_string();
+    let decided_at = record
+        .decided_at
+        .map(|at| at.to_string())
+        .unwrap_or_default();
     let cells = [
         record.request_id.as_str(),
-        &record.received_at,
+        &received_at,
         &record.workflow,
         record.tier.as_str(),
         record.state.as_str(),
@@ -58,7 +63,7 @@ fn csv_line(record: &ReviewRecord) -> String {
         &record.decision,
         &record.reason,
         &record.flags_acknowledged,
-        &record.decided_at,
+        &decided_at,
         &record.receipt,
         &record.request_digest,
         &record.decision_digest,

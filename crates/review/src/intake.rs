@@ -1,7 +1,7 @@
 //! Where a verified request goes at intake, and what is stored and raised with it.
 
 use countersign_wire::api::{EventKind, RequestState};
-use countersign_wire::{EscalationAsk, Finding, FindingCode, VerificationReport};
+use countersign_wire::{EscalationAsk, Finding, FindingCode, Timestamp, VerificationReport};
 
 use crate::TierPolicy;
 use crate::escalation::Raise;
@@ -92,8 +92,8 @@ pub struct Arrival<'a> {
     pub workflow: &'a str,
     /// The workflow's own request for a supervisor, if it made one.
     pub ask: Option<&'a EscalationAsk>,
-    /// When it arrived (RFC 3339).
-    pub at: &'a str,
+    /// When it arrived.
+    pub at: Timestamp,
 }
 
 /// Admits a verified request: adds the replays found, routes it, and says which state,

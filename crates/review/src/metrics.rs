@@ -3,25 +3,24 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
-use countersign_wire::DecisionKind;
 use countersign_wire::api::{DayMetrics, Metrics, RequestState, Spread};
+use countersign_wire::{DecisionKind, Timestamp};
 
 /// What the measures need to know about one request.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RequestFacts {
     /// When the gateway received it.
-    pub received_at: DateTime<Utc>,
+    pub received_at: Timestamp,
     /// Its state now.
     pub state: RequestState,
     /// Whether it was ever escalated (any reason).
     pub escalated: bool,
     /// The settling decision: when and which.
-    pub decided: Option<(DateTime<Utc>, DecisionKind)>,
+    pub decided: Option<(Timestamp, DecisionKind)>,
     /// Whether a supervisor approved it over blocking findings.
     pub overridden: bool,
     /// When the workflow reported executing it.
-    pub receipt_at: Option<DateTime<Utc>>,
+    pub receipt_at: Option<Timestamp>,
 }
 
 fn rate(part: u64, whole: u64) -> f64 {
@@ -50,7 +49,7 @@ pub fn spread(mut samples: Vec<f64>) -> Spread {
     }
 }
 
-fn seconds(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+fn seconds(from: Timestamp, to: Timestamp) -> f64 {
     (to - from).num_milliseconds().max(0) as f64 / 1000.0
 }
 
@@ -67,8 +66,8 @@ pub fn measure(
     facts: &[RequestFacts],
     events: u64,
     sealed: u64,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    from: Timestamp,
+    to: Timestamp,
 ) -> Metrics {
     let received = facts.len() as u64;
     let exceptions = facts.iter().filter(|f| is_exception(f)).count() as u64;
@@ -83,7 +82,7 @@ pub fn measure(
 
     let mut days: BTreeMap<String, Vec<&RequestFacts>> = BTreeMap::new();
     for fact in facts {
-        days.entry(fact.received_at.format("%Y-%m-%d").to_string())
+        days.entry(fact.received_at.datetime().format("%Y-%m-%d").to_string())
             .or_default()
             .push(fact);
     }
@@ -100,8 +99,8 @@ pub fn measure(
         .collect();
 
     Metrics {
-        from: from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        to: to.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        from,
+        to,
         received,
         exceptions,
         exception_rate: rate(exceptions, received),

@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
-use countersign_wire::{Finding, FindingCode, Severity, Tier};
+use chrono::Duration;
+use countersign_wire::{Finding, FindingCode, Severity, Tier, Timestamp};
 use serde::Deserialize;
 
 use crate::Role;
@@ -318,22 +318,22 @@ fn tier_policy(name: &str, file: TierFile) -> Result<TierPolicy, PolicyError> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Deadline {
     /// No deadline, or not reached yet (with when it is).
-    OnTime(Option<DateTime<Utc>>),
+    OnTime(Option<Timestamp>),
     /// Past the deadline: the escalation level reached (1-based; 0 when the policy has no
     /// levels), since when, and when the next level comes.
     Overdue {
         /// Level reached.
         level: usize,
         /// When that level was reached.
-        since: DateTime<Utc>,
+        since: Timestamp,
         /// When the next level is reached, if there is one.
-        next: Option<DateTime<Utc>>,
+        next: Option<Timestamp>,
     },
 }
 
 impl TierPolicy {
     /// Where a request received at `received_at` stands at `now`.
-    pub fn deadline(&self, received_at: DateTime<Utc>, now: DateTime<Utc>) -> Deadline {
+    pub fn deadline(&self, received_at: Timestamp, now: Timestamp) -> Deadline {
         let Some(due) = self.due_at(received_at) else {
             return Deadline::OnTime(None);
         };
@@ -359,7 +359,7 @@ impl TierPolicy {
 
     /// When a request received at `received_at` is due, if this tier sets a time to decide:
     /// the one place a due time is computed.
-    pub fn due_at(&self, received_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    pub fn due_at(&self, received_at: Timestamp) -> Option<Timestamp> {
         self.decide_within.map(|within| received_at + within)
     }
 

@@ -1,11 +1,10 @@
 //! The chain as a reviewer sees it: each hop with names, key status, scope diffed against its
 //! parent, and the findings at that hop.
 
-use chrono::DateTime;
 use countersign_chain::attenuation::check_covered;
 use countersign_chain::{SignerStatus, TrustIndex, Verification};
-use countersign_wire::Finding;
 use countersign_wire::console::{GrantChange, GrantView, HopView, KeyStatus};
+use countersign_wire::{Finding, Timestamp};
 
 /// Hop views and the findings that belong to no hop.
 pub fn chain_view(verification: &Verification, trust: &TrustIndex) -> (Vec<HopView>, Vec<Finding>) {
@@ -65,9 +64,7 @@ pub fn chain_view(verification: &Verification, trust: &TrustIndex) -> (Vec<HopVi
             grants,
             dropped,
             purpose: claims.purpose.clone(),
-            expires_at: DateTime::from_timestamp(claims.exp, 0)
-                .map(|t| t.to_rfc3339())
-                .unwrap_or_default(),
+            expires_at: Timestamp::from_unix_seconds(claims.exp),
             remaining_depth: claims.max_depth,
             findings: findings
                 .iter()

@@ -1,9 +1,10 @@
 //! A2A tasks (each names one request) and withdrawal, which A2A calls cancelling a task.
 
+use countersign_wire::Timestamp;
 use countersign_wire::api::{EventKind, GatewayEvent, RequestState};
 
 use crate::Store;
-use crate::error::Result;
+use crate::error::{Result, corrupt};
 use crate::events::{EventRow, append_event, state_of};
 use crate::outbox::enqueue_final_delivery;
 use crate::rows::Column as _;
@@ -57,15 +58,15 @@ pub struct TaskFilter {
     pub context_id: Option<String>,
     /// Only requests in these states (`None`: any).
     pub states: Option<Vec<RequestState>>,
-    /// Only tasks whose state began at or after this time (stored RFC 3339 format).
-    pub updated_since: Option<String>,
+    /// Only tasks whose state began at or after this time.
+    pub updated_since: Option<Timestamp>,
 }
 
 /// Where a page of tasks ends: the next page starts after it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskCursor {
     /// When the last task on the page entered its state.
-    pub updated_at: String,
+    pub updated_at: Timestamp,
     /// Its id (ties on time are broken by id).
     pub task_id: String,
 }
@@ -76,7 +77,7 @@ pub struct ListedTask {
     /// The task.
     pub task: A2aTask,
     /// When its present state began.
-    pub updated_at: String,
+    pub updated_at: Timestamp,
 }
 
 /// Outcome of [`Store::withdraw`].
@@ -106,8 +107,7 @@ pub(crate) async fn enqueue_pushes(
     request_id: &str,
     delivery_prefix: &str,
     only_config: Option<&str>,
-    now_s: i64,
-    at: &str,
+    at: Timestamp,
 ) -> Result<()> {
     sqlx::query(
         "INSERT OR IGNORE INTO outbox (delivery_id, request_id, url, body, attempts, next_attempt_at, created_at, channel, task_id, config_id)
@@ -116,7 +116,7 @@ pub(crate) async fn enqueue_pushes(
          WHERE t.request_id = ? AND (? IS NULL OR c.config_id = ?)",
     )
     .bind(delivery_prefix)
-    .bind(now_s)
+    .bind(at)
     .bind(at)
     .bind(request_id)
     .bind(only_config)
@@ -143,7 +143,7 @@ impl Store {
         task_id: &str,
         context_id: &str,
         workflow: &str,
-        at: &str,
+        at: Timestamp,
     ) -> Result<A2aTask> {
         sqlx::query("INSERT OR IGNORE INTO a2a_tasks (task_id, request_id, context_id, workflow, created_at) VALUES (?, ?, ?, ?, ?)")
             .bind(task_id)
@@ -208,7 +208,7 @@ impl Store {
         .bind(workflow)
         .bind(&filter.context_id)
         .bind(&states)
-        .bind(&filter.updated_since)
+        .bind(filter.updated_since)
         .bind(after.map(|c| &c.updated_at))
         .bind(after.map(|c| &c.task_id))
         .bind(limit)
@@ -218,7 +218,7 @@ impl Store {
             .bind(workflow)
             .bind(&filter.context_id)
             .bind(&states)
-            .bind(&filter.updated_since)
+            .bind(filter.updated_since)
             .fetch_one(&self.read)
             .await?;
         let page = rows
@@ -239,8 +239,7 @@ impl Store {
         &self,
         request_id: &str,
         workflow: &str,
-        now_s: i64,
-        at: &str,
+        at: Timestamp,
     ) -> Result<WithdrawWrite> {
         let mut tx = self.write.begin().await?;
         let callback: Option<Option<String>> = sqlx::query_scalar(concat!(
@@ -281,7 +280,6 @@ impl Store {
             callback.as_deref(),
             RequestState::Withdrawn,
             None,
-            now_s,
             at,
         )
         .await?;
@@ -291,12 +289,7 @@ impl Store {
 
     /// Registers (or replaces, by id) a push config. A task that has already ended is pushed
     /// at once; otherwise the push is queued with the final state, in the same transaction.
-    pub async fn put_push_config(
-        &self,
-        config: &PushConfig,
-        now_s: i64,
-        at: &str,
-    ) -> Result<PushWrite> {
+    pub async fn put_push_config(&self, config: &PushConfig, at: Timestamp) -> Result<PushWrite> {
         let mut tx = self.write.begin().await?;
         let others: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM a2a_push_configs WHERE task_id = ? AND config_id != ?",
@@ -339,15 +332,7 @@ impl Store {
             .unwrap_or(RequestState::Refused);
         if !matches!(state, RequestState::Pending | RequestState::Escalated) {
             let prefix = format!("{request_id}:{}", state.as_str());
-            enqueue_pushes(
-                &mut tx,
-                &request_id,
-                &prefix,
-                Some(&config.config_id),
-                now_s,
-                at,
-            )
-            .await?;
+            enqueue_pushes(&mut tx, &request_id, &prefix, Some(&config.config_id), at).await?;
         }
         tx.commit().await?;
         Ok(PushWrite::Stored)
@@ -404,13 +389,15 @@ impl Store {
         &self,
         request_id: &str,
         state: RequestState,
-    ) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar(
+    ) -> Result<Option<Timestamp>> {
+        let at: Option<String> = sqlx::query_scalar(
             "SELECT at FROM events WHERE request_id = ? AND state = ? ORDER BY id LIMIT 1",
         )
         .bind(request_id)
         .bind(state.as_str())
         .fetch_optional(&self.read)
-        .await?)
+        .await?;
+        at.map(|at| Timestamp::parse(&at).map_err(|e| corrupt("event time", e)))
+            .transpose()
     }
 }

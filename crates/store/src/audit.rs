@@ -4,6 +4,7 @@
 use crate::Store;
 use crate::error::Result;
 use crate::rows::Column as _;
+use countersign_wire::Timestamp;
 
 /// An event with what the audit entry commits to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,7 +18,7 @@ pub struct EventForAudit {
     /// Request state after the event.
     pub state: String,
     /// When.
-    pub at: String,
+    pub at: Timestamp,
     /// Who caused it, if a person.
     pub actor: Option<String>,
     /// The request's digest, if the request is stored.
@@ -112,7 +113,12 @@ impl Store {
     }
 
     /// Appends entries and the checkpoint that covers them, in one transaction.
-    pub async fn seal(&self, entries: &[AuditEntry], checkpoint: &str, at: &str) -> Result<()> {
+    pub async fn seal(
+        &self,
+        entries: &[AuditEntry],
+        checkpoint: &str,
+        at: Timestamp,
+    ) -> Result<()> {
         let mut tx = self.write.begin().await?;
         for entry in entries {
             sqlx::query(

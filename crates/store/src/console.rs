@@ -9,7 +9,7 @@ use std::path::Path;
 
 use countersign_wire::api::RequestRecord;
 use countersign_wire::console::DecideOutcome;
-use countersign_wire::{DecisionKind, TrustStore};
+use countersign_wire::{DecisionKind, Timestamp, TrustStore};
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
@@ -33,12 +33,12 @@ pub struct SignedDecision {
     pub decision: DecisionKind,
     /// The decision JWS, as signed.
     pub jws: String,
-    /// When it was queued (RFC 3339).
-    pub queued_at: String,
+    /// When it was queued.
+    pub queued_at: Timestamp,
     /// `None` while the gateway has not answered.
     pub outcome: Option<DecideOutcome>,
     /// When the gateway answered.
-    pub settled_at: Option<String>,
+    pub settled_at: Option<Timestamp>,
 }
 
 impl ConsoleCache {
@@ -76,7 +76,7 @@ impl ConsoleCache {
     }
 
     /// Stores the latest copy of these records (one transaction).
-    pub async fn put(&self, records: &[RequestRecord], at: &str) -> Result<()> {
+    pub async fn put(&self, records: &[RequestRecord], at: Timestamp) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         for record in records {
             let json = serde_json::to_string(record)
@@ -98,7 +98,7 @@ impl ConsoleCache {
     }
 
     /// Remembers the gateway's trust store.
-    pub async fn put_trust(&self, trust: &TrustStore, at: &str) -> Result<()> {
+    pub async fn put_trust(&self, trust: &TrustStore, at: Timestamp) -> Result<()> {
         let json = serde_json::to_string(trust)
             .map_err(|e| StoreError::Corrupt(format!("trust store to cache: {e}")))?;
         sqlx::query(
@@ -130,7 +130,7 @@ impl ConsoleCache {
         request_id: &str,
         decision: DecisionKind,
         jws: &str,
-        at: &str,
+        at: Timestamp,
     ) -> Result<i64> {
         let id = sqlx::query(
             "INSERT INTO deliveries (request_id, decision, jws, queued_at) VALUES (?, ?, ?, ?)",
@@ -146,7 +146,7 @@ impl ConsoleCache {
     }
 
     /// Records what the gateway said about a queued decision.
-    pub async fn settle(&self, id: i64, outcome: &DecideOutcome, at: &str) -> Result<()> {
+    pub async fn settle(&self, id: i64, outcome: &DecideOutcome, at: Timestamp) -> Result<()> {
         let json = serde_json::to_string(outcome)
             .map_err(|e| StoreError::Corrupt(format!("outcome to cache: {e}")))?;
         sqlx::query("UPDATE deliveries SET outcome = ?, settled_at = ? WHERE id = ?")

@@ -2,8 +2,8 @@
 //! its event and deliveries in one transaction.
 
 use countersign_review::{Raise, Tally};
-use countersign_wire::DecisionKind;
 use countersign_wire::api::{DecisionRecord, EventKind, GatewayEvent, Receipt, RequestState};
+use countersign_wire::{DecisionKind, Timestamp};
 
 use crate::error::{Result, corrupt};
 use crate::events::{EventRow, append_event, state_of};
@@ -25,8 +25,8 @@ pub struct NewDecision {
     pub decided_by: String,
     /// Reason.
     pub reason: String,
-    /// RFC 3339 acceptance time.
-    pub decided_at: String,
+    /// When the gateway accepted it.
+    pub decided_at: Timestamp,
     /// The JWS.
     pub jws: String,
     /// JSON detail for the audit log (for example an override and what it acknowledged).
@@ -104,7 +104,6 @@ impl Store {
     pub async fn record_decision(
         &self,
         decision: NewDecision,
-        now_s: i64,
         tally: impl FnOnce(&[String]) -> Tally,
     ) -> Result<DecisionWrite> {
         let mut tx = self.write.begin().await?;
@@ -121,7 +120,7 @@ impl Store {
             " AND expires_at > ?"
         ))
         .bind(&decision.request_id)
-        .bind(now_s)
+        .bind(decision.decided_at)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(open) = open else {
@@ -154,7 +153,7 @@ impl Store {
             .bind(decision.decision.as_str())
             .bind(&decision.decided_by)
             .bind(&decision.reason)
-            .bind(&decision.decided_at)
+            .bind(decision.decided_at)
             .bind(&decision.jws)
             .execute(&mut *tx)
             .await?;
@@ -168,7 +167,7 @@ impl Store {
                         EventKind::ApprovalRecorded,
                         &decision.request_id,
                         open_state,
-                        &decision.decided_at,
+                        decision.decided_at,
                         Some(&decision.decided_by),
                     )
                 },
@@ -177,7 +176,7 @@ impl Store {
             supervision::raise_in(
                 &mut tx,
                 &decision.request_id,
-                &Raise::awaiting_second_approver(&decision.decided_at),
+                &Raise::awaiting_second_approver(decision.decided_at),
             )
             .await?;
             tx.commit().await?;
@@ -201,7 +200,7 @@ impl Store {
                     EventKind::RequestDecided,
                     &decision.request_id,
                     state,
-                    &decision.decided_at,
+                    decision.decided_at,
                     Some(&decision.decided_by),
                 )
             },
@@ -210,7 +209,7 @@ impl Store {
         sqlx::query(
             "UPDATE escalations SET closed_at = ? WHERE request_id = ? AND closed_at IS NULL",
         )
-        .bind(&decision.decided_at)
+        .bind(decision.decided_at)
         .bind(&decision.request_id)
         .execute(&mut *tx)
         .await?;
@@ -220,8 +219,7 @@ impl Store {
             callback.as_deref(),
             state,
             Some(&decision.jws),
-            now_s,
-            &decision.decided_at,
+            decision.decided_at,
         )
         .await?;
         tx.commit().await?;
@@ -233,7 +231,7 @@ impl Store {
         &self,
         request_id: &str,
         receipt: &Receipt,
-        at: &str,
+        at: Timestamp,
         workflow: &str,
     ) -> Result<ReceiptWrite> {
         let mut tx = self.write.begin().await?;

@@ -1,6 +1,7 @@
 //! The events table: every state change appends one, in the transaction that made it; consoles
 //! and the audit log follow it.
 
+use countersign_wire::Timestamp;
 use countersign_wire::api::{EventKind, GatewayEvent, RequestState};
 
 use crate::Store;
@@ -12,7 +13,7 @@ pub(crate) struct EventRow<'a> {
     pub(crate) kind: EventKind,
     pub(crate) request_id: &'a str,
     pub(crate) state: RequestState,
-    pub(crate) at: &'a str,
+    pub(crate) at: Timestamp,
     pub(crate) actor: Option<&'a str>,
     /// JSON detail sealed with the event.
     pub(crate) detail: Option<String>,
@@ -25,7 +26,7 @@ impl<'a> EventRow<'a> {
         kind: EventKind,
         request_id: &'a str,
         state: RequestState,
-        at: &'a str,
+        at: Timestamp,
         actor: Option<&'a str>,
     ) -> Self {
         EventRow {
@@ -72,7 +73,7 @@ pub(crate) async fn append_event(
         kind: row.kind,
         request_id: row.request_id.to_owned(),
         state: row.state,
-        at: row.at.to_owned(),
+        at: row.at,
     })
 }
 

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use countersign_wire::Timestamp;
 use countersign_wire::api::DecisionRecord;
 use sqlx::sqlite::SqliteRow;
 
@@ -15,12 +16,12 @@ use crate::{Store, StoredRequest};
 /// Which requests to export.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Selection {
-    /// Received in `[from, to)` (RFC 3339, the stored format).
+    /// Received in `[from, to)`.
     Received {
         /// Start.
-        from: String,
+        from: Timestamp,
         /// End, exclusive.
-        to: String,
+        to: Timestamp,
     },
     /// These request ids.
     Ids(Vec<String>),
@@ -42,12 +43,12 @@ pub struct StoredReview {
 }
 
 impl Selection {
-    /// The `WHERE` clause on `requests r` and its bind values.
+    /// The `WHERE` clause on `requests r` and its bind values (a time binds as its text form).
     fn clause(&self) -> (String, Vec<String>) {
         match self {
             Selection::Received { from, to } => (
                 "r.received_at >= ? AND r.received_at < ?".into(),
-                vec![from.clone(), to.clone()],
+                vec![from.to_string(), to.to_string()],
             ),
             Selection::Ids(ids) => (
                 format!(

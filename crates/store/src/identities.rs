@@ -1,6 +1,6 @@
 //! Who may call: workflow credentials, enrolled reviewers and their keys, console token jtis.
 
-use countersign_wire::{Jwk, Role, Tier};
+use countersign_wire::{Jwk, Role, Tier, Timestamp};
 
 use crate::Store;
 use crate::error::{Result, corrupt};
@@ -24,7 +24,7 @@ pub struct ReviewerRow {
 
 impl Store {
     /// Registers a workflow credential (its SHA-256 digest).
-    pub async fn add_workflow(&self, name: &str, token_hash: &str, at: &str) -> Result<()> {
+    pub async fn add_workflow(&self, name: &str, token_hash: &str, at: Timestamp) -> Result<()> {
         sqlx::query("INSERT INTO workflows (name, token_hash, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET token_hash = excluded.token_hash")
             .bind(name)
             .bind(token_hash)
@@ -49,7 +49,7 @@ impl Store {
         &self,
         reviewer: &ReviewerRow,
         kids: &[String],
-        at: &str,
+        at: Timestamp,
     ) -> Result<()> {
         let mut tx = self.write.begin().await?;
         let tiers: Vec<&str> = reviewer.tiers.iter().map(|t| t.as_str()).collect();
@@ -147,12 +147,12 @@ impl Store {
     pub async fn consume_console_jti(
         &self,
         jti: &str,
-        expires_at: i64,
-        now_s: i64,
+        expires_at: Timestamp,
+        at: Timestamp,
     ) -> Result<bool> {
         let mut tx = self.write.begin().await?;
         sqlx::query("DELETE FROM console_token_jtis WHERE expires_at < ?")
-            .bind(now_s)
+            .bind(at)
             .execute(&mut *tx)
             .await?;
         let inserted =

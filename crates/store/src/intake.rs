@@ -175,8 +175,8 @@ async fn admit_all(
     let mut event_ids: HashMap<String, i64> = HashMap::new();
     if !fresh.is_empty() {
         let sql = format!(
-            "INSERT INTO requests (request_id, workflow, state, tier, txn, expires_at, expires_at_text, received_at, request_digest, body, report, principal, parties, callback_url) VALUES {}",
-            placeholders(fresh.len(), 14)
+            "INSERT INTO requests (request_id, workflow, state, tier, txn, expires_at, received_at, request_digest, body, report, principal, parties, callback_url) VALUES {}",
+            placeholders(fresh.len(), 13)
         );
         let mut query = sqlx::query(&sql);
         for (new, admission) in &fresh {
@@ -187,8 +187,7 @@ async fn admit_all(
                 .bind(new.tier.as_str())
                 .bind(&new.txn)
                 .bind(new.expires_at)
-                .bind(&new.expires_at_text)
-                .bind(&new.received_at)
+                .bind(new.received_at)
                 .bind(&new.request_digest)
                 .bind(&new.body)
                 .bind(serde_json::to_string(&admission.report).map_err(|e| corrupt("report", e))?)
@@ -235,7 +234,7 @@ async fn admit_all(
                 .bind(admission.event.as_str())
                 .bind(&new.request_id)
                 .bind(admission.state.as_str())
-                .bind(&new.received_at)
+                .bind(new.received_at)
                 .bind(&new.workflow)
                 .bind(admission.event_detail());
         }
@@ -259,7 +258,7 @@ async fn admit_all(
                     kind: admission.event,
                     request_id: new.request_id.clone(),
                     state: admission.state,
-                    at: new.received_at.clone(),
+                    at: new.received_at,
                 };
                 let stored = StoredRequest {
                     request_id: new.request_id,
@@ -268,7 +267,6 @@ async fn admit_all(
                     tier: new.tier,
                     txn: new.txn,
                     expires_at: new.expires_at,
-                    expires_at_text: new.expires_at_text,
                     received_at: new.received_at,
                     request_digest: new.request_digest,
                     body: new.body,

@@ -49,7 +49,7 @@ pub use export::{Selection, StoredReview};
 pub use identities::ReviewerRow;
 pub use outbox::{Delivery, DeliveryChannel};
 pub use requests::{AdmitOutcome, NewRequest, StoredRequest};
-pub use supervision::{OverdueCandidate, RequestTimes, SupervisionWrite};
+pub use supervision::{OverdueCandidate, SupervisionWrite};
 
 use error::Result;
 use sqlx::SqlitePool;
@@ -100,6 +100,8 @@ impl Store {
 mod tests {
     use countersign_wire::api::RequestState;
 
+    use crate::Store;
+
     #[test]
     fn the_sql_open_states_are_the_open_request_states() {
         let states = [
@@ -123,6 +125,97 @@ mod tests {
             open_states!().matches('\'').count(),
             4,
             "exactly two states listed"
+        );
+    }
+
+    /// A database written before times took one form is carried over: integer seconds and
+    /// sender text both become the one text form, and the sweeps read them.
+    #[tokio::test]
+    async fn times_from_before_the_one_form_are_converted() {
+        use sqlx::migrate::Migrator;
+        use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        let pool = SqlitePoolOptions::new()
+            .connect_with(
+                SqliteConnectOptions::new()
+                    .filename(&path)
+                    .create_if_missing(true),
+            )
+            .await
+            .unwrap();
+        let all = sqlx::migrate!("../../migrations");
+        let before = Migrator {
+            migrations: all
+                .migrations
+                .iter()
+                .filter(|m| m.version < 20261203120000)
+                .cloned()
+                .collect::<Vec<_>>()
+                .into(),
+            ..Migrator::DEFAULT
+        };
+        before.run(&pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO requests (request_id, workflow, state, tier, txn, expires_at, expires_at_text,
+                 received_at, request_digest, body, report, parties, principal)
+             VALUES ('r1', 'wf', 'pending', 'high', 't', 1795341600, '2026-11-22T11:00:00+01:00',
+                 '2026-11-22T09:00:00Z', 'sha256:a', '{}',
+                 '{\"verdict\":\"valid\",\"findings\":[]}', '[]', 'user:p')",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO console_token_jtis (jti, expires_at) VALUES ('j', 1795341600)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO outbox (delivery_id, request_id, url, body, next_attempt_at, created_at)
+             VALUES ('d', 'r1', 'http://127.0.0.1:1/', '{}', 1795338000, '2026-11-22T09:00:00.000Z')",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let store = Store::open(&path).await.unwrap();
+        let request = store.request("r1").await.unwrap().unwrap();
+        assert_eq!(request.expires_at.to_string(), "2026-11-22T10:00:00.000Z");
+        assert_eq!(request.received_at.to_string(), "2026-11-22T09:00:00.000Z");
+        let due = |at: &str| at.parse::<countersign_wire::Timestamp>().unwrap();
+        assert!(
+            store
+                .due_deliveries(due("2026-11-22T08:59:59.999Z"), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            store
+                .due_deliveries(due("2026-11-22T09:00:00Z"), 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            store
+                .consume_console_jti(
+                    "j",
+                    due("2026-11-22T10:00:00Z"),
+                    due("2026-11-22T09:00:00Z")
+                )
+                .await
+                .is_ok_and(|fresh| !fresh),
+            "the remembered jti is still remembered"
+        );
+        let expired = store.expire_due(due("2026-11-22T10:00:00Z")).await.unwrap();
+        assert_eq!(
+            expired.len(),
+            1,
+            "the converted expiry is what the sweep reads"
         );
     }
 }

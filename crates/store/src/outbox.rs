@@ -1,6 +1,7 @@
 //! The outbox: deliveries queued in the transaction that settled a request, attempted until
 //! they succeed.
 
+use countersign_wire::Timestamp;
 use countersign_wire::api::{EventKind, GatewayEvent, RequestState, WebhookDelivery};
 
 use crate::error::{Result, corrupt};
@@ -47,8 +48,7 @@ pub(crate) async fn enqueue_final_delivery(
     callback: Option<&str>,
     state: RequestState,
     decision_jws: Option<&str>,
-    now_s: i64,
-    at: &str,
+    at: Timestamp,
 ) -> Result<()> {
     // One final delivery per request and receiver; its id doubles as the receiver's
     // idempotency key.
@@ -68,19 +68,19 @@ pub(crate) async fn enqueue_final_delivery(
         .bind(request_id)
         .bind(url)
         .bind(body)
-        .bind(now_s)
+        .bind(at)
         .bind(at)
         .execute(&mut *tx)
         .await?;
     }
-    a2a::enqueue_pushes(tx, request_id, &delivery_id, None, now_s, at).await
+    a2a::enqueue_pushes(tx, request_id, &delivery_id, None, at).await
 }
 
 impl Store {
-    /// Deliveries due at `now_s`.
-    pub async fn due_deliveries(&self, now_s: i64, limit: i64) -> Result<Vec<Delivery>> {
+    /// Deliveries due at `at`.
+    pub async fn due_deliveries(&self, at: Timestamp, limit: i64) -> Result<Vec<Delivery>> {
         let rows = sqlx::query("SELECT delivery_id, request_id, url, body, attempts, channel, task_id, config_id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?")
-            .bind(now_s)
+            .bind(at)
             .bind(limit)
             .fetch_all(&self.read)
             .await?;
@@ -112,7 +112,7 @@ impl Store {
     pub async fn delivery_succeeded(
         &self,
         delivery_id: &str,
-        at: &str,
+        at: Timestamp,
     ) -> Result<Option<GatewayEvent>> {
         let mut tx = self.write.begin().await?;
         let request_id: Option<String> = sqlx::query_scalar("UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE delivery_id = ? AND delivered_at IS NULL RETURNING request_id")
@@ -142,7 +142,7 @@ impl Store {
     pub async fn delivery_failed(
         &self,
         delivery_id: &str,
-        next_attempt_at: i64,
+        next_attempt_at: Timestamp,
         error: &str,
     ) -> Result<()> {
         sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE delivery_id = ?")

@@ -2,7 +2,7 @@
 
 use countersign_review::{Admission, Replay};
 use countersign_wire::api::{EventKind, GatewayEvent, RequestState};
-use countersign_wire::{Tier, VerificationReport};
+use countersign_wire::{Tier, Timestamp, VerificationReport};
 
 use crate::error::{Result, StoreError, corrupt};
 use crate::events::{EventRow, append_event};
@@ -24,12 +24,10 @@ pub struct StoredRequest {
     pub tier: Tier,
     /// Transaction id.
     pub txn: String,
-    /// Expiry, seconds since the epoch.
-    pub expires_at: i64,
-    /// Expiry as submitted (RFC 3339).
-    pub expires_at_text: String,
-    /// RFC 3339 time received.
-    pub received_at: String,
+    /// Expiry (the sender's text is in `body`).
+    pub expires_at: Timestamp,
+    /// When it was received.
+    pub received_at: Timestamp,
     /// Digest of the request as submitted.
     pub request_digest: String,
     /// The body exactly as submitted.
@@ -71,12 +69,10 @@ pub struct NewRequest {
     pub tier: Tier,
     /// Transaction id.
     pub txn: String,
-    /// Expiry, seconds since the epoch.
-    pub expires_at: i64,
-    /// Expiry as submitted.
-    pub expires_at_text: String,
-    /// RFC 3339 receive time.
-    pub received_at: String,
+    /// Expiry.
+    pub expires_at: Timestamp,
+    /// When it was received.
+    pub received_at: Timestamp,
     /// Digest of the request as submitted.
     pub request_digest: String,
     /// Body as submitted.
@@ -131,7 +127,7 @@ impl Store {
     pub async fn record_anonymous_refusal(
         &self,
         workflow: &str,
-        at: &str,
+        at: Timestamp,
         request_digest: Option<&str>,
         report: &VerificationReport,
     ) -> Result<()> {
@@ -210,14 +206,14 @@ impl Store {
     }
 
     /// Expires every open request whose expiry has passed; fail-closed, never approved.
-    pub async fn expire_due(&self, now_s: i64, at: &str) -> Result<Vec<GatewayEvent>> {
+    pub async fn expire_due(&self, at: Timestamp) -> Result<Vec<GatewayEvent>> {
         let mut tx = self.write.begin().await?;
         let due = sqlx::query(concat!(
             "UPDATE requests SET state = 'expired' WHERE state IN ",
             open_states!(),
             " AND expires_at <= ? RETURNING request_id, callback_url"
         ))
-        .bind(now_s)
+        .bind(at)
         .fetch_all(&mut *tx)
         .await?;
         let mut events = Vec::with_capacity(due.len());
@@ -243,7 +239,6 @@ impl Store {
                 callback.as_deref(),
                 RequestState::Expired,
                 None,
-                now_s,
                 at,
             )
             .await?;

@@ -39,7 +39,6 @@ pub(crate) fn request_from_row(row: &SqliteRow) -> Result<StoredRequest> {
         tier: parse_tier(row.col("tier")?)?,
         txn: row.col("txn")?,
         expires_at: row.col("expires_at")?,
-        expires_at_text: row.col("expires_at_text")?,
         received_at: row.col("received_at")?,
         request_digest: row.col("request_digest")?,
         body: row.col("body")?,

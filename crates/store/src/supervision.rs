@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 
 use countersign_review::escalation::{Raise, RaisedEscalation};
-use countersign_wire::Tier;
+use countersign_review::metrics::RequestFacts;
 use countersign_wire::api::{EscalationReason, EventKind, GatewayEvent, RequestState};
+use countersign_wire::{Tier, Timestamp};
 use sqlx::sqlite::SqliteRow;
 
 use crate::Store;
@@ -32,8 +33,8 @@ pub struct OverdueCandidate {
     pub request_id: String,
     /// Its tier.
     pub tier: Tier,
-    /// RFC 3339 receive time.
-    pub received_at: String,
+    /// Receive time.
+    pub received_at: Timestamp,
     /// Overdue level already raised, if any.
     pub level: Option<u32>,
 }
@@ -73,7 +74,7 @@ pub(crate) async fn raise_in(
     .bind(notify)
     .bind(&raise.note)
     .bind(&raise.raised_by)
-    .bind(&raise.at)
+    .bind(raise.at)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -123,7 +124,7 @@ impl Store {
                     EventKind::RequestEscalated,
                     request_id,
                     state,
-                    &raise.at,
+                    raise.at,
                     Some(&raise.raised_by),
                 )
             },
@@ -141,7 +142,7 @@ impl Store {
         reviewer: &str,
         by: &str,
         note: &str,
-        at: &str,
+        at: Timestamp,
     ) -> Result<SupervisionWrite> {
         let mut tx = self.write.begin().await?;
         let state = match open_state(&mut tx, request_id).await? {
@@ -175,7 +176,7 @@ impl Store {
         &self,
         request_id: &str,
         reviewer: &str,
-        at: &str,
+        at: Timestamp,
     ) -> Result<Option<GatewayEvent>> {
         let mut tx = self.write.begin().await?;
         let Some(state) = state_of(&mut tx, request_id).await? else {
@@ -212,7 +213,7 @@ impl Store {
         &self,
         export_id: &str,
         actor: &str,
-        at: &str,
+        at: Timestamp,
         detail: &serde_json::Value,
     ) -> Result<i64> {
         Ok(sqlx::query_scalar(
@@ -228,9 +229,12 @@ impl Store {
         .await?)
     }
 
-    /// Open requests received at or before `received_before` (RFC 3339, the same format as
-    /// stored), with the overdue level already raised.
-    pub async fn overdue_candidates(&self, received_before: &str) -> Result<Vec<OverdueCandidate>> {
+    /// Open requests received at or before `received_before`, with the overdue level
+    /// already raised.
+    pub async fn overdue_candidates(
+        &self,
+        received_before: Timestamp,
+    ) -> Result<Vec<OverdueCandidate>> {
         sqlx::query(
             concat!("SELECT r.request_id, r.tier, r.received_at,
                  (SELECT level FROM escalations e WHERE e.request_id = r.request_id AND e.reason = 'overdue') AS level
@@ -285,26 +289,9 @@ impl Store {
     }
 }
 
-/// What metrics need about one request, as stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RequestTimes {
-    /// RFC 3339 receive time.
-    pub received_at: String,
-    /// State now.
-    pub state: RequestState,
-    /// Ever escalated (a quorum waiting for another approver does not count).
-    pub escalated: bool,
-    /// The settling decision's time and kind, when decided.
-    pub decided: Option<(String, countersign_wire::DecisionKind)>,
-    /// Approved over blocking findings.
-    pub overridden: bool,
-    /// When the workflow's receipt was recorded.
-    pub receipt_at: Option<String>,
-}
-
 impl Store {
-    /// The facts about requests received in `[from, to)` (RFC 3339, stored format).
-    pub async fn request_times(&self, from: &str, to: &str) -> Result<Vec<RequestTimes>> {
+    /// What the review measures need about each request received in `[from, to)`.
+    pub async fn request_times(&self, from: Timestamp, to: Timestamp) -> Result<Vec<RequestFacts>> {
         sqlx::query(
             "SELECT r.received_at, r.state,
                  -- a quorum waiting for its second approver is the normal path, not an exception
@@ -324,7 +311,7 @@ impl Store {
         .iter()
         .map(|row| {
             let state = parse_state(row.col("state")?)?;
-            let decided_at: Option<String> = row.col("decided_at")?;
+            let decided_at: Option<Timestamp> = row.col("decided_at")?;
             let decision: Option<String> = row.col("decision")?;
             let settled = matches!(state, RequestState::Approved | RequestState::Rejected);
             let decided = match (decided_at, decision) {
@@ -335,7 +322,7 @@ impl Store {
                 )),
                 _ => None,
             };
-            Ok(RequestTimes {
+            Ok(RequestFacts {
                 received_at: row.col("received_at")?,
                 state,
                 escalated: row.col("escalated")?,

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{DecisionKind, Tier, VerificationReport};
+use crate::{DecisionKind, Tier, Timestamp, VerificationReport};
 
 /// Stable error codes of the gateway API. Clients match on these, never on messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -182,10 +182,10 @@ pub struct RequestRecord {
     pub state: RequestState,
     /// Impact tier (copied from the action for sorting).
     pub tier: Tier,
-    /// RFC 3339 expiry.
-    pub expires_at: String,
-    /// RFC 3339 time the gateway received it.
-    pub received_at: String,
+    /// Expiry.
+    pub expires_at: Timestamp,
+    /// Time the gateway received it.
+    pub received_at: Timestamp,
     /// The request JSON exactly as submitted.
     pub request: Value,
     /// The verification report (including gateway-only findings such as REPLAYED_JTI).
@@ -202,9 +202,9 @@ pub struct RequestRecord {
     /// Why supervisors see it, while it is in their queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation: Option<Escalation>,
-    /// When the policy expects a decision (RFC 3339), if it sets a time to decide.
+    /// When the policy expects a decision, if it sets a time to decide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub due_at: Option<String>,
+    pub due_at: Option<Timestamp>,
     /// The policy decisions on this request must name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<crate::PolicyRef>,
@@ -293,8 +293,8 @@ pub struct Escalation {
     pub note: String,
     /// Who raised it: a reviewer, a workflow, or `gateway`.
     pub raised_by: String,
-    /// When it was first raised (RFC 3339): the age supervisors see.
-    pub since: String,
+    /// When it was first raised: the age supervisors see.
+    pub since: Timestamp,
 }
 
 /// Body of `POST /v1/requests/{id}/escalate` (a reviewer asks for a supervisor).
@@ -323,8 +323,8 @@ pub struct DecisionRecord {
     pub decided_by: String,
     /// The reviewer's reason.
     pub reason: String,
-    /// RFC 3339 time the gateway accepted it.
-    pub decided_at: String,
+    /// Time the gateway accepted it.
+    pub decided_at: Timestamp,
     /// The decision JWS, verifiable against `/.well-known/jwks.json`.
     pub decision_jws: String,
 }
@@ -406,8 +406,8 @@ pub struct GatewayEvent {
     pub request_id: String,
     /// The request's state after the event.
     pub state: RequestState,
-    /// RFC 3339 time of the event.
-    pub at: String,
+    /// Time of the event.
+    pub at: Timestamp,
 }
 
 /// Body of `POST /v1/requests/{id}/decisions`.
@@ -478,10 +478,10 @@ pub struct WebhookDelivery {
 /// in `[from, to)`), for the supervisor dashboard and `countersign-gateway metrics`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
-    /// Start of the range (RFC 3339).
-    pub from: String,
-    /// End of the range (RFC 3339, exclusive).
-    pub to: String,
+    /// Start of the range.
+    pub from: Timestamp,
+    /// End of the range (exclusive).
+    pub to: Timestamp,
     /// Requests received.
     pub received: u64,
     /// Requests that left the normal path: refused, blocked, overdue or escalated.
@@ -561,8 +561,8 @@ pub struct Me {
 pub struct ReviewRecord {
     /// Request id.
     pub request_id: String,
-    /// RFC 3339 receive time.
-    pub received_at: String,
+    /// Receive time.
+    pub received_at: Timestamp,
     /// Workflow that submitted it.
     pub workflow: String,
     /// Impact tier.
@@ -589,8 +589,8 @@ pub struct ReviewRecord {
     pub reason: String,
     /// Finding codes the settling decision acknowledged.
     pub flags_acknowledged: String,
-    /// RFC 3339 time of the settling decision.
-    pub decided_at: String,
+    /// Time of the settling decision, when decided.
+    pub decided_at: Option<Timestamp>,
     /// What the workflow reported: `executed`, `failed`, `skipped`, or empty.
     pub receipt: String,
     /// Digest of the request as submitted.

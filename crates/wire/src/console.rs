@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::{ErrorCode, Escalation, Metrics, RequestRecord, RequestState};
 use crate::{
     AuthorizationDetail, DecisionKind, DecisionRequirements, Finding, FindingCode, Purpose, Role,
-    Tier,
+    Tier, Timestamp,
 };
 
 /// A console command: its Tauri name and what it returns.
@@ -51,12 +51,12 @@ pub struct DeliveryItem {
     pub summary: String,
     /// Approve or reject.
     pub decision: DecisionKind,
-    /// When it was signed (RFC 3339).
-    pub signed_at: String,
+    /// When it was signed.
+    pub signed_at: Timestamp,
     /// `Queued` until the gateway answers.
     pub outcome: DecideOutcome,
     /// When the gateway answered.
-    pub settled_at: Option<String>,
+    pub settled_at: Option<Timestamp>,
 }
 
 /// Connection state, shown as a banner when not online.
@@ -250,8 +250,8 @@ pub struct QueueItem {
     pub confidence: f64,
     /// Display names from principal to acting agent.
     pub chain: Vec<String>,
-    /// RFC 3339 expiry.
-    pub expires_at: String,
+    /// Expiry.
+    pub expires_at: Timestamp,
     /// Whether the action is irreversible.
     pub irreversible: bool,
     /// Why supervisors see it, while it is in their queue.
@@ -281,7 +281,7 @@ pub struct HistoryItem {
     /// Their reason.
     pub reason: Option<String>,
     /// When.
-    pub at: String,
+    pub at: Timestamp,
 }
 
 /// How a hop's key checked out.
@@ -342,8 +342,8 @@ pub struct HopView {
     pub dropped: Vec<String>,
     /// Purpose.
     pub purpose: Option<Purpose>,
-    /// RFC 3339 expiry.
-    pub expires_at: String,
+    /// Expiry.
+    pub expires_at: Timestamp,
     /// Further delegations allowed.
     pub remaining_depth: i64,
     /// Findings at this hop.

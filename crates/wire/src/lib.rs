@@ -7,9 +7,10 @@
 //!
 //! Shapes follow `shared/BRIEF.md` ("Wire contract v1"). Unknown fields are ignored on input
 //! (the contract grows by adding fields), and values that are signed or digested (amounts,
-//! ids) are strings. Times inside JWS claims are NumericDate seconds; times in JSON documents
-//! are RFC 3339 strings, kept as text here because the UI displays them verbatim and the
-//! verifier parses them where it must.
+//! ids) are strings. Times inside JWS claims are NumericDate seconds. Times the gateway or the
+//! console write are [`Timestamp`]s (one RFC 3339 text form); times a workflow wrote inside
+//! what it submits (`created_at`, `expires_at`, `captured_at`, a receipt's `executed_at`) stay
+//! its own text, because they are digested and shown as sent.
 #![deny(missing_docs)]
 
 pub mod api;
@@ -18,6 +19,7 @@ mod finding;
 mod request;
 mod requirements;
 mod role;
+mod timestamp;
 mod token;
 mod trust;
 
@@ -28,6 +30,7 @@ pub use request::{
 };
 pub use requirements::{DecisionRequirements, Unmet};
 pub use role::Role;
+pub use timestamp::{Timestamp, TimestampError};
 pub use token::{
     AuthorizationDetail, Confirmation, DECISION_TYP, DecisionClaims, DecisionKind, DecisionSubject,
     EvidenceCommitment, HOP_TYP, HopClaims, JwsHeader, PolicyRef,

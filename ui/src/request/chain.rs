@@ -73,7 +73,7 @@ pub(crate) fn Hop(hop: HopView) -> impl IntoView {
                 </ul>
                 <div class="hop-meta">
                     {hop.purpose.clone().map(|p| view! { <span>"purpose " <code>{p.id}</code></span> })}
-                    <span>"expires " {hop.expires_at.chars().take(16).collect::<String>().replace('T', " ")}</span>
+                    <span>"expires " {hop.expires_at.minute_text()}</span>
                     <span>"may delegate " {hop.remaining_depth} " more"</span>
                 </div>
                 {(!hop.findings.is_empty()).then(|| view! { <Findings findings=hop.findings.clone() /> })}

@@ -41,7 +41,7 @@ pub(crate) fn DecidePanel(
         return view! {
             <section class="panel decided" data-testid="decided">
                 <h2>"Decided"</h2>
-                <p><strong>{format!("{:?}", made.decision).to_lowercase()}</strong> " by " {made.decided_by} " at " {made.decided_at}</p>
+                <p><strong>{format!("{:?}", made.decision).to_lowercase()}</strong> " by " {made.decided_by} " at " {made.decided_at.minute_text()}</p>
                 <p class="reason">"“" {made.reason} "”"</p>
             </section>
         }

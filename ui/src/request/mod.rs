@@ -72,7 +72,7 @@ pub(crate) fn RequestDetail(
 ) -> impl IntoView {
     let record = request.record.clone();
     let typed: Option<DelegationRequest> = serde_json::from_value(record.request.clone()).ok();
-    let expires = record.expires_at.clone();
+    let expires = record.expires_at;
     let summary = typed
         .as_ref()
         .map(|r| r.action.summary.clone())
@@ -92,7 +92,7 @@ pub(crate) fn RequestDetail(
                     <span class=format!("tier tier-{}", tier_label(record.tier).to_lowercase())>{tier_label(record.tier)}</span>
                     <span class=format!("state state-{state_label}")>{state_label}</span>
                     {irreversible.then(|| view! { <span class="irreversible">"irreversible"</span> })}
-                    <span class="countdown">"expires in " {move || countdown(seconds_until(&expires, now.get()))}</span>
+                    <span class="countdown">"expires in " {move || countdown(seconds_until(expires, now.get()))}</span>
                 </div>
                 <h1 data-testid="request-summary">{summary}</h1>
                 <div class="ids">{record.request_id.clone()} " · principal " {typed.as_ref().map(|r| r.principal.clone())}</div>

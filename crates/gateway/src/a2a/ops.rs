@@ -6,10 +6,9 @@ use a2a::{
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::SecondsFormat;
 use countersign_store::{TaskCursor, TaskFilter, WithdrawWrite};
-use countersign_wire::REQUEST_SCHEMA;
 use countersign_wire::api::{ErrorCode, RequestState};
+use countersign_wire::{REQUEST_SCHEMA, Timestamp};
 use serde_json::Value;
 
 use crate::AppState;
@@ -82,10 +81,7 @@ pub(super) async fn send(
             ErrorCode::Internal => A2AError::internal("the gateway failed"),
             _ => A2AError::invalid_params(failure.message().to_owned()),
         })?;
-    let at = state
-        .clock
-        .now()
-        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    let at = state.clock.timestamp();
     let task = state
         .store
         .a2a_task_for(
@@ -97,7 +93,7 @@ pub(super) async fn send(
                 .clone()
                 .unwrap_or_else(a2a::new_context_id),
             workflow,
-            &at,
+            at,
         )
         .await
         .map_err(storage_failed)?;
@@ -130,12 +126,7 @@ pub(super) async fn cancel(
     let now = state.clock.now();
     let write = state
         .store
-        .withdraw(
-            &stored.request_id,
-            workflow,
-            now.timestamp(),
-            &now.to_rfc3339_opts(SecondsFormat::Millis, true),
-        )
+        .withdraw(&stored.request_id, workflow, now.into())
         .await
         .map_err(storage_failed)?;
     match write {
@@ -167,8 +158,9 @@ pub(super) fn cursor_of(token: &str) -> Result<TaskCursor, A2AError> {
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|text| {
-            text.split_once('\n').map(|(at, id)| TaskCursor {
-                updated_at: at.to_owned(),
+            let (at, id) = text.split_once('\n')?;
+            Some(TaskCursor {
+                updated_at: Timestamp::parse(at).ok()?,
                 task_id: id.to_owned(),
             })
         })
@@ -198,9 +190,7 @@ pub(super) async fn list(
                     .filter(|r| task_state(*r) == wanted)
                     .collect()
             }),
-        updated_since: request
-            .status_timestamp_after
-            .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        updated_since: request.status_timestamp_after.map(Timestamp::from),
     };
     let after = match request.page_token.as_deref().filter(|t| !t.is_empty()) {
         Some(token) => Some(cursor_of(token)?),
@@ -216,7 +206,7 @@ pub(super) async fn list(
     rows.truncate(limit as usize);
     let next_page_token = match rows.last() {
         Some(last) if more => page_token(&TaskCursor {
-            updated_at: last.updated_at.clone(),
+            updated_at: last.updated_at,
             task_id: last.task.task_id.clone(),
         }),
         _ => String::new(),

@@ -6,7 +6,6 @@
 
 use a2a::{A2AError, StreamResponse, TaskPushNotificationConfig};
 use axum::http::HeaderValue;
-use chrono::SecondsFormat;
 use countersign_review::webhook::check_receiver_url;
 use countersign_store::{MAX_PUSH_CONFIGS, PushConfig, PushWrite};
 
@@ -102,11 +101,7 @@ impl PendingConfig {
         let now = state.clock.now();
         let write = state
             .store
-            .put_push_config(
-                &config,
-                now.timestamp(),
-                &now.to_rfc3339_opts(SecondsFormat::Millis, true),
-            )
+            .put_push_config(&config, now.into())
             .await
             .map_err(storage_failed)?;
         match write {

@@ -34,7 +34,7 @@ pub(super) async fn task_of(
         "requestId": stored.request_id,
         "state": stored.state.as_str(),
         "requestDigest": stored.request_digest,
-        "expiresAt": stored.expires_at_text,
+        "expiresAt": stored.expires_at,
     });
     let (message, artifacts) = match stored.state {
         RequestState::Pending | RequestState::Escalated => (
@@ -111,7 +111,7 @@ pub(super) async fn state_since(
     state: &AppState,
     stored: &StoredRequest,
 ) -> Result<DateTime<Utc>, A2AError> {
-    let text = match stored.state {
+    let at = match stored.state {
         RequestState::Pending | RequestState::Escalated => None,
         ended => state
             .store
@@ -119,10 +119,8 @@ pub(super) async fn state_since(
             .await
             .map_err(storage_failed)?,
     }
-    .unwrap_or_else(|| stored.received_at.clone());
-    DateTime::parse_from_rfc3339(&text)
-        .map(|t| t.to_utc())
-        .map_err(|_| A2AError::internal("a stored time does not parse"))
+    .unwrap_or(stored.received_at);
+    Ok(at.datetime())
 }
 
 /// A task and its request, if `workflow` owns it.

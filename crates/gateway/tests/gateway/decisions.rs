@@ -315,7 +315,11 @@ async fn roles_tiers_and_self_approval_are_enforced() {
         keys: vec![key.to_jwk()],
     };
     store
-        .enrol_reviewer(&row, &[key.thumbprint().to_owned()], "2026-11-22T08:00:00Z")
+        .enrol_reviewer(
+            &row,
+            &[key.thumbprint().to_owned()],
+            "2026-11-22T08:00:00Z".parse().unwrap(),
+        )
         .await
         .unwrap();
     let own = gw.decision(

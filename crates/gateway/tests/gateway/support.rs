@@ -90,7 +90,7 @@ impl TestGateway {
             .add_workflow(
                 "demo",
                 &workflow_token_hash(WORKFLOW_TOKEN),
-                "2026-11-22T08:00:00Z",
+                "2026-11-22T08:00:00Z".parse().unwrap(),
             )
             .await
             .unwrap();
@@ -98,7 +98,7 @@ impl TestGateway {
             .add_workflow(
                 "other",
                 &workflow_token_hash(OTHER_WORKFLOW_TOKEN),
-                "2026-11-22T08:00:00Z",
+                "2026-11-22T08:00:00Z".parse().unwrap(),
             )
             .await
             .unwrap();
@@ -283,7 +283,11 @@ async fn enrol(store: &Store, who: &ConsoleIdentity, roles: &[&str], tiers: Vec<
         keys: vec![key.to_jwk()],
     };
     store
-        .enrol_reviewer(&row, &[key.thumbprint().to_owned()], "2026-11-22T08:00:00Z")
+        .enrol_reviewer(
+            &row,
+            &[key.thumbprint().to_owned()],
+            "2026-11-22T08:00:00Z".parse().unwrap(),
+        )
         .await
         .unwrap();
 }

@@ -7,7 +7,7 @@ use countersign_wire::api::{RequestState, ReviewRecord};
 fn record(summary: &str, reason: &str) -> ReviewRecord {
     ReviewRecord {
         request_id: "r1".into(),
-        received_at: "2026-11-22T09:00:00.000Z".into(),
+        received_at: "2026-11-22T09:00:00.000Z".parse().unwrap(),
         workflow: "demo".into(),
         tier: Tier::High,
         state: RequestState::Rejected,
@@ -21,7 +21,7 @@ fn record(summary: &str, reason: &str) -> ReviewRecord {
         decision: "reject".into(),
         reason: reason.into(),
         flags_acknowledged: String::new(),
-        decided_at: "2026-11-22T09:05:00.000Z".into(),
+        decided_at: Some("2026-11-22T09:05:00.000Z".parse().unwrap()),
         receipt: "skipped".into(),
         request_digest: "sha256:ab".into(),
         decision_digest: "sha256:cd".into(),

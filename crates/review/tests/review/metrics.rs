@@ -2,8 +2,8 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use countersign_review::metrics::{RequestFacts, measure, spread};
-use countersign_wire::DecisionKind;
 use countersign_wire::api::RequestState;
+use countersign_wire::{DecisionKind, Timestamp};
 
 #[test]
 fn percentiles_use_the_nearest_rank_and_an_empty_sample_is_zero() {
@@ -14,7 +14,7 @@ fn percentiles_use_the_nearest_rank_and_an_empty_sample_is_zero() {
 
 #[test]
 fn rates_latency_cycle_time_and_days_from_facts() {
-    let day1 = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
+    let day1 = Timestamp::from(Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap());
     let day2 = day1 + Duration::days(1);
     let fact = |at,
                 state,

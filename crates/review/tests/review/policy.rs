@@ -1,10 +1,10 @@
 //! The review policy: parsing with clear errors, deadlines and escalation levels on a pinned
 //! clock, and the quorum rule.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{Duration, TimeZone, Utc};
 use countersign_review::policy::{Deadline, Quorum, QuorumRefusal, count_approval, parse_duration};
 use countersign_review::{Policy, Role, TierPolicy};
-use countersign_wire::{Finding, FindingCode, Tier};
+use countersign_wire::{Finding, FindingCode, Tier, Timestamp};
 
 fn example() -> Policy {
     let text = std::fs::read_to_string(concat!(
@@ -15,8 +15,9 @@ fn example() -> Policy {
     Policy::from_toml(&text).unwrap()
 }
 
-fn t(minutes: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap() + Duration::minutes(minutes)
+fn t(minutes: i64) -> Timestamp {
+    Timestamp::from(Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap())
+        + Duration::minutes(minutes)
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! The console's cache: records and signed decisions survive reopening; outcomes are kept.
 
 use countersign_store::ConsoleCache;
+
+use super::at;
 use countersign_wire::DecisionKind;
 use countersign_wire::Tier;
 use countersign_wire::api::{RequestRecord, RequestState};
@@ -11,8 +13,8 @@ fn record(id: &str, state: RequestState) -> RequestRecord {
         request_id: id.into(),
         state,
         tier: Tier::High,
-        expires_at: "2026-11-22T10:00:00Z".into(),
-        received_at: "2026-11-22T09:00:00Z".into(),
+        expires_at: at("2026-11-22T10:00:00Z"),
+        received_at: at("2026-11-22T09:00:00Z"),
         request: serde_json::json!({"request_id": id, "action": {"summary": "<b>pay</b>"}}),
         report: super::report(),
         decision: None,
@@ -37,14 +39,14 @@ async fn records_survive_reopening_and_the_latest_copy_wins() {
                 record("a", RequestState::Pending),
                 record("b", RequestState::Escalated),
             ],
-            "2026-11-22T09:00:01Z",
+            at("2026-11-22T09:00:01Z"),
         )
         .await
         .unwrap();
     cache
         .put(
             &[record("a", RequestState::Approved)],
-            "2026-11-22T09:00:02Z",
+            at("2026-11-22T09:00:02Z"),
         )
         .await
         .unwrap();
@@ -53,7 +55,7 @@ async fn records_survive_reopening_and_the_latest_copy_wins() {
         parties: Default::default(),
     };
     cache
-        .put_trust(&trust, "2026-11-22T09:00:03Z")
+        .put_trust(&trust, at("2026-11-22T09:00:03Z"))
         .await
         .unwrap();
     drop(cache);
@@ -76,11 +78,21 @@ async fn a_queued_decision_survives_reopening_until_the_gateway_answers() {
     let path = dir.path().join("cache.db");
     let cache = ConsoleCache::open(&path).await.unwrap();
     let first = cache
-        .queue_decision("a", DecisionKind::Approve, "jws.a", "2026-11-22T09:00:00Z")
+        .queue_decision(
+            "a",
+            DecisionKind::Approve,
+            "jws.a",
+            at("2026-11-22T09:00:00Z"),
+        )
         .await
         .unwrap();
     let second = cache
-        .queue_decision("b", DecisionKind::Reject, "jws.b", "2026-11-22T09:00:01Z")
+        .queue_decision(
+            "b",
+            DecisionKind::Reject,
+            "jws.b",
+            at("2026-11-22T09:00:01Z"),
+        )
         .await
         .unwrap();
     drop(cache);
@@ -101,7 +113,7 @@ async fn a_queued_decision_survives_reopening_until_the_gateway_answers() {
 
     let taken = DecideOutcome::AlreadyDecided("rejected".into());
     cache
-        .settle(first, &taken, "2026-11-22T09:05:00Z")
+        .settle(first, &taken, at("2026-11-22T09:05:00Z"))
         .await
         .unwrap();
     let unsettled = cache.unsettled().await.unwrap();
@@ -113,5 +125,5 @@ async fn a_queued_decision_survives_reopening_until_the_gateway_answers() {
     assert_eq!(all[0].id, second, "newest first");
     assert_eq!(all[0].outcome, None);
     assert_eq!(all[1].outcome, Some(taken));
-    assert_eq!(all[1].settled_at.as_deref(), Some("2026-11-22T09:05:00Z"));
+    assert_eq!(all[1].settled_at, Some(at("2026-11-22T09:05:00Z")));
 }

@@ -3,10 +3,15 @@
 use countersign_review::{Admission, Replay, Tally};
 use countersign_store::{AdmitOutcome, DecisionWrite, NewDecision, NewRequest, Store};
 use countersign_wire::api::{EventKind, RequestState};
-use countersign_wire::{DecisionKind, Tier, Verdict, VerificationReport};
+use countersign_wire::{DecisionKind, Tier, Timestamp, Verdict, VerificationReport};
 
 mod console_cache;
 mod supervision;
+
+/// A time written as the tests read it.
+pub(crate) fn at(text: &str) -> Timestamp {
+    text.parse().expect("a test time")
+}
 
 pub(crate) fn report() -> VerificationReport {
     VerificationReport {
@@ -24,9 +29,8 @@ fn new_request(id: &str, digest: &str, jtis: &[&str]) -> NewRequest {
         workflow: "wf".into(),
         tier: Tier::High,
         txn: "t".into(),
-        expires_at: 2_000_000_000,
-        expires_at_text: "2033-05-18T03:33:20Z".into(),
-        received_at: "2026-11-22T09:00:00Z".into(),
+        expires_at: at("2033-05-18T03:33:20Z"),
+        received_at: at("2026-11-22T09:00:00Z"),
         request_digest: digest.into(),
         body: "{}".into(),
         principal: "user:p".into(),
@@ -127,28 +131,28 @@ async fn the_first_decision_wins_jtis_are_single_use_and_the_webhook_is_queued_w
         decision: kind,
         decided_by: "user:rita".into(),
         reason: "ok".into(),
-        decided_at: "2026-11-22T09:01:00Z".into(),
+        decided_at: at("2026-11-22T09:01:00Z"),
         jws: format!("jws-{jti}"),
         detail: None,
     };
-    let now = 1_795_338_000;
+    let now = at("2026-11-22T09:01:00Z");
     assert!(matches!(
         store
-            .record_decision(decision("d1", DecisionKind::Approve), now, settles)
+            .record_decision(decision("d1", DecisionKind::Approve), settles)
             .await
             .unwrap(),
         DecisionWrite::Recorded(_)
     ));
     assert!(matches!(
         store
-            .record_decision(decision("d1", DecisionKind::Approve), now, settles)
+            .record_decision(decision("d1", DecisionKind::Approve), settles)
             .await
             .unwrap(),
         DecisionWrite::Replayed
     ));
     assert!(matches!(
         store
-            .record_decision(decision("d2", DecisionKind::Reject), now, settles)
+            .record_decision(decision("d2", DecisionKind::Reject), settles)
             .await
             .unwrap(),
         DecisionWrite::NotOpen(RequestState::Approved)
@@ -167,10 +171,11 @@ async fn expiry_is_fail_closed_and_decisions_after_it_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db.sqlite")).await.unwrap();
     let mut request = new_request("r1", "sha256:a", &[]);
-    request.expires_at = 100;
+    request.expires_at = at("2026-11-22T10:00:00Z");
     store.admit(request, pending).await.unwrap();
-    assert!(store.expire_due(99, "t").await.unwrap().is_empty());
-    let expired = store.expire_due(100, "t").await.unwrap();
+    let just_before = at("2026-11-22T09:59:59.999Z");
+    assert!(store.expire_due(just_before).await.unwrap().is_empty());
+    let expired = store.expire_due(at("2026-11-22T10:00:00Z")).await.unwrap();
     assert_eq!(expired.len(), 1);
     assert_eq!(
         store.request("r1").await.unwrap().unwrap().state,
@@ -182,12 +187,12 @@ async fn expiry_is_fail_closed_and_decisions_after_it_are_refused() {
         decision: DecisionKind::Approve,
         decided_by: "u".into(),
         reason: "r".into(),
-        decided_at: "t".into(),
+        decided_at: at("2026-11-22T10:00:00.001Z"),
         jws: "j".into(),
         detail: None,
     };
     assert!(matches!(
-        store.record_decision(late, 101, settles).await.unwrap(),
+        store.record_decision(late, settles).await.unwrap(),
         DecisionWrite::NotOpen(RequestState::Expired)
     ));
 }

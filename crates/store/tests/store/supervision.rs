@@ -5,7 +5,7 @@ use countersign_store::{DecisionWrite, NewDecision, Store, SupervisionWrite};
 use countersign_wire::DecisionKind;
 use countersign_wire::api::{EscalationReason, EventKind, RequestState};
 
-use super::{new_request, pending};
+use super::{at, new_request, pending};
 
 fn approval(jti: &str, by: &str) -> NewDecision {
     NewDecision {
@@ -14,7 +14,7 @@ fn approval(jti: &str, by: &str) -> NewDecision {
         decision: DecisionKind::Approve,
         decided_by: by.into(),
         reason: "ok".into(),
-        decided_at: format!("2026-11-22T09:0{}:00.000Z", jti.len()),
+        decided_at: at(&format!("2026-11-22T09:0{}:00.000Z", jti.len())),
         jws: format!("jws-{jti}"),
         detail: None,
     }
@@ -27,7 +27,7 @@ fn raise(reason: EscalationReason, level: u32, note: &str) -> Raise {
         notify: vec!["role:supervisor".into()],
         note: note.into(),
         raised_by: "user:rita".into(),
-        at: "2026-11-22T09:05:00.000Z".into(),
+        at: at("2026-11-22T09:05:00.000Z"),
     }
 }
 
@@ -44,9 +44,8 @@ async fn store_with_request() -> (tempfile::TempDir, Store) {
 #[tokio::test]
 async fn a_counted_approval_keeps_the_request_open_and_waits_for_a_second_approver() {
     let (_dir, store) = store_with_request().await;
-    let now = 1_795_338_000;
     let write = store
-        .record_decision(approval("a", "user:rita"), now, |earlier| {
+        .record_decision(approval("a", "user:rita"), |earlier| {
             assert!(earlier.is_empty());
             Tally::Counts
         })
@@ -66,7 +65,7 @@ async fn a_counted_approval_keeps_the_request_open_and_waits_for_a_second_approv
 
     // The tally sees the first approver, and a refusal stores nothing.
     let write = store
-        .record_decision(approval("bb", "user:rita"), now, |earlier| {
+        .record_decision(approval("bb", "user:rita"), |earlier| {
             assert_eq!(earlier, ["user:rita".to_owned()]);
             Tally::Refused("twice".into())
         })
@@ -76,7 +75,7 @@ async fn a_counted_approval_keeps_the_request_open_and_waits_for_a_second_approv
     assert_eq!(store.decisions("r1").await.unwrap().len(), 1);
 
     let write = store
-        .record_decision(approval("ccc", "user:sam"), now, |_| Tally::Settles)
+        .record_decision(approval("ccc", "user:sam"), |_| Tally::Settles)
         .await
         .unwrap();
     assert!(matches!(write, DecisionWrite::Recorded(ref e) if e.state == RequestState::Approved));
@@ -140,7 +139,7 @@ async fn escalations_are_raised_once_per_level_and_assignment_closes_what_a_revi
         .unwrap();
     assert_eq!(overdue.level, 2);
     let candidates = store
-        .overdue_candidates("2100-01-01T00:00:00.000Z")
+        .overdue_candidates(at("2100-01-01T00:00:00.000Z"))
         .await
         .unwrap();
     assert_eq!(candidates[0].level, Some(2));
@@ -151,7 +150,7 @@ async fn escalations_are_raised_once_per_level_and_assignment_closes_what_a_revi
             "user:sam",
             "user:sol",
             "please take it",
-            "2026-11-22T09:10:00.000Z",
+            at("2026-11-22T09:10:00.000Z"),
         )
         .await
         .unwrap();
@@ -211,28 +210,28 @@ async fn shown_is_recorded_once_per_reviewer_and_exports_stay_out_of_the_console
     let (_dir, store) = store_with_request().await;
     assert!(
         store
-            .mark_shown("r1", "user:rita", "t1")
+            .mark_shown("r1", "user:rita", at("2026-11-22T09:11:00Z"))
             .await
             .unwrap()
             .is_some()
     );
     assert!(
         store
-            .mark_shown("r1", "user:rita", "t2")
+            .mark_shown("r1", "user:rita", at("2026-11-22T09:12:00Z"))
             .await
             .unwrap()
             .is_none()
     );
     assert!(
         store
-            .mark_shown("r1", "user:sam", "t3")
+            .mark_shown("r1", "user:sam", at("2026-11-22T09:13:00Z"))
             .await
             .unwrap()
             .is_some()
     );
     assert!(
         store
-            .mark_shown("missing", "user:sam", "t3")
+            .mark_shown("missing", "user:sam", at("2026-11-22T09:13:00Z"))
             .await
             .unwrap()
             .is_none()
@@ -241,7 +240,7 @@ async fn shown_is_recorded_once_per_reviewer_and_exports_stay_out_of_the_console
         .record_export(
             "export:1",
             "user:ada",
-            "t4",
+            at("2026-11-22T09:14:00Z"),
             &serde_json::json!({"records": 1}),
         )
         .await

@@ -3,6 +3,8 @@
 use countersign_wire::*;
 use serde_json::json;
 
+mod timestamp;
+
 fn sample_request() -> serde_json::Value {
     json!({
         "schema": "countersign.request/v1",
