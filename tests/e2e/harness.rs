@@ -11,13 +11,13 @@ use std::time::Duration;
 
 use chrono::Utc;
 use countersign_client::{ConsoleIdentity, GatewayClient, Submitted};
-use countersign_gateway::auth::workflow_token_hash;
 use countersign_gateway::{GatewayConfig, RunningGateway, load_or_create_key};
 use countersign_review::SystemClock;
 use countersign_scenarios::demo::{Demo, Scenario, demo};
-use countersign_store::{ReviewerRow, Store};
+use countersign_store::Store;
+use countersign_testkit::{ALL_TIERS, GatewayFiles, add_workflow, enrol};
 use countersign_wire::api::SubmitResponse;
-use countersign_wire::{Tier, Timestamp, TrustStore};
+use countersign_wire::{Role, Timestamp, TrustStore};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -278,51 +278,29 @@ impl Gateway {
         roles: &[&str],
         policy: Option<&str>,
     ) -> Gateway {
-        let dir = tempfile::tempdir().unwrap();
-        let policy = policy.map(|text| {
-            let path = dir.path().join("policy.toml");
-            std::fs::write(&path, text).unwrap();
-            path
-        });
         let demo = demo(Utc::now(), "e2e");
         let mut trust = demo.trust_store();
         trust.parties.extend(extra.parties);
-        std::fs::write(
-            dir.path().join("trust.json"),
-            serde_json::to_vec(&trust).unwrap(),
-        )
-        .unwrap();
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let config = GatewayConfig {
-            listen: addr,
-            database: dir.path().join("gateway.db"),
-            trust: dir.path().join("trust.json"),
-            audience: AUDIENCE.into(),
-            key: dir.path().join("gateway-key.pem"),
-            policy,
-        };
+        let GatewayFiles { dir, config } = GatewayFiles::new(&trust, policy, AUDIENCE, addr);
         let key = load_or_create_key(&console_data.join("reviewer-key.pem")).unwrap();
         let at = Timestamp::from(Utc::now());
         let store = Store::open(&config.database).await.unwrap();
-        store
-            .add_workflow("e2e", &workflow_token_hash(WORKFLOW_TOKEN), at)
-            .await
-            .unwrap();
-        let public = key.public();
-        let row = ReviewerRow {
-            identity: REVIEWER.into(),
-            display_name: "Erin (e2e reviewer)".into(),
-            roles: roles
-                .iter()
-                .map(|r| countersign_wire::Role::parse(r).expect("a known role"))
-                .collect(),
-            tiers: vec![Tier::Low, Tier::Medium, Tier::High, Tier::Critical],
-            keys: vec![public.to_jwk()],
-        };
-        store
-            .enrol_reviewer(&row, &[public.thumbprint().to_owned()], at)
-            .await
-            .unwrap();
+        add_workflow(&store, "e2e", WORKFLOW_TOKEN, at).await;
+        let roles: Vec<Role> = roles
+            .iter()
+            .map(|r| Role::parse(r).expect("a known role"))
+            .collect();
+        let reviewer = ConsoleIdentity::new(REVIEWER, key, AUDIENCE);
+        enrol(
+            &store,
+            &reviewer,
+            "Erin (e2e reviewer)",
+            &roles,
+            &ALL_TIERS,
+            at,
+        )
+        .await;
         drop(store);
         let mut gateway = Gateway {
             dir,
@@ -404,27 +382,26 @@ impl Gateway {
     /// Enrols another person (a fresh key) and returns their console identity, for the test
     /// to act as a second reviewer.
     pub async fn enrol(&self, identity: &str, roles: &[&str]) -> ConsoleIdentity {
-        let key = countersign_chain::SigningKeyPair::generate();
-        let public = key.public();
+        let who = ConsoleIdentity::new(
+            identity,
+            countersign_chain::SigningKeyPair::generate(),
+            AUDIENCE,
+        );
+        let roles: Vec<Role> = roles
+            .iter()
+            .map(|r| Role::parse(r).expect("a known role"))
+            .collect();
         let store = Store::open(&self.config.database).await.unwrap();
-        store
-            .enrol_reviewer(
-                &ReviewerRow {
-                    identity: identity.into(),
-                    display_name: identity.into(),
-                    roles: roles
-                        .iter()
-                        .map(|r| countersign_wire::Role::parse(r).expect("a known role"))
-                        .collect(),
-                    tiers: vec![Tier::Low, Tier::Medium, Tier::High, Tier::Critical],
-                    keys: vec![public.to_jwk()],
-                },
-                &[public.thumbprint().to_owned()],
-                Utc::now().into(),
-            )
-            .await
-            .unwrap();
-        ConsoleIdentity::new(identity, key, AUDIENCE)
+        enrol(
+            &store,
+            &who,
+            identity,
+            &roles,
+            &ALL_TIERS,
+            Utc::now().into(),
+        )
+        .await;
+        who
     }
 
     /// Where the gateway keeps its files.

@@ -3,9 +3,9 @@
 //! approval of a quorum, and the dashboard.
 
 use countersign_e2e::{App, Gateway, WORKFLOW_TOKEN};
-use countersign_review::decision_claims;
+use countersign_testkit::sign_decision;
+use countersign_wire::DecisionKind;
 use countersign_wire::api::RequestState;
-use countersign_wire::{DECISION_TYP, DecisionKind};
 use fantoccini::Locator;
 
 /// Critical needs two people; high is overdue after one second (real time: the console talks
@@ -42,17 +42,15 @@ async fn a_supervisor_clears_the_escalation_queue_and_reads_the_dashboard() {
         .request(&sam, &payment.request_id)
         .await
         .unwrap();
-    let claims = decision_claims(
-        &record,
-        "user:sam.second",
+    let jws = sign_decision(
+        &sam,
         countersign_e2e::AUDIENCE,
+        &record,
         DecisionKind::Approve,
         "Invoice matches the purchase order",
         Vec::new(),
         chrono::Utc::now(),
-        "e2e-sam-approval",
     );
-    let jws = sam.key.sign_jws(DECISION_TYP, &claims).unwrap();
     gateway
         .client
         .decide(&sam, &payment.request_id, &jws)

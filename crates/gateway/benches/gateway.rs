@@ -8,19 +8,18 @@
 //! The load generator runs in the same process on the same 2 cores, so the figures are a
 //! floor for what a separate client would see.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use countersign_chain::SigningKeyPair;
 use countersign_client::{ConsoleIdentity, GatewayClient};
-use countersign_gateway::GatewayConfig;
-use countersign_gateway::auth::workflow_token_hash;
-use countersign_review::{SystemClock, decision_claims};
+use countersign_review::SystemClock;
 use countersign_scenarios::Cast;
 use countersign_scenarios::synthetic::{PayRequest, pay_cast};
-use countersign_store::{ReviewerRow, Store};
-use countersign_wire::{DECISION_TYP, DecisionKind, Tier};
+use countersign_testkit::{GatewayFiles, add_workflow, enrol, sign_decision};
+use countersign_wire::{DecisionKind, Role, Tier, Timestamp};
 use futures_util::StreamExt as _;
 
 const TOKEN: &str = "cswf_bench";
@@ -50,45 +49,32 @@ struct Bench {
 }
 
 async fn gateway(cast: &Cast) -> Bench {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("trust.json"),
-        serde_json::to_vec(&cast.trust_store()).unwrap(),
-    )
-    .unwrap();
-    let config = GatewayConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: dir.path().join("gw.db"),
-        trust: dir.path().join("trust.json"),
-        audience: AUDIENCE.into(),
-        key: dir.path().join("key.pem"),
-        policy: None,
-    };
-    let store = Store::open(&config.database).await.unwrap();
-    store
-        .add_workflow("bench", &workflow_token_hash(TOKEN), Utc::now().into())
-        .await
-        .unwrap();
+    let files = GatewayFiles::new(
+        &cast.trust_store(),
+        None,
+        AUDIENCE,
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    );
+    let store = files.store().await;
+    let now = Timestamp::from(Utc::now());
+    add_workflow(&store, "bench", TOKEN, now).await;
     let reviewer = ConsoleIdentity::new("user:rita", SigningKeyPair::from_seed([9; 32]), AUDIENCE);
-    let key = reviewer.key.public();
-    let row = ReviewerRow {
-        identity: reviewer.identity.clone(),
-        display_name: "Rita".into(),
-        roles: vec![countersign_review::Role::Reviewer],
-        tiers: vec![Tier::High],
-        keys: vec![key.to_jwk()],
-    };
-    store
-        .enrol_reviewer(&row, &[key.thumbprint().to_owned()], Utc::now().into())
-        .await
-        .unwrap();
-    let running = countersign_gateway::start(&config, Arc::new(SystemClock))
+    enrol(
+        &store,
+        &reviewer,
+        "Rita",
+        &[Role::Reviewer],
+        &[Tier::High],
+        now,
+    )
+    .await;
+    let running = countersign_gateway::start(&files.config, Arc::new(SystemClock))
         .await
         .unwrap();
     let client = GatewayClient::new(&format!("http://{}", running.addr));
     std::mem::forget(running); // serves until the process exits
     Bench {
-        _dir: dir,
+        _dir: files.dir,
         client,
         reviewer,
     }
@@ -198,17 +184,15 @@ async fn decision_to_waiter_latency(cast: &Cast) {
             .await
             .unwrap();
         let record = bench.client.request(&bench.reviewer, &id).await.unwrap();
-        let claims = decision_claims(
-            &record,
-            &bench.reviewer.identity,
+        let jws = sign_decision(
+            &bench.reviewer,
             AUDIENCE,
+            &record,
             DecisionKind::Approve,
             "ok",
             vec![],
             Utc::now(),
-            &format!("d{i}"),
         );
-        let jws = bench.reviewer.key.sign_jws(DECISION_TYP, &claims).unwrap();
         let client = bench.client.clone();
         let waiter_id = id.clone();
         let waiter = tokio::spawn(async move {

@@ -9,9 +9,8 @@ use countersign_wire::api::RequestState;
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
-use crate::support::{
+use countersign_testkit::{
     AUDIENCE, OTHER_WORKFLOW_TOKEN, Receiver, TestGateway, WORKFLOW_TOKEN, http, receiver,
-    sealed_entries,
 };
 
 async fn rpc_as(gw: &TestGateway, token: &str, method: &str, params: Value) -> Value {
@@ -1072,10 +1071,11 @@ async fn pushed_task(gw: &TestGateway, hook: &Receiver, task_id: &str) -> Value 
     let task = pushed["task"].clone();
     assert_eq!(task["id"], task_id);
     // Delivered, with its own audit event naming the push.
-    let delivered = sealed_entries(gw, |e| {
-        e["request_id"] == "refund-exception-t" && e["kind"] == "decision_delivered"
-    })
-    .await;
+    let delivered = gw
+        .sealed_entries(|e| {
+            e["request_id"] == "refund-exception-t" && e["kind"] == "decision_delivered"
+        })
+        .await;
     assert_eq!(delivered.len(), 1, "{delivered:?}");
     assert!(
         delivered[0]["detail"]["delivery_id"]

@@ -9,7 +9,7 @@ use countersign_gateway::{log_key_path, log_origin};
 use countersign_store::Store;
 use countersign_wire::DecisionKind;
 
-use crate::support::{AUDIENCE, TestGateway};
+use countersign_testkit::{AUDIENCE, TestGateway};
 
 /// Submits a few requests, decides one, waits until the log covers every event, stops.
 async fn busy_gateway() -> TestGateway {
@@ -40,7 +40,7 @@ fn verifier(gw: &TestGateway) -> NoteVerifier {
 }
 
 async fn text(gw: &TestGateway, path: &str) -> String {
-    crate::support::http()
+    countersign_testkit::http()
         .get(gw.url(path))
         .send()
         .await

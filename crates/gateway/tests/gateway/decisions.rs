@@ -9,7 +9,7 @@ use countersign_wire::api::RequestState;
 use countersign_wire::{DECISION_TYP, DecisionKind, HOP_TYP};
 use serde_json::Value;
 
-use crate::support::{AUDIENCE, TestGateway, WORKFLOW_TOKEN, error_code, http, uuid_like};
+use countersign_testkit::{AUDIENCE, TestGateway, WORKFLOW_TOKEN, error_code, http, unique_jti};
 
 async fn submitted(gw: &TestGateway, slug: &str) -> countersign_wire::api::RequestRecord {
     let response = gw.submit(&gw.scenario(slug)).await;
@@ -169,7 +169,7 @@ async fn decisions_bound_to_something_else_are_refused() {
             "ok",
             vec![],
             now,
-            &uuid_like(),
+            &unique_jti(),
         )
     };
 
@@ -181,7 +181,7 @@ async fn decisions_bound_to_something_else_are_refused() {
         "ok",
         vec![],
         now,
-        &uuid_like(),
+        &unique_jti(),
     );
     refused(
         gw.post_decision(&gw.reviewer, &refund.request_id, &sign(&for_payment))
@@ -306,22 +306,15 @@ async fn roles_tiers_and_self_approval_are_enforced() {
     let store = countersign_store::Store::open(&gw.config.database)
         .await
         .unwrap();
-    let key = principal.key.public();
-    let row = countersign_store::ReviewerRow {
-        identity: principal.identity.clone(),
-        display_name: "Maria".into(),
-        roles: vec![countersign_review::Role::Reviewer],
-        tiers: vec![countersign_wire::Tier::High],
-        keys: vec![key.to_jwk()],
-    };
-    store
-        .enrol_reviewer(
-            &row,
-            &[key.thumbprint().to_owned()],
-            "2026-11-22T08:00:00Z".parse().unwrap(),
-        )
-        .await
-        .unwrap();
+    countersign_testkit::enrol(
+        &store,
+        &principal,
+        "Maria",
+        &[countersign_review::Role::Reviewer],
+        &[countersign_wire::Tier::High],
+        gw.clock_now().into(),
+    )
+    .await;
     let own = gw.decision(
         &principal,
         &refund,

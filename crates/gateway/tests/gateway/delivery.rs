@@ -9,7 +9,7 @@ use countersign_wire::api::{EventKind, RequestState, WebhookDelivery};
 use countersign_wire::{DecisionKind, Jwk};
 use serde_json::{Value, json};
 
-use crate::support::{AUDIENCE, TestGateway, WORKFLOW_TOKEN, error_code, http, receiver};
+use countersign_testkit::{AUDIENCE, TestGateway, WORKFLOW_TOKEN, error_code, http, receiver};
 
 #[tokio::test]
 async fn a_waiting_workflow_gets_the_decision_when_it_is_made() {

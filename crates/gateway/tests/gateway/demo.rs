@@ -7,7 +7,7 @@ use countersign_client::demo_workflow::{DemoStep, run_demo_workflow};
 use countersign_wire::DecisionKind;
 use countersign_wire::api::{ReceiptStatus, RequestState};
 
-use crate::support::{AUDIENCE, TestGateway, WORKFLOW_TOKEN};
+use countersign_testkit::{AUDIENCE, TestGateway, WORKFLOW_TOKEN};
 
 #[tokio::test]
 async fn the_demo_workflow_submits_waits_verifies_and_posts_receipts() {
@@ -121,7 +121,7 @@ async fn consoles_read_the_trust_store_the_gateway_verifies_with() {
     assert_eq!(trust, on_disk);
     assert!(trust.parties.len() >= 5, "the demo cast is listed");
     // Only enrolled consoles may read it.
-    let anonymous = crate::support::http()
+    let anonymous = countersign_testkit::http()
         .get(gw.url("/v1/trust"))
         .send()
         .await

@@ -3,7 +3,7 @@
 use countersign_wire::api::RequestState;
 use serde_json::{Value, json};
 
-use crate::support::{OTHER_WORKFLOW_TOKEN, TestGateway, WORKFLOW_TOKEN, error_code, http};
+use countersign_testkit::{OTHER_WORKFLOW_TOKEN, TestGateway, WORKFLOW_TOKEN, error_code, http};
 
 #[tokio::test]
 async fn intake_needs_workflow_credentials() {

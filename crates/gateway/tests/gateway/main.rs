@@ -8,4 +8,3 @@ mod delivery;
 mod demo;
 mod intake;
 mod supervision;
-mod support;

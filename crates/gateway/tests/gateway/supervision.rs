@@ -8,7 +8,7 @@ use countersign_wire::DecisionKind;
 use countersign_wire::api::{EscalationReason, RequestRecord, RequestState};
 use serde_json::Value;
 
-use crate::support::{AUDIENCE, TestGateway, WORKFLOW_TOKEN, error_code, sealed_entries};
+use countersign_testkit::{AUDIENCE, TestGateway, WORKFLOW_TOKEN, error_code};
 
 const POLICY: &str = r#"
 id = "acme-review"
@@ -48,7 +48,7 @@ async fn code_of(response: reqwest::Response) -> (u16, String) {
 
 /// The sealed audit entries that `keep` selects, as JSON.
 async fn audit_entries(gw: &TestGateway, id: &str) -> Vec<Value> {
-    sealed_entries(gw, |e| e["request_id"] == id).await
+    gw.sealed_entries(|e| e["request_id"] == id).await
 }
 
 #[tokio::test]
@@ -461,7 +461,7 @@ async fn exports_give_review_records_as_jsonl_and_csv_and_are_audited() {
     );
 
     let get = |who: &countersign_client::ConsoleIdentity, query: &str| {
-        crate::support::http()
+        countersign_testkit::http()
             .get(gw.url(&format!("/v1/export/records?{query}")))
             .bearer_auth(who.token())
             .send()
@@ -509,7 +509,7 @@ async fn exports_give_review_records_as_jsonl_and_csv_and_are_audited() {
     assert_eq!(code_of(bad).await, (400, "invalid_body".into()));
 
     // Both exports are in the audit log, with the digest of what was handed out.
-    let exports = sealed_entries(&gw, |e| e["kind"] == "records_exported").await;
+    let exports = gw.sealed_entries(|e| e["kind"] == "records_exported").await;
     assert_eq!(exports.len(), 2);
     assert_eq!(exports[0]["actor"], "user:ada.auditor");
     assert_eq!(exports[0]["detail"]["records"], 2);
@@ -554,7 +554,7 @@ async fn a_bundle_exported_over_http_or_by_the_operator_verifies_offline_against
             .as_u16(),
         201
     );
-    let pinned: countersign_audit::NoteVerifier = crate::support::http()
+    let pinned: countersign_audit::NoteVerifier = countersign_testkit::http()
         .get(gw.url("/v1/audit/log-key"))
         .send()
         .await
@@ -566,7 +566,7 @@ async fn a_bundle_exported_over_http_or_by_the_operator_verifies_offline_against
         .parse()
         .unwrap();
 
-    let files: countersign_wire::api::BundleFiles = crate::support::http()
+    let files: countersign_wire::api::BundleFiles = countersign_testkit::http()
         .get(gw.url("/v1/export/bundle"))
         .bearer_auth(gw.auditor.token())
         .send()
@@ -644,7 +644,7 @@ async fn a_refusal_without_a_request_id_is_sealed_in_the_audit_log_but_not_sent_
         .submit(&serde_json::json!({"hello": "not a request"}))
         .await;
     assert_eq!(code_of(response).await, (422, "chain_refused".into()));
-    let refusals = sealed_entries(&gw, |e| e["kind"] == "request_refused").await;
+    let refusals = gw.sealed_entries(|e| e["kind"] == "request_refused").await;
     let store = countersign_store::Store::open(&gw.config.database)
         .await
         .unwrap();

@@ -1,20 +1,22 @@
-//! A gateway per test: temp directory, the demo trust store, a manual clock, enrolled people.
+//! A gateway's files in a temporary directory, and a whole gateway per test on a manual
+//! clock with the demo trust store and five enrolled people.
 
-use std::sync::{Arc, Mutex};
-
-use axum::http::{HeaderMap, StatusCode};
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use countersign_chain::SigningKeyPair;
 use countersign_client::{ConsoleIdentity, GatewayClient};
-use countersign_gateway::auth::workflow_token_hash;
 use countersign_gateway::{GatewayConfig, RunningGateway};
-use countersign_review::{ManualClock, decision_claims};
+use countersign_review::{Clock as _, ManualClock};
 use countersign_scenarios::demo::{Demo, demo};
-use countersign_store::{ReviewerRow, Store};
+use countersign_store::Store;
 use countersign_wire::api::RequestRecord;
-use countersign_wire::{DECISION_TYP, DecisionKind, Tier};
+use countersign_wire::{DecisionKind, FindingCode, Role, Tier, Timestamp, TrustStore};
 use serde_json::Value;
+
+use crate::decision::sign_decision;
+use crate::people::{ALL_TIERS, add_workflow, enrol};
 
 pub const AUDIENCE: &str = "test-gateway";
 pub const WORKFLOW_TOKEN: &str = "cswf_test-workflow-credential";
@@ -24,7 +26,55 @@ pub const OTHER_WORKFLOW_TOKEN: &str = "cswf_other-workflow-credential";
 /// sees the manual clock, but a workflow verifying a decision with a stock JOSE library (PyJWT)
 /// checks `exp` against the real clock, so the two must agree at the start.
 pub fn t0() -> DateTime<Utc> {
-    Utc.timestamp_opt(Utc::now().timestamp(), 0).unwrap()
+    Utc.timestamp_opt(Utc::now().timestamp(), 0)
+        .single()
+        .unwrap_or_else(Utc::now)
+}
+
+/// A gateway's trust store, policy, database and key in a temporary directory, and the
+/// config that names them.
+pub struct GatewayFiles {
+    pub dir: tempfile::TempDir,
+    pub config: GatewayConfig,
+}
+
+impl GatewayFiles {
+    /// Files for a gateway for `audience` on `listen` that trusts `trust`, under the review
+    /// policy `policy` (TOML) or the default one.
+    pub fn new(
+        trust: &TrustStore,
+        policy: Option<&str>,
+        audience: &str,
+        listen: SocketAddr,
+    ) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let policy = policy.map(|text| {
+            let path = dir.path().join("policy.toml");
+            std::fs::write(&path, text).expect("the policy is written");
+            path
+        });
+        std::fs::write(
+            dir.path().join("trust.json"),
+            serde_json::to_vec(trust).expect("a trust store serializes"),
+        )
+        .expect("the trust store is written");
+        let config = GatewayConfig {
+            listen,
+            database: dir.path().join("gateway.db"),
+            trust: dir.path().join("trust.json"),
+            audience: audience.into(),
+            key: dir.path().join("gateway-key.pem"),
+            policy,
+        };
+        GatewayFiles { dir, config }
+    }
+
+    /// The gateway's store, as the operator CLI opens it.
+    pub async fn store(&self) -> Store {
+        Store::open(&self.config.database)
+            .await
+            .expect("the store opens")
+    }
 }
 
 pub struct TestGateway {
@@ -58,67 +108,40 @@ impl TestGateway {
 
     /// A gateway under the review policy `policy` (TOML).
     pub async fn start_with_policy(policy: Option<&str>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let policy = policy.map(|text| {
-            let path = dir.path().join("policy.toml");
-            std::fs::write(&path, text).unwrap();
-            path
-        });
         let start = t0();
         let demo = demo(start, "t");
-        std::fs::write(
-            dir.path().join("trust.json"),
-            serde_json::to_vec(&demo.trust_store()).unwrap(),
-        )
-        .unwrap();
-        let config = GatewayConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            database: dir.path().join("gateway.db"),
-            trust: dir.path().join("trust.json"),
-            audience: AUDIENCE.into(),
-            key: dir.path().join("gateway-key.pem"),
+        let files = GatewayFiles::new(
+            &demo.trust_store(),
             policy,
-        };
+            AUDIENCE,
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+        );
         let clock = Arc::new(ManualClock::new(start));
         let reviewer = person("user:rita.reviewer", 1, &clock);
         let supervisor = person("user:sol.supervisor", 2, &clock);
         let auditor = person("user:ada.auditor", 3, &clock);
         let low_only = person("user:lou.lowtier", 4, &clock);
         let second = person("user:sam.second", 5, &clock);
-        let store = Store::open(&config.database).await.unwrap();
-        store
-            .add_workflow(
-                "demo",
-                &workflow_token_hash(WORKFLOW_TOKEN),
-                "2026-11-22T08:00:00Z".parse().unwrap(),
-            )
-            .await
-            .unwrap();
-        store
-            .add_workflow(
-                "other",
-                &workflow_token_hash(OTHER_WORKFLOW_TOKEN),
-                "2026-11-22T08:00:00Z".parse().unwrap(),
-            )
-            .await
-            .unwrap();
-        let all = vec![Tier::Low, Tier::Medium, Tier::High, Tier::Critical];
+        let store = files.store().await;
+        let at = Timestamp::from(start);
+        add_workflow(&store, "demo", WORKFLOW_TOKEN, at).await;
+        add_workflow(&store, "other", OTHER_WORKFLOW_TOKEN, at).await;
         for (who, roles, tiers) in [
-            (&reviewer, vec!["reviewer"], all.clone()),
-            (&supervisor, vec!["reviewer", "supervisor"], all.clone()),
-            (&auditor, vec!["auditor"], all.clone()),
-            (&low_only, vec!["reviewer"], vec![Tier::Low]),
-            (&second, vec!["reviewer"], all.clone()),
+            (&reviewer, &[Role::Reviewer][..], &ALL_TIERS[..]),
+            (&supervisor, &[Role::Reviewer, Role::Supervisor], &ALL_TIERS),
+            (&auditor, &[Role::Auditor], &ALL_TIERS),
+            (&low_only, &[Role::Reviewer], &[Tier::Low]),
+            (&second, &[Role::Reviewer], &ALL_TIERS),
         ] {
-            enrol(&store, who, &roles, tiers).await;
+            enrol(&store, who, &who.identity, roles, tiers, at).await;
         }
-        let gateway = countersign_gateway::start(&config, clock.clone())
+        let gateway = countersign_gateway::start(&files.config, clock.clone())
             .await
-            .unwrap();
+            .expect("the gateway starts");
         let client = GatewayClient::new(&format!("http://{}", gateway.addr));
         TestGateway {
-            _dir: dir,
-            config,
+            _dir: files.dir,
+            config: files.config,
             clock,
             gateway: Some(gateway),
             client,
@@ -137,7 +160,7 @@ impl TestGateway {
 
     pub async fn stop(&mut self) {
         if let Some(gateway) = self.gateway.take() {
-            gateway.shutdown().await.unwrap();
+            gateway.shutdown().await.expect("the gateway stops");
         }
     }
 
@@ -146,21 +169,23 @@ impl TestGateway {
         self.stop().await;
         let gateway = countersign_gateway::start(&self.config, self.clock.clone())
             .await
-            .unwrap();
+            .expect("the gateway restarts");
         self.client = GatewayClient::new(&format!("http://{}", gateway.addr));
         self.gateway = Some(gateway);
     }
 
+    /// The request of the demo scenario `slug`.
     pub fn scenario(&self, slug: &str) -> Value {
         self.demo
             .scenarios
             .iter()
             .find(|s| s.slug == slug)
-            .unwrap()
+            .unwrap_or_else(|| panic!("no demo scenario {slug:?}"))
             .request
             .clone()
     }
 
+    /// Submits `body` as the `demo` workflow.
     pub async fn submit(&self, body: &Value) -> reqwest::Response {
         http()
             .post(self.url("/v1/requests"))
@@ -168,14 +193,14 @@ impl TestGateway {
             .json(body)
             .send()
             .await
-            .unwrap()
+            .expect("the gateway answers")
     }
 
     pub async fn record(&self, request_id: &str) -> RequestRecord {
         self.client
             .request(&self.reviewer, request_id)
             .await
-            .unwrap()
+            .expect("the record is readable")
     }
 
     /// A decision JWS by `who` on `record`, signed now with the default claims.
@@ -187,24 +212,23 @@ impl TestGateway {
         reason: &str,
         flags: &[&str],
     ) -> String {
-        let claims = decision_claims(
-            record,
-            &who.identity,
+        let acknowledged = flags
+            .iter()
+            .map(|f| FindingCode::from(f.to_string()))
+            .collect();
+        sign_decision(
+            who,
             AUDIENCE,
+            record,
             decision,
             reason,
-            flags
-                .iter()
-                .map(|f| countersign_wire::FindingCode::from(f.to_string()))
-                .collect(),
+            acknowledged,
             self.clock_now(),
-            &uuid_like(),
-        );
-        who.key.sign_jws(DECISION_TYP, &claims).unwrap()
+        )
     }
 
     pub fn clock_now(&self) -> DateTime<Utc> {
-        countersign_review::Clock::now(self.clock.as_ref())
+        self.clock.now()
     }
 
     pub fn advance(&self, by: Duration) {
@@ -252,96 +276,33 @@ impl TestGateway {
             .json(&serde_json::json!({"decision_jws": jws}))
             .send()
             .await
-            .unwrap()
+            .expect("the gateway answers")
     }
-}
 
-pub fn uuid_like() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    format!(
-        "jti-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
+    /// Audit entries sealed so far that `keep` selects, read through the store the gateway
+    /// wrote (sealing what is committed first).
+    pub async fn sealed_entries(&self, keep: impl Fn(&Value) -> bool) -> Vec<Value> {
+        self.run_workers().await;
+        Store::open(&self.config.database)
+            .await
+            .expect("the store opens")
+            .audit_entries()
+            .await
+            .expect("the audit log is readable")
+            .iter()
+            .map(|e| serde_json::from_str::<Value>(&e.entry).expect("an entry is JSON"))
+            .filter(|e| keep(e))
+            .collect()
+    }
 }
 
 pub fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-async fn enrol(store: &Store, who: &ConsoleIdentity, roles: &[&str], tiers: Vec<Tier>) {
-    let key = who.key.public();
-    let row = ReviewerRow {
-        identity: who.identity.clone(),
-        display_name: who.identity.clone(),
-        roles: roles
-            .iter()
-            .map(|r| countersign_review::Role::parse(r).expect("a known role"))
-            .collect(),
-        tiers,
-        keys: vec![key.to_jwk()],
-    };
-    store
-        .enrol_reviewer(
-            &row,
-            &[key.thumbprint().to_owned()],
-            "2026-11-22T08:00:00Z".parse().unwrap(),
-        )
-        .await
-        .unwrap();
-}
-
+/// An error answer's status and body.
 pub async fn error_code(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
-    let body: Value = response.json().await.unwrap();
+    let body: Value = response.json().await.expect("an error body is JSON");
     (status, body)
-}
-
-/// A webhook (or A2A push) receiver on loopback, recording what it got; while down it answers
-/// 503.
-pub struct Receiver {
-    pub url: String,
-    pub up: Arc<Mutex<bool>>,
-    pub got: Arc<Mutex<Vec<(HeaderMap, String)>>>,
-}
-
-pub async fn receiver(up: bool) -> Receiver {
-    let up = Arc::new(Mutex::new(up));
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let (up2, got2) = (up.clone(), got.clone());
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: HeaderMap, body: String| {
-            let (up, got) = (up2.clone(), got2.clone());
-            async move {
-                if !*up.lock().unwrap() {
-                    return StatusCode::SERVICE_UNAVAILABLE;
-                }
-                got.lock().unwrap().push((headers, body));
-                StatusCode::NO_CONTENT
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Receiver { url, up, got }
-}
-
-/// Audit entries sealed so far that `keep` selects, read through the store the gateway wrote.
-pub async fn sealed_entries(gw: &TestGateway, keep: impl Fn(&Value) -> bool) -> Vec<Value> {
-    // Seal what is committed now; read it through the store the gateway wrote.
-    gw.run_workers().await;
-    let store = countersign_store::Store::open(&gw.config.database)
-        .await
-        .unwrap();
-    store
-        .audit_entries()
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| serde_json::from_str::<Value>(&e.entry).unwrap())
-        .filter(|e| keep(e))
-        .collect()
 }
