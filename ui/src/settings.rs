@@ -2,8 +2,8 @@
 //! to connect to. The backend validates and saves; a new gateway applies on restart.
 
 use countersign_wire::console::{
-    ConsoleError, ExportPublicKey, ExportedKey, GatewaySettings, GetSettings, Restart,
-    SaveSettings, SettingsView,
+    ConsoleError, ExportPublicKey, GatewaySettings, GetSettings, Restart, SaveSettings,
+    SettingsView,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -13,7 +13,12 @@ use crate::bridge;
 #[component]
 pub(crate) fn SettingsPanel(open: RwSignal<bool>) -> impl IntoView {
     let loaded = RwSignal::new(None::<Result<SettingsView, ConsoleError>>);
-    let exported = RwSignal::new(None::<Result<ExportedKey, ConsoleError>>);
+    let export_key = Action::new_local(|_: &()| bridge::call(&ExportPublicKey {}));
+    let exported = export_key.value();
+    let restart_app = Action::new_local(|_: &()| async {
+        // The backend restarts the app; there is nothing to show if it cannot.
+        let _ = bridge::call(&Restart {}).await;
+    });
     let use_gateway = RwSignal::new(false);
     let url = RwSignal::new(String::new());
     let identity = RwSignal::new(String::new());
@@ -73,12 +78,10 @@ pub(crate) fn SettingsPanel(open: RwSignal<bool>) -> impl IntoView {
         });
     };
     let export = move |_| {
-        spawn_local(async move { exported.set(Some(bridge::call(&ExportPublicKey {}).await)) });
+        export_key.dispatch_local(());
     };
     let restart = move |_| {
-        spawn_local(async move {
-            let _ = bridge::call(&Restart {}).await;
-        });
+        restart_app.dispatch_local(());
     };
     let field = move |label: &'static str,
                       id: &'static str,

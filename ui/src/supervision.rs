@@ -4,8 +4,8 @@
 use countersign_wire::Role;
 use countersign_wire::api::{DayMetrics, Escalation, EscalationReason, Metrics, RequestRecord};
 use countersign_wire::console::{
-    Assign, ConsoleError, EXPORT_PROGRESS_EVENT, Escalate, ExportFormat, ExportRecords, Exported,
-    GetMetrics, GetReviewers, QueueItem, RequestView, Snapshot,
+    Assign, ConsoleError, EXPORT_PROGRESS_EVENT, Escalate, ExportFormat, ExportRecords, GetMetrics,
+    GetReviewers, QueueItem, RequestView, Snapshot,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -131,6 +131,10 @@ pub(crate) fn EscalationBanner(record: RequestRecord, now: RwSignal<f64>) -> imp
 
 /// Sends a command that changes the request and hands back its new view; while it runs the
 /// panel is busy, and a refusal is shown in the panel.
+///
+/// Not an `Action`: the live event the command causes re-renders the request, and with it
+/// this panel, before the answer arrives. An action owned by the panel would be disposed with
+/// it and the new view lost; `on_changed` belongs to the request page, which outlives it.
 fn change<C>(
     req: C,
     busy: RwSignal<bool>,
@@ -142,13 +146,15 @@ fn change<C>(
     busy.set(true);
     spawn_local(async move {
         let result = bridge::call(&req).await;
-        busy.set(false);
+        let _ = busy.try_set(false);
         match result {
             Ok(view) => {
-                problem.set(None);
+                let _ = problem.try_set(None);
                 on_changed(view);
             }
-            Err(e) => problem.set(Some(e)),
+            Err(e) => {
+                let _ = problem.try_set(Some(e));
+            }
         }
     });
 }
@@ -195,22 +201,22 @@ pub(crate) fn AssignPanel(
     let reviewer = RwSignal::new(String::new());
     let note = RwSignal::new(String::new());
     // Who may take it: enrolled for this tier, with a deciding role (the gateway checks again).
-    let candidates = RwSignal::new(Vec::new());
-    spawn_local(async move {
-        if let Ok(people) = bridge::call(&GetReviewers {}).await {
-            let fit: Vec<(String, String)> = people
-                .into_iter()
-                .filter(|p| p.tiers.contains(&tier))
-                .filter(|p| {
-                    p.roles
-                        .iter()
-                        .any(|r| matches!(r, Role::Reviewer | Role::Supervisor))
-                })
-                .map(|p| (p.identity, p.display_name))
-                .collect();
-            let _ = candidates.try_set(fit);
-        }
-    });
+    let people = LocalResource::new(|| bridge::call(&GetReviewers {}));
+    let candidates = move || -> Vec<(String, String)> {
+        let Some(Ok(people)) = people.get() else {
+            return Vec::new();
+        };
+        people
+            .into_iter()
+            .filter(|p| p.tiers.contains(&tier))
+            .filter(|p| {
+                p.roles
+                    .iter()
+                    .any(|r| matches!(r, Role::Reviewer | Role::Supervisor))
+            })
+            .map(|p| (p.identity, p.display_name))
+            .collect()
+    };
     let busy = RwSignal::new(false);
     let problem = RwSignal::new(None::<ConsoleError>);
     let submit = move |_| {
@@ -228,7 +234,7 @@ pub(crate) fn AssignPanel(
                 <input data-testid="assign-reviewer" placeholder="user:identity" list="assignable" prop:value=move || reviewer.get()
                     on:input=move |ev| reviewer.set(event_target_value(&ev)) />
                 <datalist id="assignable">
-                    {move || candidates.get().into_iter().map(|(identity, name)| view! { <option value=identity>{name}</option> }).collect_view()}
+                    {move || candidates().into_iter().map(|(identity, name)| view! { <option value=identity>{name}</option> }).collect_view()}
                 </datalist>
                 <input data-testid="assign-note" placeholder="Note for them (optional)" prop:value=move || note.get()
                     on:input=move |ev| note.set(event_target_value(&ev)) />
@@ -243,29 +249,25 @@ pub(crate) fn AssignPanel(
 /// Supervisors and auditors export one request as a verifiable bundle.
 #[component]
 pub(crate) fn ExportRequestPanel(request_id: String) -> impl IntoView {
-    let result = RwSignal::new(None::<Result<Exported, ConsoleError>>);
-    let busy = RwSignal::new(false);
+    let bundle = Action::new_local(|req: &ExportRecords| {
+        let req = req.clone();
+        async move { bridge::call(&req).await }
+    });
     let export = move |_| {
-        let req = ExportRecords {
+        bundle.dispatch_local(ExportRecords {
             format: ExportFormat::Bundle,
             from: None,
             to: None,
             request_ids: vec![request_id.clone()],
-        };
-        busy.set(true);
-        spawn_local(async move {
-            let outcome = bridge::call(&req).await;
-            busy.set(false);
-            result.set(Some(outcome));
         });
     };
     view! {
         <section class="panel export-one">
             <h2>"Audit record"</h2>
-            <button class="secondary" data-testid="export-request" disabled=move || busy.get() on:click=export>
+            <button class="secondary" data-testid="export-request" disabled=move || bundle.pending().get() on:click=export>
                 "Export this request as a verifiable bundle"
             </button>
-            {move || result.get().map(|r| match r {
+            {move || bundle.value().get().map(|r| match r {
                 Ok(done) => view! {
                     <p class="exported" data-testid="exported-request">"Saved to " <code>{done.path}</code> " · check it with " <code>{done.check}</code></p>
                 }.into_any(),
@@ -282,10 +284,7 @@ fn percent(rate: f64) -> String {
 /// The supervisor dashboard: the measures and a per-day plot.
 #[component]
 pub(crate) fn Dashboard() -> impl IntoView {
-    let metrics = RwSignal::new(None::<Result<Metrics, ConsoleError>>);
-    spawn_local(async move {
-        metrics.set(Some(bridge::call(&GetMetrics {}).await));
-    });
+    let metrics = LocalResource::new(|| bridge::call(&GetMetrics {}));
     view! {
         <div class="rows dashboard" data-testid="dashboard">
             {move || match metrics.get() {
@@ -302,13 +301,17 @@ pub(crate) fn Dashboard() -> impl IntoView {
 /// it runs.
 #[component]
 fn ExportPanel() -> impl IntoView {
-    let received = RwSignal::new(None::<u64>);
-    let result = RwSignal::new(None::<Result<Exported, ConsoleError>>);
+    let export = Action::new_local(|req: &ExportRecords| {
+        let req = req.clone();
+        async move { bridge::call(&req).await }
+    });
+    let running = export.pending();
+    let received = RwSignal::new(0_u64);
     let progress = bridge::listen(EXPORT_PROGRESS_EVENT, move |payload| {
         if let Some(bytes) = payload.as_f64()
-            && received.try_get_untracked().flatten().is_some()
+            && running.try_get_untracked().unwrap_or(false)
         {
-            let _ = received.try_set(Some(bytes as u64));
+            let _ = received.try_set(bytes as u64);
         }
     });
     // Every visit to the dashboard subscribes; leaving it unsubscribes.
@@ -317,23 +320,17 @@ fn ExportPanel() -> impl IntoView {
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
     let run = move |format: ExportFormat| {
-        received.set(Some(0));
-        result.set(None);
-        let req = ExportRecords {
+        received.set(0);
+        export.dispatch_local(ExportRecords {
             format,
             from: Some(from.get_untracked()),
             to: Some(to.get_untracked()),
             request_ids: Vec::new(),
-        };
-        spawn_local(async move {
-            let outcome = bridge::call(&req).await;
-            received.set(None);
-            result.set(Some(outcome));
         });
     };
     let button = move |format: ExportFormat, label: &'static str, testid: &'static str| {
         view! {
-            <button class="secondary" data-testid=testid disabled=move || received.get().is_some()
+            <button class="secondary" data-testid=testid disabled=move || running.get()
                 on:click=move |_| run(format)>{label}</button>
         }
     };
@@ -351,10 +348,11 @@ fn ExportPanel() -> impl IntoView {
             {button(ExportFormat::Csv, "CSV", "export-csv")}
             {button(ExportFormat::Jsonl, "JSONL", "export-jsonl")}
         </div>
-        {move || received.get().map(|bytes| view! {
-            <p class="progress" data-testid="export-progress">"Exporting… " {crate::text::size(bytes)} " received"</p>
+        {move || running.get().then(|| view! {
+            <p class="progress" data-testid="export-progress">"Exporting… " {crate::text::size(received.get())} " received"</p>
         })}
-        {move || result.get().map(|r| match r {
+        // The last export's outcome, once no other is running.
+        {move || (!running.get()).then(|| export.value().get()).flatten().map(|r| match r {
             Ok(done) => view! {
                 <div class="exported" data-testid="exported">
                     <p>"Saved " {crate::text::size(done.bytes)} " to " <code>{done.path}</code></p>

@@ -25,13 +25,20 @@ pub struct Workflow(pub String);
 #[derive(Clone, Debug)]
 pub struct Console(pub Reviewer);
 
+/// The credentials of `Authorization: Bearer <token>`. The scheme is case-insensitive
+/// (RFC 9110 §11.1): `bearer` and `BEARER` are `Bearer`.
+fn bearer_credentials(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 fn bearer(parts: &Parts) -> Result<&str, Failure> {
     parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(bearer_credentials)
         .ok_or_else(|| {
             Failure::new(
                 ErrorCode::Unauthenticated,

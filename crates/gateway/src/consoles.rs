@@ -54,6 +54,7 @@ fn record(state: &AppState, stored: StoredRequest, context: Context) -> Result<R
     let blocked_by = rules.blocking_codes(&stored.report.findings);
     Ok(RequestRecord {
         request_id: stored.request_id,
+        txn: stored.txn,
         state: stored.state,
         tier: stored.tier,
         expires_at: stored.expires_at,

@@ -328,25 +328,18 @@ pub fn decision_claims(
     now: DateTime<Utc>,
     jti: &str,
 ) -> DecisionClaims {
-    let text = |key: &str| {
-        record
-            .request
-            .get(key)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let subject = record.decision_subject();
     DecisionClaims {
         iss: reviewer.to_owned(),
         aud: audience.to_owned(),
         jti: jti.to_owned(),
         iat: now.timestamp(),
         exp: now.timestamp() + DECISION_LIFETIME_SECONDS,
-        txn: text("txn"),
-        request_id: record.request_id.clone(),
-        request_digest: record.report.request_digest.clone().unwrap_or_default(),
-        chain_digest: record.report.chain_digest.clone().unwrap_or_default(),
-        action_digest: record.report.action_digest.clone().unwrap_or_default(),
+        txn: subject.txn,
+        request_id: subject.request_id,
+        request_digest: subject.request_digest,
+        chain_digest: subject.chain_digest,
+        action_digest: subject.action_digest,
         decision,
         reason: reason.to_owned(),
         flags_acknowledged,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use countersign_chain::SigningKeyPair;
 use countersign_client::{ConsoleIdentity, GatewayClient};
 use countersign_gateway::{GatewayConfig, RunningGateway};
-use countersign_review::{Clock as _, ManualClock};
+use countersign_review::{Clock as _, ManualClock, SystemClock};
 use countersign_scenarios::demo::{Demo, demo};
 use countersign_store::Store;
 use countersign_wire::api::RequestRecord;
@@ -26,9 +26,10 @@ pub const OTHER_WORKFLOW_TOKEN: &str = "cswf_other-workflow-credential";
 /// sees the manual clock, but a workflow verifying a decision with a stock JOSE library (PyJWT)
 /// checks `exp` against the real clock, so the two must agree at the start.
 pub fn t0() -> DateTime<Utc> {
-    Utc.timestamp_opt(Utc::now().timestamp(), 0)
+    let now = SystemClock.now();
+    Utc.timestamp_opt(now.timestamp(), 0)
         .single()
-        .unwrap_or_else(Utc::now)
+        .unwrap_or(now)
 }
 
 /// A gateway's trust store, policy, database and key in a temporary directory, and the

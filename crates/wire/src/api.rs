@@ -178,6 +178,11 @@ pub struct SubmitResponse {
 pub struct RequestRecord {
     /// Request id.
     pub request_id: String,
+    /// The request's transaction id, which its decision names. (Absent in records a console
+    /// cached before it was sent: such a record's decision names no transaction and is
+    /// refused until the record is fetched again.)
+    #[serde(default)]
+    pub txn: String,
     /// Current state.
     pub state: RequestState,
     /// Impact tier (copied from the action for sorting).
@@ -215,6 +220,20 @@ pub struct RequestRecord {
     /// only a supervisor's override, acknowledging each, can approve.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocked_by: Vec<crate::FindingCode>,
+}
+
+impl RequestRecord {
+    /// What a decision on this request must name: its ids and its report's digests.
+    pub fn decision_subject(&self) -> crate::DecisionSubject {
+        let digest = |d: &Option<String>| d.clone().unwrap_or_default();
+        crate::DecisionSubject {
+            request_id: self.request_id.clone(),
+            txn: self.txn.clone(),
+            request_digest: digest(&self.report.request_digest),
+            chain_digest: digest(&self.report.chain_digest),
+            action_digest: digest(&self.report.action_digest),
+        }
+    }
 }
 
 fn one() -> u32 {
@@ -589,7 +608,8 @@ pub struct ReviewRecord {
     pub reason: String,
     /// Finding codes the settling decision acknowledged.
     pub flags_acknowledged: String,
-    /// Time of the settling decision, when decided.
+    /// Time of the settling decision; empty when undecided (as in the CSV).
+    #[serde(with = "crate::timestamp::empty_when_none")]
     pub decided_at: Option<Timestamp>,
     /// What the workflow reported: `executed`, `failed`, `skipped`, or empty.
     pub receipt: String,

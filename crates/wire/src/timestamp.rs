@@ -142,6 +142,36 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+/// An optional time written as an empty string when absent: the form review records had
+/// before times were typed, kept so exports read as they did.
+pub(crate) mod empty_when_none {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Timestamp;
+
+    pub(crate) fn serialize<S: Serializer>(
+        at: &Option<Timestamp>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match at {
+            Some(at) => serializer.collect_str(at),
+            None => serializer.serialize_str(""),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Timestamp>, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        if text.is_empty() {
+            return Ok(None);
+        }
+        Timestamp::parse(&text)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// Stored as its text form, so SQL compares times as text and a row reads as it is meant.
 #[cfg(feature = "sqlx")]
 mod sql {

@@ -26,6 +26,48 @@ async fn intake_needs_workflow_credentials() {
 }
 
 #[tokio::test]
+async fn the_auth_scheme_is_case_insensitive_and_only_bearer_counts() {
+    let gw = TestGateway::start().await;
+    let submit = |authorization: String, id: &str| {
+        let mut body = gw.scenario("refund-exception");
+        body["request_id"] = json!(id);
+        http()
+            .post(gw.url("/v1/requests"))
+            .header("authorization", authorization)
+            .json(&body)
+            .send()
+    };
+    for (n, scheme) in ["Bearer", "bearer", "BEARER", "bEaReR"]
+        .into_iter()
+        .enumerate()
+    {
+        let response = submit(format!("{scheme} {WORKFLOW_TOKEN}"), &format!("case-{n}"))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "{scheme}");
+    }
+    for authorization in [
+        format!("Basic {WORKFLOW_TOKEN}"),
+        format!("Bearer{WORKFLOW_TOKEN}"),
+        "Bearer ".to_owned(),
+        WORKFLOW_TOKEN.to_owned(),
+    ] {
+        let (status, body) =
+            error_code(submit(authorization.clone(), "never").await.unwrap()).await;
+        assert_eq!(status, 401, "{authorization}");
+        assert_eq!(body["error"]["code"], "unauthenticated");
+    }
+    // A console call takes its token the same way.
+    let me = http()
+        .get(gw.url("/v1/me"))
+        .header("authorization", format!("bearer {}", gw.reviewer.token()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+}
+
+#[tokio::test]
 async fn client_mistakes_get_typed_4xx_errors_never_500() {
     let gw = TestGateway::start().await;
     let post = |content_type: &'static str, body: Vec<u8>| {

@@ -60,3 +60,23 @@ fn jsonl_is_one_record_per_line_and_reads_back() {
     assert_eq!(back[1].summary, "c\nd");
     assert_eq!(back[0].state, RequestState::Rejected);
 }
+
+#[test]
+fn an_undecided_record_has_an_empty_decision_time_in_both_forms() {
+    let undecided = ReviewRecord {
+        decided_at: None,
+        ..record("a", "")
+    };
+    let line = to_jsonl(std::slice::from_ref(&undecided));
+    let value: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(value["decided_at"], "");
+    let back: ReviewRecord = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(back.decided_at, None);
+    let decided: serde_json::Value =
+        serde_json::from_str(to_jsonl(&[record("a", "b")]).trim()).unwrap();
+    assert_eq!(decided["decided_at"], "2026-11-22T09:05:00.000Z");
+    let csv = to_csv(&[undecided]);
+    let row = csv.lines().nth(1).unwrap();
+    let column = CSV_COLUMNS.iter().position(|c| *c == "decided_at").unwrap();
+    assert_eq!(row.split(',').nth(column), Some(""));
+}

@@ -11,6 +11,7 @@ use countersign_wire::console::DecideOutcome;
 fn record(id: &str, state: RequestState) -> RequestRecord {
     RequestRecord {
         request_id: id.into(),
+        txn: format!("txn-{id}"),
         state,
         tier: Tier::High,
         expires_at: at("2026-11-22T10:00:00Z"),
