@@ -157,20 +157,22 @@ impl Store {
             .bind(&decision.jws)
             .execute(&mut *tx)
             .await?;
+        // The decision's event, whether it settles the request or counts toward a quorum.
+        let decision_event = |kind, state| EventRow {
+            detail: decision.detail.clone(),
+            decision_jti: Some(&decision.jti),
+            ..EventRow::new(
+                kind,
+                &decision.request_id,
+                state,
+                decision.decided_at,
+                Some(&decision.decided_by),
+            )
+        };
         if !settles {
             let event = append_event(
                 &mut tx,
-                EventRow {
-                    detail: decision.detail.clone(),
-                    decision_jti: Some(&decision.jti),
-                    ..EventRow::new(
-                        EventKind::ApprovalRecorded,
-                        &decision.request_id,
-                        open_state,
-                        decision.decided_at,
-                        Some(&decision.decided_by),
-                    )
-                },
+                decision_event(EventKind::ApprovalRecorded, open_state),
             )
             .await?;
             supervision::raise_in(
@@ -191,21 +193,7 @@ impl Store {
             .bind(&decision.request_id)
             .execute(&mut *tx)
             .await?;
-        let event = append_event(
-            &mut tx,
-            EventRow {
-                detail: decision.detail.clone(),
-                decision_jti: Some(&decision.jti),
-                ..EventRow::new(
-                    EventKind::RequestDecided,
-                    &decision.request_id,
-                    state,
-                    decision.decided_at,
-                    Some(&decision.decided_by),
-                )
-            },
-        )
-        .await?;
+        let event = append_event(&mut tx, decision_event(EventKind::RequestDecided, state)).await?;
         sqlx::query(
             "UPDATE escalations SET closed_at = ? WHERE request_id = ? AND closed_at IS NULL",
         )
