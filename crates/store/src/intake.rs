@@ -135,7 +135,14 @@ async fn admit_all(
     let mut slots = Vec::with_capacity(work.len());
     for (new, decide) in work {
         if let Some(stored) = existing.remove(&new.request_id) {
-            let outcome = if stored.request_digest == new.request_digest {
+            // A request the verifier could not digest (refused) is told apart by its exact
+            // bytes, so another body under its id is a conflict, not a duplicate.
+            let same = if stored.request_digest.is_empty() || new.request_digest.is_empty() {
+                stored.body == new.body
+            } else {
+                stored.request_digest == new.request_digest
+            };
+            let outcome = if same {
                 AdmitOutcome::Duplicate(stored)
             } else {
                 AdmitOutcome::Conflict(stored)

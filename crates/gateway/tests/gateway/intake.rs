@@ -330,3 +330,25 @@ async fn a_graceful_restart_keeps_the_queue_and_keeps_serving() {
     );
     gw.stop().await;
 }
+
+/// A request the verifier cannot digest (an integer beyond what every JSON reader agrees on)
+/// is refused; its id, reused with another such body, is a conflict, not a duplicate.
+#[tokio::test]
+async fn a_refused_requests_id_reused_with_another_body_is_a_conflict() {
+    let gw = TestGateway::start().await;
+    let with_amount = |amount: u64| {
+        let mut body = gw.scenario("refund-exception");
+        body["request_id"] = json!("refused-then-reused");
+        body["action"]["arguments"]["amount"] = json!(amount);
+        body
+    };
+    let first = gw.submit(&with_amount(1 << 60)).await;
+    let (status, body) = error_code(first).await;
+    assert_eq!(status, 422, "{body}");
+    // The same body again gets the same answer.
+    let (again, _) = error_code(gw.submit(&with_amount(1 << 60)).await).await;
+    assert_eq!(again, 422);
+    let (status, body) = error_code(gw.submit(&with_amount(1 << 61)).await).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "request_id_conflict");
+}
