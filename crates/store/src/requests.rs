@@ -47,14 +47,7 @@ pub struct StoredRequest {
 impl StoredRequest {
     /// What a decision on this request must name: its ids and the digests of its report.
     pub fn decision_subject(&self) -> countersign_wire::DecisionSubject {
-        let digest = |d: &Option<String>| d.clone().unwrap_or_default();
-        countersign_wire::DecisionSubject {
-            request_id: self.request_id.clone(),
-            txn: self.txn.clone(),
-            request_digest: self.request_digest.clone(),
-            chain_digest: digest(&self.report.chain_digest),
-            action_digest: digest(&self.report.action_digest),
-        }
+        countersign_wire::DecisionSubject::of(&self.request_id, &self.txn, &self.report)
     }
 }
 

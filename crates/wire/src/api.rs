@@ -225,14 +225,7 @@ pub struct RequestRecord {
 impl RequestRecord {
     /// What a decision on this request must name: its ids and its report's digests.
     pub fn decision_subject(&self) -> crate::DecisionSubject {
-        let digest = |d: &Option<String>| d.clone().unwrap_or_default();
-        crate::DecisionSubject {
-            request_id: self.request_id.clone(),
-            txn: self.txn.clone(),
-            request_digest: digest(&self.report.request_digest),
-            chain_digest: digest(&self.report.chain_digest),
-            action_digest: digest(&self.report.action_digest),
-        }
+        crate::DecisionSubject::of(&self.request_id, &self.txn, &self.report)
     }
 }
 

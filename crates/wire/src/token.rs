@@ -147,6 +147,20 @@ pub struct DecisionSubject {
     pub action_digest: String,
 }
 
+impl DecisionSubject {
+    /// The subject of request `request_id` in transaction `txn`: the digests its report gives.
+    pub fn of(request_id: &str, txn: &str, report: &crate::VerificationReport) -> Self {
+        let digest = |d: &Option<String>| d.clone().unwrap_or_default();
+        DecisionSubject {
+            request_id: request_id.to_owned(),
+            txn: txn.to_owned(),
+            request_digest: digest(&report.request_digest),
+            chain_digest: digest(&report.chain_digest),
+            action_digest: digest(&report.action_digest),
+        }
+    }
+}
+
 impl DecisionClaims {
     /// The claims in which this decision names another request than `subject` (none: it binds
     /// `subject`), in the order of the contract.
