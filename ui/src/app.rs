@@ -9,13 +9,12 @@ use countersign_wire::console::{
 use countersign_wire::{DecisionKind, Role};
 use leptos::ev;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::bridge;
 use crate::queue::{History, QueueList};
 use crate::request::{DecisionState, RequestDetail};
 use crate::settings::SettingsPanel;
-use crate::supervision::{Dashboard, EscalationQueue, escalation_groups};
+use crate::supervision::{Dashboard, EscalationQueue, RequestChanges, escalation_groups};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tab {
@@ -37,6 +36,7 @@ pub fn App() -> impl IntoView {
     let help = RwSignal::new(false);
     let settings_open = RwSignal::new(false);
     let decision = DecisionState::new();
+    let changes = RequestChanges::new();
     let has_role =
         move |role: Role| snapshot.with(|s| s.as_ref().is_some_and(|s| s.reviewer.has_role(role)));
     let supervisor = Signal::derive(move || has_role(Role::Supervisor));
@@ -44,38 +44,58 @@ pub fn App() -> impl IntoView {
 
     // One snapshot request at a time: events arriving meanwhile ask for one more afterwards,
     // so a burst of events costs two refreshes, not one per event.
-    let refreshing = StoredValue::new((false, false)); // (in flight, wanted again)
+    let snapshots = bridge::action::<GetSnapshot>();
+    let wanted_again = StoredValue::new(false);
     let refresh = move || {
-        let busy = refreshing.with_value(|r| r.0);
-        if busy {
-            refreshing.update_value(|r| r.1 = true);
+        if snapshots.pending().get_untracked() {
+            wanted_again.set_value(true);
+        } else {
+            snapshots.dispatch_local(GetSnapshot {});
+        }
+    };
+    Effect::new(move |_| {
+        snapshots.version().track();
+        // Taken, not cloned: a snapshot may hold 10,000 rows. A failed refresh keeps the last.
+        if let Some(Some(Ok(fresh))) = snapshots.value().try_update_untracked(Option::take) {
+            snapshot.set(Some(fresh));
+        }
+        if wanted_again.get_value() {
+            wanted_again.set_value(false);
+            snapshots.dispatch_local(GetSnapshot {});
+        }
+    });
+    let loading = bridge::action::<GetRequest>();
+    let load = move |id: String| {
+        loading.dispatch_local(GetRequest { request_id: id });
+    };
+    Effect::new(move |_| {
+        // Only the last load's answer arrives (an action keeps the latest dispatch's), and
+        // the last load is for the request opened now; a closed one shows nothing.
+        let Some(result) = loading.value().get() else {
+            return;
+        };
+        let Some(id) = opened.get_untracked() else {
+            return;
+        };
+        if result.as_ref().is_ok_and(|v| v.record.request_id == id) || result.is_err() {
+            view.set(Some(result));
+        }
+    });
+    // A decision's outcome, once it is known: the queue and the request are read again.
+    Effect::new(move |_| {
+        if decision.sent.version().get() == 0 {
             return;
         }
-        refreshing.set_value((true, false));
-        spawn_local(async move {
-            loop {
-                if let Ok(s) = bridge::call(&GetSnapshot {}).await {
-                    snapshot.set(Some(s));
-                }
-                let again = refreshing.with_value(|r| r.1);
-                refreshing.set_value((again, false));
-                if !again {
-                    break;
-                }
-            }
-        })
-    };
-    let load = move |id: String| {
-        spawn_local(async move {
-            let result = bridge::call(&GetRequest {
-                request_id: id.clone(),
-            })
-            .await;
-            if opened.get_untracked().as_deref() == Some(id.as_str()) {
-                view.set(Some(result));
-            }
-        })
-    };
+        decision.confirming.set(false);
+        refresh();
+        if let Some(id) = opened.get_untracked() {
+            load(id);
+        }
+    });
+    changes.on_changed(move |changed| {
+        view.set(Some(Ok(changed)));
+        refresh();
+    });
     // The pending count in the page title too (the backend sets the window title).
     Effect::new(move |_| {
         if let Some(count) = snapshot.with(|s| s.as_ref().map(|s| s.queue.len())) {
@@ -134,6 +154,7 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| {
         let id = opened.get();
         decision.reset();
+        changes.reset();
         view.set(None);
         if let Some(id) = id {
             load(id);
@@ -236,9 +257,7 @@ pub fn App() -> impl IntoView {
                         None => view! { <div class="placeholder"><p>"Loading…"</p></div> }.into_any(),
                         Some(Err(error)) => view! { <div class="placeholder error">{error.message}</div> }.into_any(),
                         Some(Ok(request)) => view! {
-                            <RequestDetail request=request now=now decision=decision supervisor=supervisor auditing=auditing
-                                on_decided=move || { refresh(); if let Some(id) = opened.get_untracked() { load(id) } }
-                                on_changed=move |changed| { view.set(Some(Ok(changed))); refresh(); } />
+                            <RequestDetail request=request now=now decision=decision supervisor=supervisor auditing=auditing changes=changes />
                         }.into_any(),
                     }}
                 </section>

@@ -55,6 +55,19 @@ pub async fn call<C: Command>(req: &C) -> Result<C::Output, ConsoleError> {
     }
 }
 
+/// A backend command as a Leptos action: `pending()` while it runs, `value()` its answer.
+/// Owned by whoever creates it, so create it where the answer must outlive re-renders.
+pub fn action<C>() -> leptos::prelude::Action<C, Result<C::Output, ConsoleError>>
+where
+    C: Command + Clone + 'static,
+    C::Output: 'static,
+{
+    leptos::prelude::Action::new_local(|req: &C| {
+        let req = req.clone();
+        async move { call(&req).await }
+    })
+}
+
 /// A subscription to a backend event, until it is cancelled.
 pub struct Subscription {
     state: std::rc::Rc<std::cell::RefCell<Listening>>,

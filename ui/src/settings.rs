@@ -6,7 +6,6 @@ use countersign_wire::console::{
     SettingsView,
 };
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::bridge;
 
@@ -24,7 +23,7 @@ pub(crate) fn SettingsPanel(open: RwSignal<bool>) -> impl IntoView {
     let identity = RwSignal::new(String::new());
     let display_name = RwSignal::new(String::new());
     let audience = RwSignal::new(String::new());
-    let saved = RwSignal::new(None::<Result<(), ConsoleError>>);
+    let saving = bridge::action::<SaveSettings>();
 
     let fill = move |view: &SettingsView| {
         use_gateway.set(view.gateway.is_some());
@@ -38,17 +37,29 @@ pub(crate) fn SettingsPanel(open: RwSignal<bool>) -> impl IntoView {
         );
         audience.set(g.map(|g| g.audience).unwrap_or_default());
     };
+    // Read afresh each time the screen opens.
+    let reading = bridge::action::<GetSettings>();
     Effect::new(move |_| {
         if open.get() {
-            saved.set(None);
+            saving.value().set(None);
             exported.set(None);
-            spawn_local(async move {
-                let result = bridge::call(&GetSettings {}).await;
-                if let Ok(view) = &result {
-                    fill(view);
-                }
-                loaded.set(Some(result));
-            });
+            reading.dispatch_local(GetSettings {});
+        }
+    });
+    // What the backend says the settings are, read or just saved, fills the form; a refused
+    // save leaves the form as the reviewer typed it.
+    Effect::new(move |_| {
+        if let Some(result) = reading.value().get() {
+            if let Ok(view) = &result {
+                fill(view);
+            }
+            loaded.set(Some(result));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(view)) = saving.value().get() {
+            fill(&view);
+            loaded.set(Some(Ok(view)));
         }
     });
     let form = move || GatewaySettings {
@@ -66,16 +77,7 @@ pub(crate) fn SettingsPanel(open: RwSignal<bool>) -> impl IntoView {
     };
     let save = move |_| {
         let gateway = use_gateway.get_untracked().then(form);
-        spawn_local(async move {
-            match bridge::call(&SaveSettings { gateway }).await {
-                Ok(view) => {
-                    fill(&view);
-                    loaded.set(Some(Ok(view)));
-                    saved.set(Some(Ok(())));
-                }
-                Err(e) => saved.set(Some(Err(e))),
-            }
-        });
+        saving.dispatch_local(SaveSettings { gateway });
     };
     let export = move |_| {
         export_key.dispatch_local(());
@@ -157,12 +159,12 @@ pub(crate) fn SettingsPanel(open: RwSignal<bool>) -> impl IntoView {
                         </ul>
                         <div class="actions">
                             <button class="primary" data-testid="save-settings" on:click=save disabled=move || !problems().is_empty()>"Save"</button>
-                            {move || match saved.get() {
-                                Some(Ok(())) if loaded.with(|l| matches!(l, Some(Ok(v)) if v.restart_needed)) => view! {
+                            {move || match saving.value().get() {
+                                Some(Ok(saved)) if saved.restart_needed => view! {
                                     <span class="notice">"Saved. Restart Countersign to connect."</span>
                                     <button on:click=restart>"Restart now"</button>
                                 }.into_any(),
-                                Some(Ok(())) => view! { <span class="notice">"Saved."</span> }.into_any(),
+                                Some(Ok(_)) => view! { <span class="notice">"Saved."</span> }.into_any(),
                                 Some(Err(e)) => view! { <span class="error">{e.message}</span> }.into_any(),
                                 None => ().into_any(),
                             }}

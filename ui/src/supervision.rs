@@ -8,7 +8,6 @@ use countersign_wire::console::{
     GetReviewers, QueueItem, RequestView, Snapshot,
 };
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::bridge;
 use crate::text::{age, plot_bars};
@@ -129,52 +128,59 @@ pub(crate) fn EscalationBanner(record: RequestRecord, now: RwSignal<f64>) -> imp
     }
 }
 
-/// Sends a command that changes the request and hands back its new view; while it runs the
-/// panel is busy, and a refusal is shown in the panel.
+/// The commands that change the opened request and hand back its new view.
 ///
-/// Not an `Action`: the live event the command causes re-renders the request, and with it
-/// this panel, before the answer arrives. An action owned by the panel would be disposed with
-/// it and the new view lost; `on_changed` belongs to the request page, which outlives it.
-fn change<C>(
-    req: C,
-    busy: RwSignal<bool>,
-    problem: RwSignal<Option<ConsoleError>>,
-    on_changed: impl Fn(RequestView) + 'static,
-) where
-    C: countersign_wire::console::Command<Output = RequestView> + 'static,
-{
-    busy.set(true);
-    spawn_local(async move {
-        let result = bridge::call(&req).await;
-        let _ = busy.try_set(false);
-        match result {
-            Ok(view) => {
-                let _ = problem.try_set(None);
-                on_changed(view);
-            }
-            Err(e) => {
-                let _ = problem.try_set(Some(e));
-            }
+/// Owned by the app, not by the panels: the live event a command causes re-renders the
+/// request, and with it the panel, before the answer arrives. An action owned by the panel
+/// would be disposed with it and the new view lost.
+#[derive(Clone, Copy)]
+pub(crate) struct RequestChanges {
+    pub(crate) escalate: Action<Escalate, Result<RequestView, ConsoleError>>,
+    pub(crate) assign: Action<Assign, Result<RequestView, ConsoleError>>,
+}
+
+impl RequestChanges {
+    pub(crate) fn new() -> Self {
+        RequestChanges {
+            escalate: bridge::action(),
+            assign: bridge::action(),
         }
-    });
+    }
+
+    /// Forgets the answers about the request opened before.
+    pub(crate) fn reset(&self) {
+        self.escalate.value().set(None);
+        self.assign.value().set(None);
+    }
+
+    /// Calls `apply` with each new view a command hands back.
+    pub(crate) fn on_changed(&self, apply: impl Fn(RequestView) + Copy + 'static) {
+        for answers in [self.escalate.value(), self.assign.value()] {
+            Effect::new(move |_| {
+                if let Some(Ok(view)) = answers.get() {
+                    apply(view);
+                }
+            });
+        }
+    }
+}
+
+/// A refusal of the panel's command, shown in the panel.
+fn refusal(answer: Option<Result<RequestView, ConsoleError>>) -> Option<String> {
+    answer.and_then(Result::err).map(|e| e.message)
 }
 
 /// A reviewer (or supervisor) asks for a supervisor, with a note.
 #[component]
-pub(crate) fn EscalatePanel(
-    request: RequestView,
-    on_changed: impl Fn(RequestView) + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+pub(crate) fn EscalatePanel(request: RequestView, changes: RequestChanges) -> impl IntoView {
     let request_id = request.record.request_id.clone();
     let note = RwSignal::new(String::new());
-    let busy = RwSignal::new(false);
-    let problem = RwSignal::new(None::<ConsoleError>);
+    let busy = changes.escalate.pending();
     let submit = move |_| {
-        let req = Escalate {
+        changes.escalate.dispatch_local(Escalate {
             request_id: request_id.clone(),
             note: note.get_untracked(),
-        };
-        change(req, busy, problem, on_changed);
+        });
     };
     view! {
         <section class="panel escalate" data-testid="escalate-panel">
@@ -185,17 +191,14 @@ pub(crate) fn EscalatePanel(
                 <button class="secondary" data-testid="escalate" disabled=move || busy.get() || note.with(|n| n.trim().is_empty())
                     on:click=submit>"Escalate to a supervisor"</button>
             </div>
-            {move || problem.get().map(|e| view! { <p class="bad" data-testid="escalate-error">{e.message}</p> })}
+            {move || refusal(changes.escalate.value().get()).map(|message| view! { <p class="bad" data-testid="escalate-error">{message}</p> })}
         </section>
     }
 }
 
 /// A supervisor hands the request to a reviewer who may decide it.
 #[component]
-pub(crate) fn AssignPanel(
-    request: RequestView,
-    on_changed: impl Fn(RequestView) + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+pub(crate) fn AssignPanel(request: RequestView, changes: RequestChanges) -> impl IntoView {
     let request_id = request.record.request_id.clone();
     let tier = request.record.tier;
     let reviewer = RwSignal::new(String::new());
@@ -217,15 +220,13 @@ pub(crate) fn AssignPanel(
             .map(|p| (p.identity, p.display_name))
             .collect()
     };
-    let busy = RwSignal::new(false);
-    let problem = RwSignal::new(None::<ConsoleError>);
+    let busy = changes.assign.pending();
     let submit = move |_| {
-        let req = Assign {
+        changes.assign.dispatch_local(Assign {
             request_id: request_id.clone(),
             reviewer: reviewer.get_untracked(),
             note: note.get_untracked(),
-        };
-        change(req, busy, problem, on_changed);
+        });
     };
     view! {
         <section class="panel assign" data-testid="assign-panel">
@@ -241,7 +242,7 @@ pub(crate) fn AssignPanel(
                 <button class="secondary" data-testid="assign" disabled=move || busy.get() || reviewer.with(|r| r.trim().is_empty())
                     on:click=submit>"Assign"</button>
             </div>
-            {move || problem.get().map(|e| view! { <p class="bad" data-testid="assign-error">{e.message}</p> })}
+            {move || refusal(changes.assign.value().get()).map(|message| view! { <p class="bad" data-testid="assign-error">{message}</p> })}
         </section>
     }
 }
@@ -249,10 +250,7 @@ pub(crate) fn AssignPanel(
 /// Supervisors and auditors export one request as a verifiable bundle.
 #[component]
 pub(crate) fn ExportRequestPanel(request_id: String) -> impl IntoView {
-    let bundle = Action::new_local(|req: &ExportRecords| {
-        let req = req.clone();
-        async move { bridge::call(&req).await }
-    });
+    let bundle = bridge::action::<ExportRecords>();
     let export = move |_| {
         bundle.dispatch_local(ExportRecords {
             format: ExportFormat::Bundle,
@@ -301,10 +299,7 @@ pub(crate) fn Dashboard() -> impl IntoView {
 /// it runs.
 #[component]
 fn ExportPanel() -> impl IntoView {
-    let export = Action::new_local(|req: &ExportRecords| {
-        let req = req.clone();
-        async move { bridge::call(&req).await }
-    });
+    let export = bridge::action::<ExportRecords>();
     let running = export.pending();
     let received = RwSignal::new(0_u64);
     let progress = bridge::listen(EXPORT_PROGRESS_EVENT, move |payload| {

@@ -4,9 +4,7 @@ use countersign_wire::api::ErrorCode;
 use countersign_wire::console::{ConsoleError, Decide, DecideOutcome, RequestView};
 use countersign_wire::{DecisionKind, FindingCode};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-use crate::bridge;
 use crate::text::explain;
 
 use super::DecisionState;
@@ -17,7 +15,7 @@ use super::DecisionState;
 pub(crate) fn Outcome(decision: DecisionState) -> impl IntoView {
     view! {
         <div class="outcome" data-testid="decision-outcome">
-                {move || decision.outcome.get().map(|outcome| match outcome {
+                {move || decision.sent.value().get().map(|outcome| match outcome {
                     Ok(DecideOutcome::Delivered) => view! { <p class="ok">"Signed with your key and delivered to the workflow."</p> }.into_any(),
                     Ok(DecideOutcome::Queued) => view! { <p class="warn">"The gateway is unreachable: your signed decision is queued and will be sent when it is back."</p> }.into_any(),
                     Ok(DecideOutcome::AlreadyDecided(state)) => view! { <p class="warn">"Someone else decided first: the request is " {state} "."</p> }.into_any(),
@@ -31,11 +29,7 @@ pub(crate) fn Outcome(decision: DecisionState) -> impl IntoView {
 }
 
 #[component]
-pub(crate) fn DecidePanel(
-    request: RequestView,
-    decision: DecisionState,
-    on_decided: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+pub(crate) fn DecidePanel(request: RequestView, decision: DecisionState) -> impl IntoView {
     let record = request.record.clone();
     if let Some(made) = record.decision.clone() {
         return view! {
@@ -72,7 +66,7 @@ pub(crate) fn DecidePanel(
         let reason = decision.reason.get_untracked();
         if kind == DecisionKind::Reject && needs.unmet(kind, &reason, &[]).is_some() {
             // The console refuses it too; saying so here keeps the reviewer's text in place.
-            decision.outcome.set(Some(Err(ConsoleError {
+            decision.sent.value().set(Some(Err(ConsoleError {
                 code: ErrorCode::ReasonRequired.into(),
                 message: "Write why you reject it: the workflow and the auditor will read it."
                     .into(),
@@ -86,19 +80,11 @@ pub(crate) fn DecidePanel(
             decision.confirming.set(true);
             return;
         }
-        let req = Decide {
+        decision.sent.dispatch_local(Decide {
             request_id: request_id.clone(),
             decision: kind,
             reason: decision.reason.get_untracked(),
             acknowledged: decision.acknowledged.get_untracked().into_iter().collect(),
-        };
-        decision.busy.set(true);
-        spawn_local(async move {
-            let result = bridge::call(&req).await;
-            decision.busy.set(false);
-            decision.confirming.set(false);
-            decision.outcome.set(Some(result));
-            on_decided();
         });
     };
     let submit_approve = submit.clone();
@@ -130,11 +116,11 @@ pub(crate) fn DecidePanel(
                 prop:value=move || decision.reason.get()
                 on:input=move |ev| decision.reason.set(event_target_value(&ev))></textarea>
             <div class="buttons">
-                <button class="approve" data-testid="approve" disabled=move || !can_approve() || decision.busy.get()
+                <button class="approve" data-testid="approve" disabled=move || !can_approve() || decision.sent.pending().get()
                     on:click=move |_| submit_approve(DecisionKind::Approve)>
                     {move || if decision.confirming.get() { "Confirm: approve this critical, irreversible action" } else if blocked { "Override and approve" } else { "Approve and sign" }}
                 </button>
-                <button class="reject" data-testid="reject" disabled=move || decision.busy.get() on:click=move |_| submit(DecisionKind::Reject)>"Reject and sign"</button>
+                <button class="reject" data-testid="reject" disabled=move || decision.sent.pending().get() on:click=move |_| submit(DecisionKind::Reject)>"Reject and sign"</button>
             </div>
             {move || decision.confirming.get().then(|| view! {
                 <p class="confirm" data-testid="confirm-critical">"This action is critical and cannot be undone. Click again to confirm."</p>

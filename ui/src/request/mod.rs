@@ -2,11 +2,14 @@
 
 use std::collections::BTreeSet;
 
-use countersign_wire::console::{ConsoleError, DecideOutcome, RequestView};
+use countersign_wire::console::{ConsoleError, Decide, DecideOutcome, RequestView};
 use countersign_wire::{DecisionKind, DelegationRequest, Finding, FindingCode, Severity};
 use leptos::prelude::*;
 
-use crate::supervision::{AssignPanel, EscalatePanel, EscalationBanner, ExportRequestPanel};
+use crate::bridge;
+use crate::supervision::{
+    AssignPanel, EscalatePanel, EscalationBanner, ExportRequestPanel, RequestChanges,
+};
 use crate::text::{countdown, explain, seconds_until, tier_label};
 
 mod chain;
@@ -18,15 +21,16 @@ use decide::{DecidePanel, Outcome};
 use panels::{ActionPanel, EvidencePanel, UncertaintyPanel};
 
 /// The decide panel's state, kept above the request view so re-renders never lose a reason
-/// being typed.
+/// being typed, nor the answer to a decision in flight.
 #[derive(Clone, Copy)]
 pub(crate) struct DecisionState {
     pub(crate) kind: RwSignal<Option<DecisionKind>>,
     pub(crate) reason: RwSignal<String>,
     pub(crate) acknowledged: RwSignal<BTreeSet<FindingCode>>,
     pub(crate) confirming: RwSignal<bool>,
-    pub(crate) busy: RwSignal<bool>,
-    pub(crate) outcome: RwSignal<Option<Result<DecideOutcome, ConsoleError>>>,
+    /// Signing and sending: `pending()` while it runs; `value()` the outcome, or why the
+    /// console would not send it.
+    pub(crate) sent: Action<Decide, Result<DecideOutcome, ConsoleError>>,
 }
 
 impl DecisionState {
@@ -36,8 +40,7 @@ impl DecisionState {
             reason: RwSignal::new(String::new()),
             acknowledged: RwSignal::new(BTreeSet::new()),
             confirming: RwSignal::new(false),
-            busy: RwSignal::new(false),
-            outcome: RwSignal::new(None),
+            sent: bridge::action(),
         }
     }
 
@@ -46,7 +49,7 @@ impl DecisionState {
         self.reason.set(String::new());
         self.acknowledged.set(BTreeSet::new());
         self.confirming.set(false);
-        self.outcome.set(None);
+        self.sent.value().set(None);
     }
 
     pub(crate) fn intend(&self, kind: DecisionKind) {
@@ -67,8 +70,7 @@ pub(crate) fn RequestDetail(
     decision: DecisionState,
     supervisor: Signal<bool>,
     auditing: Signal<bool>,
-    on_decided: impl Fn() + Copy + Send + Sync + 'static,
-    on_changed: impl Fn(RequestView) + Copy + Send + Sync + 'static,
+    changes: RequestChanges,
 ) -> impl IntoView {
     let record = request.record.clone();
     let typed: Option<DelegationRequest> = serde_json::from_value(record.request.clone()).ok();
@@ -123,13 +125,13 @@ pub(crate) fn RequestDetail(
             {typed.clone().map(|r| view! { <ActionPanel request=r /> })}
             {typed.clone().map(|r| view! { <EvidencePanel request=r findings=record.report.findings.clone() /> })}
             {typed.clone().map(|r| view! { <UncertaintyPanel request=r /> })}
-            <DecidePanel request=request.clone() decision=decision on_decided=on_decided />
+            <DecidePanel request=request.clone() decision=decision />
             <Outcome decision=decision />
             {open.then(|| {
                 let request = request.clone();
-                move || supervisor.get().then(|| view! { <AssignPanel request=request.clone() on_changed=on_changed /> })
+                move || supervisor.get().then(|| view! { <AssignPanel request=request.clone() changes=changes /> })
             })}
-            {(open && !asked).then(|| view! { <EscalatePanel request=request.clone() on_changed=on_changed /> })}
+            {(open && !asked).then(|| view! { <EscalatePanel request=request.clone() changes=changes /> })}
             {
                 let id = record.request_id.clone();
                 move || auditing.get().then(|| view! { <ExportRequestPanel request_id=id.clone() /> })
