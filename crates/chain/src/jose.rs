@@ -326,6 +326,11 @@ impl<'a> CompactJws<'a> {
                 reason: "not an object".into(),
             });
         }
+        // Claims are read by more than one parser (ours, the workflow's, the auditor's).
+        crate::ijson::check(&payload).map_err(|e| JwsError::Json {
+            part: "payload",
+            reason: e.to_string(),
+        })?;
         let signature = URL_SAFE_NO_PAD
             .decode(signature_b64)
             .map_err(|_| JwsError::Base64("signature"))?;
@@ -357,7 +362,7 @@ fn decode_object(part: &str, name: &'static str) -> Result<Map<String, Value>, J
     let bytes = URL_SAFE_NO_PAD
         .decode(part)
         .map_err(|_| JwsError::Base64(name))?;
-    match serde_json::from_slice::<Value>(&bytes) {
+    match crate::ijson::parse(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(JwsError::Json {
             part: name,
@@ -461,6 +466,33 @@ mod tests {
             CompactJws::parse(&format!("{crit}.e30.AA")),
             Err(JwsError::Critical(_))
         ));
+    }
+
+    #[test]
+    fn a_header_or_claims_naming_a_member_twice_are_refused_before_any_signature_check() {
+        let key = SigningKeyPair::from_seed([2; 32]);
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"EdDSA"}"#);
+        let claims = URL_SAFE_NO_PAD.encode(r#"{"decision":"reject","decision":"approve"}"#);
+        let input = format!("{header}.{claims}");
+        let signature = URL_SAFE_NO_PAD.encode(key.sign_raw(input.as_bytes()));
+        match CompactJws::parse(&format!("{input}.{signature}")) {
+            Err(JwsError::Json {
+                part: "payload",
+                reason,
+            }) => {
+                assert!(reason.contains("/decision"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","alg":"EdDSA"}"#);
+        assert!(matches!(
+            CompactJws::parse(&format!("{header}.{claims}.{signature}")),
+            Err(JwsError::Json { part: "header", .. })
+        ));
+        // One of each parses.
+        let claims = URL_SAFE_NO_PAD.encode(r#"{"decision":"reject"}"#);
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"EdDSA"}"#);
+        assert!(CompactJws::parse(&format!("{header}.{claims}.{signature}")).is_ok());
     }
 
     #[derive(Debug, PartialEq, serde::Deserialize)]

@@ -1,6 +1,7 @@
 //! The trustworthy core of Countersign: is this delegation chain what it claims to be?
 //!
 //! - [`digest`]: `sha256:` digests over bytes and over RFC 8785 (JCS) canonical JSON.
+//! - [`ijson`]: I-JSON (RFC 7493) parsing: a member named twice is refused with its path.
 //! - [`jose`]: Ed25519 keys, RFC 7638 thumbprints, compact JWS signing and parsing.
 //! - [`trust`]: the pinned trust store, the only place keys come from.
 //! - [`verify`]: the chain verifier that turns a DelegationRequest into a
@@ -13,6 +14,7 @@
 
 pub mod attenuation;
 pub mod digest;
+pub mod ijson;
 pub mod jose;
 pub mod trust;
 pub mod verify;

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::attenuation::{Widening, check_action_in_scope, check_covered, unneeded_grants};
 use crate::digest::{json_digest, sha256_digest};
+use crate::ijson::IJsonError;
 use crate::jose::{ALG_EDDSA, CompactJws};
 use crate::trust::TrustIndex;
 
@@ -80,7 +81,13 @@ pub fn verify_request(
             bytes.len()
         )));
     }
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| NotJson(e.to_string()))?;
+    let value: Value = match crate::ijson::parse(bytes) {
+        Ok(value) => value,
+        Err(IJsonError::Syntax(e)) => return Err(NotJson(e.to_string())),
+        Err(duplicate @ IJsonError::DuplicateMember(_)) => {
+            return Ok(malformed_only(format!("request: {duplicate}")));
+        }
+    };
     Ok(verify_value(&value, trust, now))
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use countersign_audit::{Hash, NoteSigner};
 use countersign_bundle::{
     BundleEvent, BundleHeader, BundleRecord, BundleSummary, BundleWriter, Creator, LogEvidence,
@@ -20,6 +20,7 @@ use crate::AppState;
 use crate::auth::Console;
 use crate::error::{Failure, Result};
 use crate::export::{ExportQuery, may_export, seal_export};
+use crate::extract::QueryParams;
 
 /// Who exports, and what the bundle is signed and checked against.
 pub struct BundleSource<'a> {
@@ -152,7 +153,7 @@ fn read_files(dir: &Path) -> std::io::Result<BTreeMap<String, String>> {
 pub(crate) async fn export_bundle(
     State(state): State<AppState>,
     Console(caller): Console,
-    Query(query): Query<ExportQuery>,
+    QueryParams(query): QueryParams<ExportQuery>,
 ) -> Result<Json<BundleFiles>> {
     may_export(&caller)?;
     let selection = query

@@ -4,7 +4,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use countersign_review::escalation::{RaisedEscalation, summarize};
@@ -22,6 +22,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use crate::AppState;
 use crate::auth::Console;
 use crate::error::{Failure, Result};
+use crate::extract::{PathParams, QueryParams};
 
 /// What a record needs besides the stored request: decisions so far and open escalations.
 #[derive(Default)]
@@ -111,7 +112,7 @@ const MAX_HISTORY: u32 = 1000;
 pub(crate) async fn history(
     State(state): State<AppState>,
     Console(_): Console,
-    Query(query): Query<HistoryQuery>,
+    QueryParams(query): QueryParams<HistoryQuery>,
 ) -> Result<Json<History>> {
     let limit = query.limit.unwrap_or(200).clamp(1, MAX_HISTORY);
     let mut requests = Vec::new();
@@ -167,8 +168,8 @@ pub(crate) async fn trust(State(state): State<AppState>, Console(_): Console) ->
 
 pub(crate) async fn request_detail(
     State(state): State<AppState>,
-    Path(id): Path<String>,
     Console(_): Console,
+    PathParams(id): PathParams<String>,
 ) -> Result<Json<RequestRecord>> {
     Ok(Json(load_record(&state, &id).await?))
 }
@@ -201,7 +202,7 @@ pub(crate) async fn events(
     State(state): State<AppState>,
     Console(_): Console,
     headers: HeaderMap,
-    Query(query): Query<EventsQuery>,
+    QueryParams(query): QueryParams<EventsQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let resume_from = headers
         .get("last-event-id")

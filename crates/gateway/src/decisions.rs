@@ -3,10 +3,8 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use countersign_review::{DecisionTarget, check_decision, override_detail, tally};
 use countersign_store::{DecisionWrite, NewDecision, ReceiptWrite, StoredRequest};
 use countersign_wire::api::{
@@ -18,19 +16,10 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::{Console, Workflow, reviewer_from_row};
 use crate::error::{Failure, Result};
-use crate::intake::json_bytes;
+use crate::extract::{JsonBody, PathParams, QueryParams};
 
 /// Longest long-poll a workflow may ask for.
 pub const MAX_WAIT_SECONDS: u64 = 60;
-
-pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(
-    headers: &HeaderMap,
-    body: std::result::Result<Bytes, BytesRejection>,
-) -> Result<T> {
-    let bytes = json_bytes(headers, body)?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| Failure::new(ErrorCode::InvalidBody, format!("invalid body: {e}")))
-}
 
 /// A request as its own workflow sees it: another workflow's request does not exist for it.
 async fn owned(state: &AppState, id: &str, workflow: &str) -> Result<StoredRequest> {
@@ -54,12 +43,10 @@ async fn stored(state: &AppState, id: &str) -> Result<StoredRequest> {
 
 pub(crate) async fn decide(
     State(state): State<AppState>,
-    Path(id): Path<String>,
     Console(caller): Console,
-    headers: HeaderMap,
-    body: std::result::Result<Bytes, BytesRejection>,
+    PathParams(id): PathParams<String>,
+    JsonBody(submission): JsonBody<DecisionSubmission>,
 ) -> Result<(StatusCode, Json<DecisionRecord>)> {
-    let submission: DecisionSubmission = parse_body(&headers, body)?;
     let request = stored(&state, &id).await?;
     let kid = countersign_review::console_token::token_kid(&submission.decision_jws).ok_or_else(
         || {
@@ -194,9 +181,9 @@ pub(crate) async fn outcome(state: &AppState, request: &StoredRequest) -> Result
 
 pub(crate) async fn wait_for_decision(
     State(state): State<AppState>,
-    Path(id): Path<String>,
     Workflow(workflow): Workflow,
-    Query(query): Query<WaitQuery>,
+    PathParams(id): PathParams<String>,
+    QueryParams(query): QueryParams<WaitQuery>,
 ) -> Result<Json<DecisionOutcome>> {
     // Subscribe before reading, so an event between the read and the wait is not missed.
     let mut events = state.events.subscribe();
@@ -230,12 +217,10 @@ pub(crate) async fn wait_for_decision(
 
 pub(crate) async fn receipt(
     State(state): State<AppState>,
-    Path(id): Path<String>,
     Workflow(workflow): Workflow,
-    headers: HeaderMap,
-    body: std::result::Result<Bytes, BytesRejection>,
+    PathParams(id): PathParams<String>,
+    JsonBody(receipt): JsonBody<Receipt>,
 ) -> Result<StatusCode> {
-    let receipt: Receipt = parse_body(&headers, body)?;
     owned(&state, &id, &workflow).await?;
     let at = state.clock.timestamp();
     match state

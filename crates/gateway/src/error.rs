@@ -1,7 +1,7 @@
 //! The one error envelope every handler answers with: `{"error": {"code", "message"}}`.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use countersign_wire::VerificationReport;
 use countersign_wire::api::{ApiError, ErrorBody, ErrorCode, RequestState};
@@ -67,7 +67,9 @@ fn status_of(code: ErrorCode) -> StatusCode {
             StatusCode::FORBIDDEN
         }
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::InvalidBody | ErrorCode::DecisionInvalid => StatusCode::BAD_REQUEST,
+        ErrorCode::InvalidBody | ErrorCode::InvalidParameter | ErrorCode::DecisionInvalid => {
+            StatusCode::BAD_REQUEST
+        }
         ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::ChainRefused
@@ -85,8 +87,20 @@ fn status_of(code: ErrorCode) -> StatusCode {
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        (self.status, Json(ErrorBody { error: *self.error })).into_response()
+        let mut response = (self.status, Json(ErrorBody { error: *self.error })).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, bearer_challenge());
+        }
+        response
     }
+}
+
+/// The challenge every 401 carries (RFC 9110 §11.6.1): both workflows and consoles present
+/// bearer credentials.
+pub fn bearer_challenge() -> HeaderValue {
+    HeaderValue::from_static("Bearer realm=\"countersign\"")
 }
 
 impl From<countersign_store::StoreError> for Failure {

@@ -2,7 +2,7 @@
 //! offline-verifiable bundle. Every export is itself an event in the audit log, with what was
 //! selected and the digest of what was handed out.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use countersign_chain::digest::sha256_digest;
@@ -16,6 +16,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::Console;
 use crate::error::{Failure, Result};
+use crate::extract::QueryParams;
 
 /// The flat review record of a stored request.
 pub fn review_record(review: &StoredReview) -> ReviewRecord {
@@ -207,7 +208,7 @@ pub(crate) fn may_export(caller: &countersign_review::Reviewer) -> Result<()> {
 pub(crate) async fn export_records(
     State(state): State<AppState>,
     Console(caller): Console,
-    Query(query): Query<ExportQuery>,
+    QueryParams(query): QueryParams<ExportQuery>,
 ) -> Result<Response> {
     may_export(&caller)?;
     let now = state.clock.timestamp();

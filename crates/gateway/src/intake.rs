@@ -1,54 +1,19 @@
 //! `POST /v1/requests`: verify, detect replays, store, route.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use countersign_chain::verify_value;
 use countersign_review::webhook::check_receiver_url;
 use countersign_review::{Arrival, admit};
 use countersign_store::{AdmitOutcome, NewRequest, StoredRequest};
 use countersign_wire::Timestamp;
 use countersign_wire::api::{ErrorCode, RequestState, SubmitResponse};
-use serde_json::Value;
 
 use crate::AppState;
 use crate::auth::Workflow;
 use crate::error::{Failure, Result};
-
-/// Reads a JSON body as raw bytes, with typed errors for the wrong media type or size.
-pub(crate) fn json_bytes(
-    headers: &HeaderMap,
-    body: std::result::Result<Bytes, BytesRejection>,
-) -> Result<Bytes> {
-    let json = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    if !json {
-        return Err(Failure::new(
-            ErrorCode::UnsupportedMediaType,
-            "send the body as Content-Type: application/json",
-        ));
-    }
-    body.map_err(|rejection| match rejection {
-        BytesRejection::FailedToBufferBody(_)
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-        {
-            Failure::new(
-                ErrorCode::PayloadTooLarge,
-                format!("the body is larger than {} bytes", crate::MAX_BODY_BYTES),
-            )
-        }
-        other => Failure::new(
-            ErrorCode::InvalidBody,
-            format!("cannot read the body: {other}"),
-        ),
-    })
-}
+use crate::extract::RawJson;
 
 fn answer(stored: &StoredRequest) -> Response {
     if stored.state == RequestState::Refused {
@@ -73,10 +38,8 @@ fn answer(stored: &StoredRequest) -> Response {
 pub(crate) async fn submit(
     State(state): State<AppState>,
     Workflow(workflow): Workflow,
-    headers: HeaderMap,
-    body: std::result::Result<Bytes, BytesRejection>,
+    RawJson(bytes): RawJson,
 ) -> Result<Response> {
-    let bytes = json_bytes(&headers, body)?;
     Ok(answer(&receive(&state, workflow, &bytes).await?))
 }
 
@@ -88,20 +51,16 @@ pub(crate) async fn receive(
     workflow: String,
     bytes: &[u8],
 ) -> Result<StoredRequest> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        Failure::new(
-            ErrorCode::InvalidBody,
-            format!("the body is not valid JSON: {e}"),
-        )
-    })?;
     let now = state.clock.now();
     let received_at = Timestamp::from(now);
-
-    let verification = if bytes.len() > countersign_chain::MAX_REQUEST_BYTES {
-        countersign_chain::verify_request(bytes, &state.trust, now).map_err(Failure::internal)?
-    } else {
-        verify_value(&value, &state.trust, now)
-    };
+    // Oversized and I-JSON violations (a member named twice) are refusals with a report.
+    let verification =
+        countersign_chain::verify_request(bytes, &state.trust, now).map_err(|e| {
+            Failure::new(
+                ErrorCode::InvalidBody,
+                format!("the body is not valid JSON: {}", e.0),
+            )
+        })?;
     let report = verification.report;
     let Some(request) = verification.request else {
         // No usable request id: the refusal is recorded without one.

@@ -30,6 +30,7 @@ mod consoles;
 mod decisions;
 pub mod error;
 pub mod export;
+mod extract;
 mod intake;
 pub mod metrics;
 mod outbox;
@@ -43,6 +44,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::Uri;
 use axum::routing::{get, post};
 use countersign_chain::{SigningKeyPair, TrustIndex};
 use countersign_review::{Clock, Policy};
@@ -278,15 +280,28 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit/checkpoint", get(audit_checkpoint))
         .route("/v1/audit/log-key", get(audit_log_key))
         .merge(a2a::routes())
-        .fallback(|| async { Failure::new(ErrorCode::NotFound, "no such route") })
-        .method_not_allowed_fallback(|| async {
-            Failure::new(
-                ErrorCode::MethodNotAllowed,
-                "method not allowed on this route",
-            )
-        })
+        .fallback(|uri: Uri| async move { no_such_route(&uri, false) })
+        .method_not_allowed_fallback(|uri: Uri| async move { no_such_route(&uri, true) })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// A path nobody serves, or a method a path does not take, in the envelope of the API the
+/// path belongs to.
+fn no_such_route(uri: &Uri, method_exists: bool) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if a2a::is_rest_binding(uri.path()) {
+        return a2a::no_such_route(method_exists);
+    }
+    if method_exists {
+        Failure::new(
+            ErrorCode::MethodNotAllowed,
+            "method not allowed on this route",
+        )
+    } else {
+        Failure::new(ErrorCode::NotFound, "no such route")
+    }
+    .into_response()
 }
 
 /// A JWK with the members a JWKS consumer expects.

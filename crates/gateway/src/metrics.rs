@@ -1,7 +1,7 @@
 //! `GET /v1/metrics` and `countersign-gateway metrics`: the review measures over a range.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use chrono::Duration;
 use countersign_review::Role;
 use countersign_review::metrics::measure;
@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::Console;
 use crate::error::{Failure, Result};
+use crate::extract::QueryParams;
 
 /// The range when none is given: the last 30 days.
 pub const DEFAULT_DAYS: i64 = 30;
@@ -62,7 +63,7 @@ pub fn range(
 pub(crate) async fn dashboard(
     State(state): State<AppState>,
     Console(caller): Console,
-    Query(query): Query<RangeQuery>,
+    QueryParams(query): QueryParams<RangeQuery>,
 ) -> Result<Json<Metrics>> {
     if !(caller.has(Role::Supervisor) || caller.has(Role::Auditor)) {
         return Err(Failure::new(

@@ -2,10 +2,8 @@
 //! one to a reviewer, and record that a request was shown.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use countersign_review::{Ineligible, Raise, Role, eligible};
 use countersign_store::SupervisionWrite;
 use countersign_wire::api::{AssignSubmission, ErrorCode, EscalateSubmission, RequestRecord};
@@ -13,8 +11,8 @@ use countersign_wire::api::{AssignSubmission, ErrorCode, EscalateSubmission, Req
 use crate::AppState;
 use crate::auth::{Console, reviewer_from_row};
 use crate::consoles::load_record;
-use crate::decisions::parse_body;
 use crate::error::{Failure, Result};
+use crate::extract::{JsonBody, PathParams};
 
 /// Longest note kept (notes are shown to supervisors and sealed into the audit log).
 const MAX_NOTE_CHARS: usize = 2000;
@@ -54,12 +52,10 @@ fn written(state: &AppState, write: SupervisionWrite) -> Result<()> {
 /// `POST /v1/requests/{id}/escalate`: a reviewer asks for a supervisor, with a note.
 pub(crate) async fn escalate(
     State(state): State<AppState>,
-    Path(id): Path<String>,
     Console(caller): Console,
-    headers: HeaderMap,
-    body: std::result::Result<Bytes, BytesRejection>,
+    PathParams(id): PathParams<String>,
+    JsonBody(submission): JsonBody<EscalateSubmission>,
 ) -> Result<(StatusCode, Json<RequestRecord>)> {
-    let submission: EscalateSubmission = parse_body(&headers, body)?;
     if !(caller.has(Role::Reviewer) || caller.has(Role::Supervisor)) {
         return Err(Failure::new(
             ErrorCode::Forbidden,
@@ -80,12 +76,10 @@ pub(crate) async fn escalate(
 /// it.
 pub(crate) async fn assign(
     State(state): State<AppState>,
-    Path(id): Path<String>,
     Console(caller): Console,
-    headers: HeaderMap,
-    body: std::result::Result<Bytes, BytesRejection>,
+    PathParams(id): PathParams<String>,
+    JsonBody(submission): JsonBody<AssignSubmission>,
 ) -> Result<Json<RequestRecord>> {
-    let submission: AssignSubmission = parse_body(&headers, body)?;
     if !caller.has(Role::Supervisor) {
         return Err(Failure::new(
             ErrorCode::Forbidden,
@@ -131,8 +125,8 @@ pub(crate) async fn assign(
 /// once per reviewer in the audit log).
 pub(crate) async fn shown(
     State(state): State<AppState>,
-    Path(id): Path<String>,
     Console(caller): Console,
+    PathParams(id): PathParams<String>,
 ) -> Result<StatusCode> {
     let at = state.clock.timestamp();
     match state.store.mark_shown(&id, &caller.identity, at).await? {

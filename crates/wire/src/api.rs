@@ -19,6 +19,9 @@ pub enum ErrorCode {
     NotFound,
     /// The body is not valid JSON or does not have the required shape.
     InvalidBody,
+    /// A query parameter or a path segment cannot be read (a number that is not one, an
+    /// invalid percent-encoding).
+    InvalidParameter,
     /// The body is not `application/json`.
     UnsupportedMediaType,
     /// The body is larger than the gateway accepts.
@@ -60,6 +63,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
             ErrorCode::InvalidBody => "invalid_body",
+            ErrorCode::InvalidParameter => "invalid_parameter",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::ChainRefused => "chain_refused",

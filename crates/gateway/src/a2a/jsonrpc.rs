@@ -3,18 +3,30 @@
 use a2a::{A2AError, JsonRpcId, JsonRpcRequest, JsonRpcResponse, StreamResponse};
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{
-    cancel, check_version, get, is_json, list, push, send, send_streaming, subscribe, to_value,
+    Caller, Envelope, cancel, check_version, get, is_json, list, not_ijson, push, send,
+    send_streaming, subscribe, to_value, unreadable,
 };
 use crate::AppState;
-use crate::auth::Workflow;
+
+/// The JSON-RPC binding's envelope.
+pub(crate) struct JsonRpc;
+
+impl Envelope for JsonRpc {
+    /// A call that never reached a method (no credentials, an unreadable body) keeps its
+    /// transport status; the body is a JSON-RPC error all the same.
+    fn refuse(status: StatusCode, error: A2AError) -> Response {
+        (status, rpc_error(JsonRpcId::Null, error)).into_response()
+    }
+}
 
 fn rpc_error(id: JsonRpcId, error: A2AError) -> Response {
     Json(JsonRpcResponse::error(id, error.to_jsonrpc_error())).into_response()
@@ -41,16 +53,20 @@ fn framing(id: JsonRpcId) -> impl Fn(StreamResponse) -> Event + Send + 'static {
 /// `POST /`: A2A JSON-RPC, for workflows.
 pub(crate) async fn rpc(
     State(state): State<AppState>,
-    Workflow(workflow): Workflow,
+    Caller { workflow, .. }: Caller<JsonRpc>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     if !is_json(&headers) {
         return rpc_error(JsonRpcId::Null, A2AError::content_type_not_supported());
     }
-    let request: JsonRpcRequest = match serde_json::from_slice::<Value>(&body) {
-        Err(e) => return rpc_error(JsonRpcId::Null, A2AError::parse_error(e.to_string())),
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return unreadable::<JsonRpc>(&rejection),
+    };
+    let request: JsonRpcRequest = match countersign_chain::ijson::parse(&body) {
+        Err(e) => return rpc_error(JsonRpcId::Null, not_ijson(e)),
         Ok(value) => match serde_json::from_value(value) {
             Ok(request) => request,
             Err(e) => return rpc_error(JsonRpcId::Null, A2AError::invalid_request(e.to_string())),

@@ -5,7 +5,7 @@
 use a2a::{A2AError, StreamResponse};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -17,10 +17,21 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::{
-    REST_PREFIX, cancel, check_version, is_json, list, push, send, send_streaming, subscribe,
+    Caller, Envelope, REST_PREFIX, cancel, check_version, is_json, list, not_ijson, push, send,
+    send_streaming, subscribe, unreadable,
 };
 use crate::AppState;
-use crate::auth::Workflow;
+
+/// The HTTP+JSON binding's envelope.
+pub(crate) struct Rest;
+
+impl Envelope for Rest {
+    fn refuse(status: StatusCode, e: A2AError) -> Response {
+        status_response(status, e)
+    }
+}
+
+type Workflow = Caller<Rest>;
 
 /// The binding's routes, mounted by the gateway's router.
 pub(crate) fn routes() -> Router<AppState> {
@@ -66,7 +77,18 @@ fn rest_status(code: i32) -> (StatusCode, &'static str) {
 
 /// An A2A error as a `google.rpc.Status` response.
 fn error(e: A2AError) -> Response {
-    let (status, name) = rest_status(e.code);
+    status_response(rest_status(e.code).0, e)
+}
+
+/// An A2A error as a `google.rpc.Status` with this HTTP status.
+fn status_response(status: StatusCode, e: A2AError) -> Response {
+    let name = match status {
+        StatusCode::UNAUTHORIZED => "UNAUTHENTICATED",
+        StatusCode::PAYLOAD_TOO_LARGE => "INVALID_ARGUMENT",
+        other if other == rest_status(e.code).0 => rest_status(e.code).1,
+        other if other.is_server_error() => "INTERNAL",
+        _ => "INVALID_ARGUMENT",
+    };
     let rpc = e.to_jsonrpc_error();
     let body = json!({
         "error": {
@@ -77,6 +99,18 @@ fn error(e: A2AError) -> Response {
         }
     });
     (status, axum::Json(body)).into_response()
+}
+
+/// A route under the binding that does not exist, or not for this method.
+pub(crate) fn no_such_route(method_exists: bool) -> Response {
+    if method_exists {
+        status_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            A2AError::method_not_found("this method on this path"),
+        )
+    } else {
+        error(A2AError::method_not_found("no such path"))
+    }
 }
 
 fn ok<T: Serialize>(value: &T) -> Response {
@@ -124,45 +158,66 @@ impl<S: Send + Sync> FromRequestParts<S> for Speaks10 {
     }
 }
 
-/// A JSON body of `T` (`application/json` or `application/a2a+json`).
-fn body<T: DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes) -> Result<T, A2AError> {
-    if !is_json(headers) {
-        return Err(A2AError::content_type_not_supported());
+/// Path parameters; a segment that cannot be decoded is `INVALID_ARGUMENT`.
+struct RestPath<T>(T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for RestPath<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(params)| RestPath(params))
+            .map_err(|e| error(A2AError::invalid_params(format!("path: {}", e.body_text()))))
     }
-    serde_json::from_slice(bytes).map_err(|e| A2AError::invalid_params(format!("body: {e}")))
+}
+
+/// A JSON body of `T` (`application/json` or `application/a2a+json`), I-JSON; or the
+/// refusal to answer with (boxed: a response is large).
+fn body<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<T, Box<Response>> {
+    if !is_json(headers) {
+        return Err(Box::new(error(A2AError::content_type_not_supported())));
+    }
+    let bytes = bytes.map_err(|rejection| Box::new(unreadable::<Rest>(&rejection)))?;
+    countersign_chain::ijson::check(&bytes).map_err(|e| Box::new(error(not_ijson(e))))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Box::new(error(A2AError::invalid_params(format!("body: {e}")))))
 }
 
 async fn message_send(
     State(state): State<AppState>,
-    Workflow(workflow): Workflow,
+    Caller { workflow, .. }: Workflow,
     _: Speaks10,
     headers: HeaderMap,
-    bytes: Bytes,
+    bytes: Result<Bytes, BytesRejection>,
 ) -> Response {
-    match body(&headers, &bytes) {
+    match body(&headers, bytes) {
         Ok(request) => answer(send(&state, &workflow, request).await),
-        Err(e) => error(e),
+        Err(refused) => *refused,
     }
 }
 
 async fn message_stream(
     State(state): State<AppState>,
-    Workflow(workflow): Workflow,
+    Caller { workflow, .. }: Workflow,
     _: Speaks10,
     headers: HeaderMap,
-    bytes: Bytes,
+    bytes: Result<Bytes, BytesRejection>,
 ) -> Response {
-    match body(&headers, &bytes) {
+    match body(&headers, bytes) {
         Ok(request) => send_streaming(state, &workflow, request, framing())
             .await
             .unwrap_or_else(error),
-        Err(e) => error(e),
+        Err(refused) => *refused,
     }
 }
 
 async fn tasks(
     State(state): State<AppState>,
-    Workflow(workflow): Workflow,
+    Caller { workflow, .. }: Workflow,
     _: Speaks10,
     request: Result<Query<a2a::ListTasksRequest>, QueryRejection>,
 ) -> Response {
@@ -177,8 +232,8 @@ async fn tasks(
 /// `GET /tasks/{id}` and `GET /tasks/{id}:subscribe`.
 async fn task_get(
     State(state): State<AppState>,
-    Workflow(workflow): Workflow,
-    Path(target): Path<String>,
+    Caller { workflow, .. }: Workflow,
+    RestPath(target): RestPath<String>,
     _: Speaks10,
 ) -> Response {
     match target.rsplit_once(':') {
@@ -194,8 +249,8 @@ async fn task_get(
 /// its proto GET; both are served).
 async fn task_post(
     State(state): State<AppState>,
-    Workflow(workflow): Workflow,
-    Path(target): Path<String>,
+    Caller { workflow, .. }: Workflow,
+    RestPath(target): RestPath<String>,
     _: Speaks10,
 ) -> Response {
     match target.rsplit_once(':') {
@@ -209,29 +264,29 @@ async fn task_post(
 
 async fn push_create(
     State(state): State<AppState>,
-    Workflow(workflow): Workflow,
-    Path(task): Path<String>,
+    Caller { workflow, .. }: Workflow,
+    RestPath(task): RestPath<String>,
     _: Speaks10,
     headers: HeaderMap,
-    bytes: Bytes,
+    bytes: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let result = async {
-        let mut config: a2a::TaskPushNotificationConfig = body(&headers, &bytes)?;
-        if !config.task_id.is_empty() && config.task_id != task {
-            return Err(A2AError::invalid_params(
-                "taskId in the body differs from the path",
-            ));
-        }
-        config.task_id = task;
-        push::create(&state, &workflow, config).await
+    let mut config: a2a::TaskPushNotificationConfig = match body(&headers, bytes) {
+        Ok(config) => config,
+        Err(refused) => return *refused,
     };
-    answer(result.await)
+    if !config.task_id.is_empty() && config.task_id != task {
+        return error(A2AError::invalid_params(
+            "taskId in the body differs from the path",
+        ));
+    }
+    config.task_id = task;
+    answer(push::create(&state, &workflow, config).await)
 }
 
 async fn push_list(
     State(state): State<AppState>,
-    Workflow(workflow): Workflow,
-    Path(task): Path<String>,
+    Caller { workflow, .. }: Workflow,
+    RestPath(task): RestPath<String>,
     _: Speaks10,
 ) -> Response {
     answer(push::list(&state, &workflow, &task).await)
@@ -239,8 +294,8 @@ async fn push_list(
 
 async fn push_get(
     State(state): State<AppState>,
-    Workflow(workflow): Workflow,
-    Path((task, id)): Path<(String, String)>,
+    Caller { workflow, .. }: Workflow,
+    RestPath((task, id)): RestPath<(String, String)>,
     _: Speaks10,
 ) -> Response {
     answer(push::get(&state, &workflow, &task, &id).await)
@@ -248,8 +303,8 @@ async fn push_get(
 
 async fn push_delete(
     State(state): State<AppState>,
-    Workflow(workflow): Workflow,
-    Path((task, id)): Path<(String, String)>,
+    Caller { workflow, .. }: Workflow,
+    RestPath((task, id)): RestPath<(String, String)>,
     _: Speaks10,
 ) -> Response {
     answer(
@@ -259,7 +314,7 @@ async fn push_delete(
     )
 }
 
-async fn extended_card(Workflow(_): Workflow, _: Speaks10) -> Response {
+async fn extended_card(_: Workflow, _: Speaks10) -> Response {
     error(A2AError::unsupported_operation(
         "this agent has no extended card",
     ))

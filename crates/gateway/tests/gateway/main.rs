@@ -6,5 +6,6 @@ mod crash;
 mod decisions;
 mod delivery;
 mod demo;
+mod envelopes;
 mod intake;
 mod supervision;
