@@ -59,6 +59,7 @@ pub(crate) async fn start(dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<S
         audience: AUDIENCE.into(),
         key: dir.join("gateway-key.pem"),
         policy: Some(policy_path),
+        public_url: None,
     };
 
     let store = Store::open(&config.database).await?;

@@ -75,8 +75,13 @@ pub struct BundleRecord {
     pub state: RequestState,
     /// Impact tier.
     pub tier: Tier,
-    /// The DelegationRequest as submitted.
+    /// The DelegationRequest, parsed from what was submitted.
     pub request: Value,
+    /// The exact text the workflow submitted (its `request_digest` is over it, canonicalized).
+    /// The verifier checks that `request` is exactly what it says. Absent in bundles written
+    /// before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_text: Option<String>,
     /// The gateway's verification report.
     pub report: VerificationReport,
     /// Accepted decision JWSs, oldest first (the settling one last).

@@ -356,6 +356,15 @@ fn check_line(
 
 fn check_record(record: &BundleRecord, context: &Context<'_>, problems: &mut Vec<String>) {
     let report = &record.report;
+    // The bytes the workflow sent: the request beside them must be exactly what they say, so
+    // that verifying the one verifies the other.
+    if let Some(text) = &record.request_text {
+        match countersign_chain::ijson::parse(text.as_bytes()) {
+            Ok(sent) if sent == record.request => {}
+            Ok(_) => problems.push("the request differs from the bytes the workflow sent".into()),
+            Err(e) => problems.push(format!("the bytes the workflow sent are not I-JSON: {e}")),
+        }
+    }
     // The chain, re-verified at the time the gateway received it.
     match DateTime::parse_from_rfc3339(&record.received_at) {
         Err(e) => problems.push(format!("received_at: {e}")),

@@ -56,6 +56,7 @@ fn bundle_record(review: StoredReview, size: u64) -> anyhow::Result<BundleRecord
     let stored = review.request;
     Ok(BundleRecord {
         request: serde_json::from_str(&stored.body)?,
+        request_text: Some(stored.body),
         request_id: stored.request_id,
         received_at: stored.received_at.to_string(),
         state: stored.state,

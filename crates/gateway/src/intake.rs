@@ -134,10 +134,12 @@ pub(crate) async fn receive(
             Ok(stored)
         }
         AdmitOutcome::Duplicate(stored) => Ok(stored),
+        // Worded the same whoever used the id first, so that nothing about another
+        // workflow's request (its existence aside, which a unique id makes moot) is told.
         AdmitOutcome::Conflict(_) => Err(Failure::new(
             ErrorCode::RequestIdConflict,
             format!(
-                "request id {} was already submitted with a different body",
+                "request id {} is already used by another request; send it under a new id",
                 request.request_id
             ),
         )),

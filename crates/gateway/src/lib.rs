@@ -80,6 +80,8 @@ pub struct AppState {
     pub(crate) policy: Arc<Policy>,
     /// Turns true when the gateway stops: long-lived responses (SSE) end so shutdown can finish.
     pub(crate) stopping: watch::Receiver<bool>,
+    /// The agent card, built once from the configured public URL.
+    pub(crate) card: Arc<a2a::PublishedCard>,
 }
 
 impl AppState {
@@ -109,6 +111,41 @@ pub struct GatewayConfig {
     /// deadline.
     #[serde(default)]
     pub policy: Option<PathBuf>,
+    /// The URL clients reach the gateway at (`https://approvals.example.com/`), which the
+    /// agent card names. Required unless the gateway listens on loopback, where it defaults
+    /// to `http://` and the bound address. Never taken from a request's `Host` header.
+    #[serde(default)]
+    pub public_url: Option<String>,
+}
+
+/// The gateway's public base URL, ending in `/`: the configured one, or on loopback the
+/// bound address. An unusable URL, or none off loopback, is a configuration error.
+pub fn public_base_url(configured: Option<&str>, bound: SocketAddr) -> anyhow::Result<String> {
+    let Some(text) = configured else {
+        anyhow::ensure!(
+            bound.ip().is_loopback(),
+            "the gateway listens on {bound}, beyond loopback: set public_url \
+             (--public-url, COUNTERSIGN_PUBLIC_URL) to the URL clients reach it at, which \
+             its agent card names"
+        );
+        return Ok(format!("http://{bound}/"));
+    };
+    let url = url::Url::parse(text).with_context(|| format!("public_url {text:?} is not a URL"))?;
+    anyhow::ensure!(
+        matches!(url.scheme(), "https" | "http")
+            && url.host().is_some()
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.query().is_none()
+            && url.fragment().is_none(),
+        "public_url {text:?} must be an http(s) URL with a host and no credentials, query or \
+         fragment"
+    );
+    let mut base = url.to_string();
+    if !base.ends_with('/') {
+        base.push('/');
+    }
+    Ok(base)
 }
 
 /// A running gateway.
@@ -203,6 +240,14 @@ pub async fn start(
     let gateway_key = load_or_create_key(&config.key)?;
     let (events, _) = broadcast::channel(4096);
     let (shutdown, mut stop) = watch::channel(false);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let card = a2a::PublishedCard::new(
+        &public_base_url(config.public_url.as_deref(), addr)?,
+        clock.timestamp(),
+    );
     let audit = audit::AuditLog::open(
         &store,
         &log_key_path(&config.key),
@@ -223,11 +268,8 @@ pub async fn start(
         wake_workers: Arc::new(Notify::new()),
         delivering: Arc::default(),
         stopping: shutdown.subscribe(),
+        card: Arc::new(card),
     };
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let addr = listener.local_addr()?;
     let workers = workers::spawn(state.clone(), shutdown.subscribe());
     let app = router(state.clone());
     let task = tokio::spawn(async move {

@@ -91,7 +91,8 @@ enum Command {
 
 #[derive(Args)]
 struct Settings {
-    /// TOML file with any of: listen, database, trust, audience, key, policy, log_format.
+    /// TOML file with any of: listen, database, trust, audience, key, policy, log_format,
+    /// public_url.
     #[arg(long, env = "COUNTERSIGN_CONFIG")]
     config: Option<PathBuf>,
     /// SQLite database file [default: countersign-gateway.db]
@@ -122,6 +123,10 @@ struct ServeArgs {
     /// Log format: text or json [default: text]
     #[arg(long, env = "COUNTERSIGN_LOG_FORMAT")]
     log_format: Option<String>,
+    /// The URL clients reach the gateway at, named by its agent card; required unless it
+    /// listens on loopback [default on loopback: http://LISTEN/]
+    #[arg(long, env = "COUNTERSIGN_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -194,6 +199,7 @@ struct FileConfig {
     key: Option<PathBuf>,
     policy: Option<PathBuf>,
     log_format: Option<String>,
+    public_url: Option<String>,
 }
 
 fn file_config(path: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -472,6 +478,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .or(file.key)
             .unwrap_or_else(|| "gateway-key.pem".into()),
         policy: args.policy.or(file.policy),
+        public_url: args.public_url.or(file.public_url),
     };
     let gateway = start(&config, Arc::new(SystemClock)).await?;
     let stop = gateway.shutdown_handle();

@@ -136,12 +136,14 @@ async fn admit_all(
     for (new, decide) in work {
         if let Some(stored) = existing.remove(&new.request_id) {
             // A request the verifier could not digest (refused) is told apart by its exact
-            // bytes, so another body under its id is a conflict, not a duplicate.
-            let same = if stored.request_digest.is_empty() || new.request_digest.is_empty() {
+            // bytes, so another body under its id is a conflict, not a duplicate. Another
+            // workflow's request is never a duplicate: it is not this caller's to see.
+            let same_body = if stored.request_digest.is_empty() || new.request_digest.is_empty() {
                 stored.body == new.body
             } else {
                 stored.request_digest == new.request_digest
             };
+            let same = same_body && stored.workflow == new.workflow;
             let outcome = if same {
                 AdmitOutcome::Duplicate(stored)
             } else {

@@ -66,6 +66,7 @@ impl GatewayFiles {
             audience: audience.into(),
             key: dir.path().join("gateway-key.pem"),
             policy,
+            public_url: None,
         };
         GatewayFiles { dir, config }
     }

@@ -96,6 +96,8 @@ fn build_one(cast: &Cast, trust: &TrustIndex, i: usize) -> (BundleRecord, [Hash;
         received_at: now.to_rfc3339_opts(SecondsFormat::Millis, true),
         state: RequestState::Approved,
         tier: Tier::High,
+        // As a workflow might send it: indented, not in canonical form.
+        request_text: Some(serde_json::to_string_pretty(&request).unwrap()),
         request,
         report,
         decisions: Vec::new(),

@@ -182,7 +182,7 @@ fn a_missing_an_extra_or_a_truncated_file_fails() {
 fn records_tampered_before_export_fail_per_record_even_when_the_bundle_is_signed() {
     // The exporter signs whatever it is given: the per-record checks are what catch a
     // database changed behind the gateway's back.
-    let fixture = Fixture::new(4);
+    let fixture = Fixture::new(5);
     let dir = tempfile::tempdir().unwrap();
 
     // A decision re-signed by another enrolled reviewer, claiming to be Rita.
@@ -204,6 +204,9 @@ fn records_tampered_before_export_fail_per_record_even_when_the_bundle_is_signed
         DecisionKind::Reject,
         "swap",
     );
+    // The bytes sent given an amount twice: one reader would see the other amount.
+    let text = records[4].request_text.clone().unwrap();
+    records[4].request_text = Some(text.replacen('{', r#"{"request_id": "other","#, 1));
     let summary = fixture
         .write_records(&dir.path().join("tampered"), &records)
         .unwrap();
@@ -237,6 +240,22 @@ fn records_tampered_before_export_fail_per_record_even_when_the_bundle_is_signed
             .any(|p| p.contains("digest does not match")),
         "{:?}",
         by_id(2)
+    );
+    assert!(
+        by_id(2)
+            .problems
+            .iter()
+            .any(|p| p.contains("differs from the bytes the workflow sent")),
+        "{:?}",
+        by_id(2)
+    );
+    assert!(
+        by_id(4)
+            .problems
+            .iter()
+            .any(|p| p.contains("not I-JSON") && p.contains("/request_id")),
+        "{:?}",
+        by_id(4)
     );
     let swapped = &by_id(3).problems;
     assert!(

@@ -5,12 +5,14 @@ use a2a::{
     A2AError, AgentCapabilities, AgentCard, AgentExtension, AgentInterface, AgentSkill,
     HttpAuthSecurityScheme, SecurityScheme,
 };
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use countersign_wire::REQUEST_SCHEMA;
 use serde_json::json;
 
 use super::{EXTENSION_URI, PROTOCOL_VERSION, REST_PREFIX};
+use crate::AppState;
 
 /// Media types a message part may have.
 pub(super) const INPUT_MODES: [&str; 2] = ["application/json", "text/plain"];
@@ -96,26 +98,41 @@ pub(super) fn agent_card(base_url: &str) -> AgentCard {
     }
 }
 
-pub(super) fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    format!("http://{host}/")
+/// The card as served: built once from the configured public URL (never from a request's
+/// `Host`, which a client chooses), so it is the same for everyone and safe to cache.
+pub(crate) struct PublishedCard {
+    body: Vec<u8>,
+    etag: Option<HeaderValue>,
+    last_modified: Option<HeaderValue>,
+}
+
+impl PublishedCard {
+    /// The card of a gateway reached at `base_url` (ending in `/`), as of `since`.
+    pub(crate) fn new(base_url: &str, since: countersign_wire::Timestamp) -> Self {
+        let body = serde_json::to_vec(&agent_card(base_url)).unwrap_or_default();
+        let etag = format!(
+            "\"{}\"",
+            countersign_chain::digest::sha256_digest(&body)
+                .trim_start_matches("sha256:")
+                .get(..32)
+                .unwrap_or_default()
+        );
+        let last_modified = since
+            .datetime()
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        PublishedCard {
+            body,
+            etag: HeaderValue::from_str(&etag).ok(),
+            last_modified: HeaderValue::from_str(&last_modified).ok(),
+        }
+    }
 }
 
 /// `GET /.well-known/agent-card.json` (public), cacheable.
-pub(crate) async fn card(headers: HeaderMap) -> Response {
-    let card = agent_card(&base_url(&headers));
-    let body = serde_json::to_vec(&card).unwrap_or_default();
-    let etag = format!(
-        "\"{}\"",
-        countersign_chain::digest::sha256_digest(&body)
-            .trim_start_matches("sha256:")
-            .get(..32)
-            .unwrap_or_default()
-    );
-    let mut response = (StatusCode::OK, body).into_response();
+pub(crate) async fn card(State(state): State<AppState>) -> Response {
+    let card = &state.card;
+    let mut response = (StatusCode::OK, card.body.clone()).into_response();
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -125,8 +142,13 @@ pub(crate) async fn card(headers: HeaderMap) -> Response {
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
     );
-    if let Ok(etag) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, etag);
+    for (name, value) in [
+        (header::ETAG, &card.etag),
+        (header::LAST_MODIFIED, &card.last_modified),
+    ] {
+        if let Some(value) = value {
+            h.insert(name, value.clone());
+        }
     }
     response
 }

@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{
-    Caller, Envelope, cancel, check_version, get, is_json, list, not_ijson, push, send,
-    send_streaming, subscribe, to_value, unreadable,
+    Caller, Envelope, cancel, check_version, get, is_json, list, not_ijson, proto_names, push,
+    send, send_streaming, subscribe, to_value, unreadable,
 };
 use crate::AppState;
 
@@ -33,8 +33,9 @@ fn rpc_error(id: JsonRpcId, error: A2AError) -> Response {
 }
 
 fn params<T: DeserializeOwned>(request: &JsonRpcRequest) -> Result<T, A2AError> {
-    serde_json::from_value(request.params.clone().unwrap_or(Value::Null))
-        .map_err(|e| A2AError::invalid_params(format!("params: {e}")))
+    let mut params = request.params.clone().unwrap_or(Value::Null);
+    proto_names(&mut params)?;
+    serde_json::from_value(params).map_err(|e| A2AError::invalid_params(format!("params: {e}")))
 }
 
 /// Each stream event is a JSON-RPC response carrying the request's id.

@@ -21,8 +21,8 @@ pub(crate) use jsonrpc::rpc;
 pub(crate) use push::push_notification;
 pub(crate) use rest::{no_such_route, routes};
 
-pub(crate) use card::card;
 use card::{INPUT_MODES, check_version, is_json};
+pub(crate) use card::{PublishedCard, card};
 use ops::{cancel, get, list, send};
 use stream::{send_streaming, subscribe};
 use task::{ALL_REQUEST_STATES, is_final, owned_task, task_of, task_state};
@@ -121,5 +121,95 @@ fn not_ijson(e: countersign_chain::ijson::IJsonError) -> A2AError {
     match e {
         countersign_chain::ijson::IJsonError::Syntax(e) => A2AError::parse_error(e.to_string()),
         duplicate => A2AError::invalid_request(duplicate.to_string()),
+    }
+}
+
+/// The JSON name of a proto field name (`context_id` → `contextId`), if it differs.
+fn json_name(name: &str) -> Option<String> {
+    if !name.contains('_') {
+        return None;
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+/// A request's fields as protobuf JSON parsers take them: the JSON name (`contextId`) or the
+/// proto name (`context_id`), so that a filter given either way is applied, never ignored.
+/// Only the request's own top-level fields are renamed: what it nests (a message, its parts
+/// and metadata) is the client's data. Both names at once is ambiguous and refused.
+fn proto_names(params: &mut Value) -> Result<(), A2AError> {
+    let Value::Object(fields) = params else {
+        return Ok(());
+    };
+    let renames: Vec<(String, String)> = fields
+        .keys()
+        .filter_map(|name| json_name(name).map(|json| (name.clone(), json)))
+        .collect();
+    for (proto, json) in renames {
+        if fields.contains_key(&json) {
+            return Err(A2AError::invalid_params(format!(
+                "{proto} and {json} name the same field; give one"
+            )));
+        }
+        if let Some(value) = fields.remove(&proto) {
+            fields.insert(json, value);
+        }
+    }
+    Ok(())
+}
+
+/// A query string's parameter names as [`proto_names`] takes a request's fields.
+fn proto_query_names(query: &str) -> Result<String, A2AError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = json_name(name).unwrap_or_else(|| name.to_owned());
+        if !seen.insert(name.clone()) {
+            return Err(A2AError::invalid_params(format!(
+                "{name} is given more than once"
+            )));
+        }
+        out.push(format!("{name}={value}"));
+    }
+    Ok(out.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn proto_names_become_json_names_and_both_at_once_are_refused() {
+        assert_eq!(json_name("context_id").as_deref(), Some("contextId"));
+        assert_eq!(
+            json_name("status_timestamp_after").as_deref(),
+            Some("statusTimestampAfter")
+        );
+        assert_eq!(json_name("pageSize"), None);
+        let mut params = json!({"context_id": "c", "history_length": 2, "message": {"a_b": 1}});
+        proto_names(&mut params).unwrap();
+        assert_eq!(
+            params,
+            json!({"contextId": "c", "historyLength": 2, "message": {"a_b": 1}})
+        );
+        assert!(proto_names(&mut json!({"task_id": "a", "taskId": "b"})).is_err());
+        assert_eq!(
+            proto_query_names("context_id=c&pageSize=2").unwrap(),
+            "contextId=c&pageSize=2"
+        );
+        assert!(proto_query_names("contextId=a&context_id=b").is_err());
     }
 }

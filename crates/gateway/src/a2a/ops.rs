@@ -99,7 +99,7 @@ pub(super) async fn send(
         .map_err(storage_failed)?;
     if task.workflow != workflow {
         return Err(A2AError::invalid_params(
-            "that request belongs to another workflow",
+            "that request id is already used by another request; send it under a new id",
         ));
     }
     if let Some(config) = inline_push {

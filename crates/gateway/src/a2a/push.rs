@@ -148,6 +148,10 @@ pub(super) async fn create(
     workflow: &str,
     config: TaskPushNotificationConfig,
 ) -> Result<TaskPushNotificationConfig, A2AError> {
+    // A missing task id is a malformed call, not a task that cannot be found.
+    if config.task_id.trim().is_empty() {
+        return Err(A2AError::invalid_params("taskId is required"));
+    }
     let (task, _) = owned_task(state, workflow, &config.task_id).await?;
     PendingConfig::check(config)?
         .store(state, &task.task_id)

@@ -5,10 +5,10 @@
 use a2a::{A2AError, StreamResponse};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequestParts, Path, Query, RawQuery, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,8 +17,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::{
-    Caller, Envelope, REST_PREFIX, cancel, check_version, is_json, list, not_ijson, push, send,
-    send_streaming, subscribe, unreadable,
+    Caller, Envelope, REST_PREFIX, cancel, check_version, is_json, list, not_ijson,
+    proto_query_names, push, send, send_streaming, subscribe, unreadable,
 };
 use crate::AppState;
 
@@ -219,11 +219,15 @@ async fn tasks(
     State(state): State<AppState>,
     Caller { workflow, .. }: Workflow,
     _: Speaks10,
-    request: Result<Query<a2a::ListTasksRequest>, QueryRejection>,
+    RawQuery(query): RawQuery,
 ) -> Response {
     let result = async {
-        let Query(request) =
-            request.map_err(|e| A2AError::invalid_params(format!("query: {e}")))?;
+        let query = proto_query_names(query.as_deref().unwrap_or_default())?;
+        let uri: Uri = format!("/?{query}")
+            .parse()
+            .map_err(|e| A2AError::invalid_params(format!("query: {e}")))?;
+        let Query(request) = Query::<a2a::ListTasksRequest>::try_from_uri(&uri)
+            .map_err(|e| A2AError::invalid_params(format!("query: {}", e.body_text())))?;
         list(&state, &workflow, request).await
     };
     answer(result.await)

@@ -93,6 +93,58 @@ async fn the_agent_card_is_public_and_says_how_to_ask_for_approval() {
 }
 
 #[tokio::test]
+async fn the_card_names_the_configured_url_never_the_host_a_client_sends() {
+    let gw = TestGateway::start().await;
+    let card_for = |host: &'static str| {
+        http()
+            .get(gw.url("/.well-known/agent-card.json"))
+            .header("host", host)
+            .send()
+    };
+    let evil = card_for("evil.example").await.unwrap();
+    assert!(evil.headers().contains_key("last-modified"));
+    let evil: Value = evil.json().await.unwrap();
+    let text = evil.to_string();
+    assert!(!text.contains("evil.example"), "{text}");
+    assert_eq!(evil["supportedInterfaces"][0]["url"], gw.url("/").as_str());
+    let jwks = &evil["capabilities"]["extensions"][0]["params"]["decision"]["jwks"];
+    assert_eq!(jwks, gw.url("/.well-known/jwks.json").as_str());
+    // Every client gets the same card, whatever Host it sends.
+    let plain: Value = card_for("127.0.0.1").await.unwrap().json().await.unwrap();
+    assert_eq!(plain, evil);
+}
+
+#[test]
+fn the_public_url_is_required_beyond_loopback_and_must_be_a_plain_http_url() {
+    use countersign_gateway::public_base_url;
+    let loopback = "127.0.0.1:8787".parse().unwrap();
+    let everywhere = "0.0.0.0:8787".parse().unwrap();
+    assert_eq!(
+        public_base_url(None, loopback).unwrap(),
+        "http://127.0.0.1:8787/"
+    );
+    let missing = public_base_url(None, everywhere).unwrap_err().to_string();
+    assert!(missing.contains("public_url"), "{missing}");
+    assert_eq!(
+        public_base_url(Some("https://approvals.example.com"), everywhere).unwrap(),
+        "https://approvals.example.com/"
+    );
+    assert_eq!(
+        public_base_url(Some("https://example.com/countersign"), everywhere).unwrap(),
+        "https://example.com/countersign/"
+    );
+    for bad in [
+        "approvals.example.com",
+        "ftp://example.com/",
+        "https://user:pw@example.com/",
+        "https://example.com/?a=1",
+        "https://example.com/#x",
+    ] {
+        assert!(public_base_url(Some(bad), everywhere).is_err(), "{bad}");
+    }
+}
+
+#[tokio::test]
 async fn a_task_waits_for_a_person_and_completes_with_a_decision_the_client_verifies() {
     let gw = TestGateway::start().await;
     let request = gw.scenario("refund-exception");
@@ -478,6 +530,11 @@ async fn push_configs_are_checked_stored_listed_and_deleted_per_workflow() {
     let mut header_injection = push_config(&task_id, None, "https://hooks.example.com/a2a");
     header_injection["authentication"]["scheme"] = json!("Bearer x\r\nX-Evil: 1");
     assert_eq!(create(header_injection).await["error"]["code"], -32602);
+    // Without a task id the call is malformed (-32602), not about a missing task (-32001).
+    let mut no_task = push_config(&task_id, None, "https://hooks.example.com/a2a");
+    no_task.as_object_mut().unwrap().remove("taskId");
+    let answer = create(no_task).await;
+    assert_eq!(answer["error"]["code"], -32602, "{answer}");
 
     let made = create(push_config(
         &task_id,
@@ -1124,4 +1181,42 @@ async fn the_javascript_a2a_sdk_client_cancels_a_waiting_task_over_http_json() {
 #[tokio::test]
 async fn the_javascript_a2a_sdk_clients_push_config_receives_the_decision() {
     sdk_pushed(Sdk::JavaScript, "HTTP+JSON").await;
+}
+
+#[tokio::test]
+async fn a_filter_given_by_its_proto_name_is_applied_on_both_bindings() {
+    let gw = TestGateway::start().await;
+    for (slug, context) in [("refund-exception", "ctx-a"), ("supplier-payment", "ctx-b")] {
+        let mut params = message(&gw.scenario(slug));
+        params["message"]["contextId"] = json!(context);
+        task_id_of(&gw, params).await;
+    }
+    let count = |answer: &Value| answer["tasks"].as_array().map(Vec::len);
+    for filter in [
+        json!({"contextId": "ctx-a"}),
+        json!({"context_id": "ctx-a"}),
+    ] {
+        let listed = rpc(&gw, "ListTasks", filter.clone()).await;
+        assert_eq!(count(&listed["result"]), Some(1), "{filter}: {listed}");
+        assert_eq!(listed["result"]["tasks"][0]["contextId"], "ctx-a");
+    }
+    for query in ["contextId=ctx-b", "context_id=ctx-b"] {
+        let (status, _, listed) =
+            rest(&gw, reqwest::Method::GET, &format!("/tasks?{query}"), None).await;
+        assert_eq!(status, 200, "{query}");
+        assert_eq!(count(&listed), Some(1), "{query}: {listed}");
+    }
+    // The positive control: without a filter both are listed.
+    assert_eq!(
+        count(&rpc(&gw, "ListTasks", json!({})).await["result"]),
+        Some(2)
+    );
+    // One field under both names is ambiguous.
+    let both = rpc(
+        &gw,
+        "ListTasks",
+        json!({"contextId": "a", "context_id": "b"}),
+    )
+    .await;
+    assert_eq!(both["error"]["code"], -32602, "{both}");
 }

@@ -352,3 +352,55 @@ async fn a_refused_requests_id_reused_with_another_body_is_a_conflict() {
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "request_id_conflict");
 }
+
+#[tokio::test]
+async fn another_workflows_request_id_is_answered_as_any_used_id_and_its_request_stays_hidden() {
+    let gw = TestGateway::start().await;
+    let body = gw.scenario("refund-exception");
+    let id = body["request_id"].as_str().unwrap().to_owned();
+    assert_eq!(gw.submit(&body).await.status(), 201);
+    let submit_as = |token: &'static str, body: Value| {
+        http()
+            .post(gw.url("/v1/requests"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    // The owner, resending another body under its id, is told the id is used.
+    let mut changed = body.clone();
+    changed["purpose"]["text"] = json!("something else");
+    let (status, own) = error_code(submit_as(WORKFLOW_TOKEN, changed).await.unwrap()).await;
+    assert_eq!(status, 409);
+    // Another workflow, sending the very same body, is told exactly that too: not the
+    // request's state or report, which the owner's duplicate would get.
+    let (status, other) =
+        error_code(submit_as(OTHER_WORKFLOW_TOKEN, body.clone()).await.unwrap()).await;
+    assert_eq!(status, 409);
+    assert_eq!(other, own);
+    assert_eq!(other["error"]["code"], "request_id_conflict");
+    assert!(other["error"].get("report").is_none(), "{other}");
+    // Over A2A likewise.
+    let rpc = json!({"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"message": {
+        "messageId": "m-1", "role": "ROLE_USER",
+        "parts": [{"data": body, "mediaType": "application/json"}]}}});
+    let answer: Value = http()
+        .post(gw.url("/"))
+        .bearer_auth(OTHER_WORKFLOW_TOKEN)
+        .header("A2A-Version", "1.0")
+        .json(&rpc)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer["error"]["message"], own["error"]["message"],
+        "{answer}"
+    );
+    // The positive control: the owner's own resend of the same body is the stored request.
+    let again = submit_as(WORKFLOW_TOKEN, body).await.unwrap();
+    assert_eq!(again.status(), 201);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["request_id"], id.as_str());
+}

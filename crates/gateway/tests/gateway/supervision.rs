@@ -590,6 +590,14 @@ async fn a_bundle_exported_over_http_or_by_the_operator_verifies_offline_against
         payment_record.contains("approval_recorded"),
         "both approvals are in the bundle"
     );
+    // The request is there as the very bytes the workflow sent (what `.json()` wrote).
+    let sent = serde_json::to_string(&gw.scenario("supplier-payment")).unwrap();
+    let line = payment_record
+        .lines()
+        .map(|l| serde_json::from_str::<countersign_bundle::BundleRecord>(l).unwrap())
+        .find(|r| r.request_id == payment.request_id)
+        .unwrap();
+    assert_eq!(line.request_text.as_deref(), Some(sent.as_str()));
 
     // The operator's export, from the database, with the gateway stopped.
     gw.stop().await;
