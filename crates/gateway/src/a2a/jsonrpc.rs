@@ -64,7 +64,7 @@ pub(crate) async fn rpc(
     }
     let body = match body {
         Ok(body) => body,
-        Err(rejection) => return unreadable::<JsonRpc>(&rejection),
+        Err(rejection) => return unreadable::<JsonRpc>(rejection),
     };
     let request: JsonRpcRequest = match countersign_chain::ijson::parse(&body) {
         Err(e) => return rpc_error(JsonRpcId::Null, not_ijson(e)),

@@ -104,15 +104,12 @@ impl<B: Envelope> FromRequestParts<AppState> for Caller<B> {
     }
 }
 
-/// A body that could not be read, in the binding's envelope: too large (413) or cut off.
-fn unreadable<B: Envelope>(rejection: &axum::extract::rejection::BytesRejection) -> Response {
+/// A body that could not be read, in the binding's envelope: too large (413) or cut off, said
+/// as the REST API says it.
+fn unreadable<B: Envelope>(rejection: axum::extract::rejection::BytesRejection) -> Response {
     let status = rejection.status();
-    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-        format!("the body is larger than {} bytes", crate::MAX_BODY_BYTES)
-    } else {
-        format!("cannot read the body: {rejection}")
-    };
-    B::refuse(status, A2AError::invalid_request(message))
+    let failure = crate::extract::unreadable(rejection);
+    B::refuse(status, A2AError::invalid_request(failure.message()))
 }
 
 /// A body that is not I-JSON: what a workflow sends is shown to a reviewer and signed over,

@@ -181,7 +181,7 @@ fn body<T: DeserializeOwned>(
     if !is_json(headers) {
         return Err(Box::new(error(A2AError::content_type_not_supported())));
     }
-    let bytes = bytes.map_err(|rejection| Box::new(unreadable::<Rest>(&rejection)))?;
+    let bytes = bytes.map_err(|rejection| Box::new(unreadable::<Rest>(rejection)))?;
     countersign_chain::ijson::check(&bytes).map_err(|e| Box::new(error(not_ijson(e))))?;
     serde_json::from_slice(&bytes)
         .map_err(|e| Box::new(error(A2AError::invalid_params(format!("body: {e}")))))
