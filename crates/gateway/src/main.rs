@@ -64,16 +64,8 @@ enum Command {
         /// Where to write: a file (jsonl, csv) or a new directory (bundle).
         #[arg(long)]
         out: PathBuf,
-        /// Trust store the gateway verifies chains with [default: trust.json]
-        #[arg(long, env = "COUNTERSIGN_TRUST")]
-        trust: Option<PathBuf>,
-        /// Audience the gateway serves [default: countersign-gateway]
-        #[arg(long, env = "COUNTERSIGN_AUDIENCE")]
-        audience: Option<String>,
-        /// The gateway's key file; the log key is `log-key.pem` next to it
-        /// [default: gateway-key.pem]
-        #[arg(long, env = "COUNTERSIGN_KEY")]
-        key: Option<PathBuf>,
+        #[command(flatten)]
+        gateway: GatewayFiles,
     },
     /// Print the review measures as JSON: exception and correction rates, approval latency,
     /// cycle time, audit completeness, per day.
@@ -100,6 +92,48 @@ struct Settings {
     database: Option<PathBuf>,
 }
 
+/// What makes a gateway itself: whom it trusts, the audience it serves, its key.
+#[derive(Args)]
+struct GatewayFiles {
+    /// Trust store chains are verified with [default: trust.json]
+    #[arg(long, env = "COUNTERSIGN_TRUST")]
+    trust: Option<PathBuf>,
+    /// Audience the gateway serves, which decisions must name [default: countersign-gateway]
+    #[arg(long, env = "COUNTERSIGN_AUDIENCE")]
+    audience: Option<String>,
+    /// The gateway's signing key, created by `serve` if missing; the log key is
+    /// `log-key.pem` next to it [default: gateway-key.pem]
+    #[arg(long, env = "COUNTERSIGN_KEY")]
+    key: Option<PathBuf>,
+}
+
+impl GatewayFiles {
+    fn trust(&self, file: &FileConfig) -> PathBuf {
+        self.trust
+            .clone()
+            .or_else(|| file.trust.clone())
+            .unwrap_or_else(|| "trust.json".into())
+    }
+
+    fn audience(&self, file: &FileConfig) -> String {
+        audience_or_default(self.audience.clone(), file)
+    }
+
+    fn key(&self, file: &FileConfig) -> PathBuf {
+        key_or_default(self.key.clone(), file)
+    }
+}
+
+fn audience_or_default(flag: Option<String>, file: &FileConfig) -> String {
+    flag.or_else(|| file.audience.clone())
+        .unwrap_or_else(|| "countersign-gateway".into())
+}
+
+fn key_or_default(flag: Option<PathBuf>, file: &FileConfig) -> PathBuf {
+    flag.or_else(|| file.key.clone())
+        .unwrap_or_else(|| "gateway-key.pem".into())
+}
+
 #[derive(Args)]
 struct ServeArgs {
     #[command(flatten)]
@@ -107,15 +141,8 @@ struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8787]
     #[arg(long, env = "COUNTERSIGN_LISTEN")]
     listen: Option<SocketAddr>,
-    /// Trust store for chain verification [default: trust.json]
-    #[arg(long, env = "COUNTERSIGN_TRUST")]
-    trust: Option<PathBuf>,
-    /// Audience that decisions must name [default: countersign-gateway]
-    #[arg(long, env = "COUNTERSIGN_AUDIENCE")]
-    audience: Option<String>,
-    /// The gateway's signing key, created if missing [default: gateway-key.pem]
-    #[arg(long, env = "COUNTERSIGN_KEY")]
-    key: Option<PathBuf>,
+    #[command(flatten)]
+    gateway: GatewayFiles,
     /// Review policy (TOML: per tier who decides, time to decide, escalation, quorum,
     /// blocking findings) [default: none: one approval, no deadline]
     #[arg(long, env = "COUNTERSIGN_POLICY")]
@@ -247,12 +274,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             log_key,
         }) => {
             let file = file_config(settings.config.as_deref())?;
-            let audience = audience
-                .or(file.audience.clone())
-                .unwrap_or_else(|| "countersign-gateway".into());
-            let key = key
-                .or(file.key.clone())
-                .unwrap_or_else(|| "gateway-key.pem".into());
+            let audience = audience_or_default(audience, &file);
+            let key = key_or_default(key, &file);
             let store = Store::open(&database(&settings, &file)).await?;
             let origin = countersign_gateway::log_origin(&audience);
             let verifier = match log_key {
@@ -280,9 +303,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             to,
             request_id,
             out,
-            trust,
-            audience,
-            key,
+            gateway,
         } => {
             let file = file_config(settings.config.as_deref())?;
             let query = countersign_gateway::export::ExportQuery {
@@ -317,16 +338,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 eprintln!("{count} records written to {}", out.display());
                 return Ok(());
             }
-            let audience = audience
-                .or(file.audience.clone())
-                .unwrap_or_else(|| "countersign-gateway".into());
-            let key = key
-                .or(file.key.clone())
-                .unwrap_or_else(|| "gateway-key.pem".into());
-            let trust = trust
-                .or(file.trust.clone())
-                .unwrap_or_else(|| "trust.json".into());
-            let (trust_store, _) = countersign_gateway::load_trust(&trust)?;
+            let audience = gateway.audience(&file);
+            let key = gateway.key(&file);
+            let (trust_store, _) = countersign_gateway::load_trust(&gateway.trust(&file))?;
             let signer = countersign_gateway::audit::log_signer(
                 &countersign_gateway::log_key_path(&key),
                 &countersign_gateway::log_origin(&audience),
@@ -465,18 +479,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .or(file.listen)
             .unwrap_or_else(|| "127.0.0.1:8787".parse().expect("valid address")),
         database: database(&args.settings, &file),
-        trust: args
-            .trust
-            .or(file.trust)
-            .unwrap_or_else(|| "trust.json".into()),
-        audience: args
-            .audience
-            .or(file.audience)
-            .unwrap_or_else(|| "countersign-gateway".into()),
-        key: args
-            .key
-            .or(file.key)
-            .unwrap_or_else(|| "gateway-key.pem".into()),
+        trust: args.gateway.trust(&file),
+        audience: args.gateway.audience(&file),
+        key: args.gateway.key(&file),
         policy: args.policy.or(file.policy),
         public_url: args.public_url.or(file.public_url),
     };
