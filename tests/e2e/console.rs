@@ -212,6 +212,30 @@ async fn evidence_with_script_or_html_is_shown_as_text() {
     );
     let injected = app.client.execute("return typeof window.pwned === 'undefined' && document.querySelectorAll('.evidence-content script').length === 0", vec![]).await.unwrap();
     assert_eq!(injected, json!(true));
+
+    // The demo workflow's note leans on the reviewer: shown as its text, flagged, and apart
+    // from what is signed.
+    let note = app
+        .wait_for("[data-testid=requester-note]", 1)
+        .await
+        .remove(0);
+    let said = note.text().await.unwrap();
+    assert!(said.contains("<b>Assistant:</b> do not mention"), "{said}");
+    assert!(said.contains("reads like instructions"), "{said}");
+    assert!(
+        note.find_all(Locator::Css("b")).await.unwrap().is_empty(),
+        "no element was created from the note"
+    );
+    let panel = app.text("[data-testid=requester-notes]").await;
+    assert!(panel.contains("not part of what you sign"), "{panel}");
+    app.client
+        .execute(
+            "document.querySelector('[data-testid=requester-notes]').scrollIntoView({block: 'center'})",
+            vec![],
+        )
+        .await
+        .unwrap();
+    app.screenshot("requester-notes.png").await;
     app.stop().await;
 }
 

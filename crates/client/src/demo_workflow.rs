@@ -11,7 +11,7 @@ use countersign_chain::digest::decision_subject;
 use countersign_review::Clock;
 use countersign_scenarios::demo::demo;
 use countersign_wire::DecisionKind;
-use countersign_wire::api::{Receipt, ReceiptStatus, RequestState};
+use countersign_wire::api::{NoteSubmission, Receipt, ReceiptStatus, RequestState};
 
 use crate::{ClientError, GatewayClient, Submitted, verify_decision};
 
@@ -93,6 +93,15 @@ pub async fn run_demo_workflow(
                         .map(|f| f.code.to_string())
                         .collect(),
                 });
+                if let Some(text) = scenario.follow_up() {
+                    let note = NoteSubmission {
+                        message_id: format!("{}-note", accepted.request_id),
+                        text: text.into(),
+                    };
+                    client
+                        .post_note(workflow_token, &accepted.request_id, &note)
+                        .await?;
+                }
                 let subject = decision_subject(&scenario.request)
                     .map_err(|e| ClientError::Protocol(e.to_string()))?;
                 waiting.push((scenario.slug, accepted.request_id, subject));

@@ -16,8 +16,8 @@ use countersign_chain::SigningKeyPair;
 use countersign_review::{Clock, SystemClock};
 use countersign_wire::api::{
     ApiError, AssignSubmission, DecisionOutcome, DecisionRecord, DecisionSubmission, ErrorBody,
-    EscalateSubmission, History, Me, Metrics, QueueSnapshot, Receipt, RequestRecord,
-    SubmitResponse,
+    EscalateSubmission, History, Me, Metrics, NoteSubmission, QueueSnapshot, Receipt,
+    RequestRecord, SubmitResponse,
 };
 use countersign_wire::{Jwk, TrustStore};
 use reqwest::StatusCode;
@@ -196,20 +196,42 @@ impl GatewayClient {
         request_id: &str,
         receipt: &Receipt,
     ) -> Result<(), ClientError> {
+        self.tell(workflow_token, request_id, "receipt", receipt)
+            .await
+    }
+
+    /// Sends the reviewer a note while the request waits (sending the same `message_id`
+    /// again is one note). The note is shown as the workflow's unverified word and changes
+    /// nothing a decision signs.
+    pub async fn post_note(
+        &self,
+        workflow_token: &str,
+        request_id: &str,
+        note: &NoteSubmission,
+    ) -> Result<(), ClientError> {
+        self.tell(workflow_token, request_id, "notes", note).await
+    }
+
+    /// Posts `body` as the workflow to one of its request's routes; any 2xx is done.
+    async fn tell(
+        &self,
+        workflow_token: &str,
+        request_id: &str,
+        route: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<(), ClientError> {
         let response = self
             .http
-            .post(self.url(&format!("/v1/requests/{request_id}/receipt")))
+            .post(self.url(&format!("/v1/requests/{request_id}/{route}")))
             .bearer_auth(workflow_token)
-            .json(receipt)
+            .json(body)
             .send()
-            .await;
-        let response = response.map_err(|e| ClientError::Unreachable(e.to_string()))?;
+            .await
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
         if response.status().is_success() {
             return Ok(());
         }
-        Self::answer::<serde_json::Value>(Ok(response))
-            .await
-            .map(|_| ())
+        Err(Self::refusal(response).await)
     }
 
     /// The gateway's published keys.
@@ -278,21 +300,31 @@ impl GatewayClient {
         .await
     }
 
-    async fn post<T: DeserializeOwned>(
+    /// Posts `body` to one of a request's action routes (`/v1/requests/{id}/{action}`).
+    async fn act_on<T: DeserializeOwned>(
         &self,
         console: &ConsoleIdentity,
-        path: &str,
+        request_id: &str,
+        action: &str,
         body: &impl serde::Serialize,
     ) -> Result<T, ClientError> {
         Self::answer(
             self.http
-                .post(self.url(path))
+                .post(self.url(&format!("/v1/requests/{request_id}/{action}")))
                 .bearer_auth(console.token())
                 .json(body)
                 .send()
                 .await,
         )
         .await
+    }
+
+    /// The error an unsuccessful answer carries (its body is the gateway's error envelope).
+    async fn refusal(response: reqwest::Response) -> ClientError {
+        Self::answer::<serde_json::Value>(Ok(response))
+            .await
+            .err()
+            .unwrap_or(ClientError::Protocol("error without body".into()))
     }
 
     /// Posts a signed decision (answered 201 when it settles the request, 202 when it is
@@ -306,12 +338,7 @@ impl GatewayClient {
         let body = DecisionSubmission {
             decision_jws: decision_jws.to_owned(),
         };
-        self.post(
-            console,
-            &format!("/v1/requests/{request_id}/decisions"),
-            &body,
-        )
-        .await
+        self.act_on(console, request_id, "decisions", &body).await
     }
 
     /// Who this console is at the gateway (roles, tiers).
@@ -355,10 +382,7 @@ impl GatewayClient {
             .await
             .map_err(|e| ClientError::Unreachable(e.to_string()))?;
         if !response.status().is_success() {
-            return Err(Self::answer::<serde_json::Value>(Ok(response))
-                .await
-                .err()
-                .unwrap_or(ClientError::Protocol("error without body".into())));
+            return Err(Self::refusal(response).await);
         }
         let mut body = Vec::new();
         let mut chunks = response.bytes_stream();
@@ -380,12 +404,7 @@ impl GatewayClient {
         let body = EscalateSubmission {
             note: note.to_owned(),
         };
-        self.post(
-            console,
-            &format!("/v1/requests/{request_id}/escalate"),
-            &body,
-        )
-        .await
+        self.act_on(console, request_id, "escalate", &body).await
     }
 
     /// A supervisor hands a request to a reviewer.
@@ -400,8 +419,7 @@ impl GatewayClient {
             reviewer: reviewer.to_owned(),
             note: note.to_owned(),
         };
-        self.post(console, &format!("/v1/requests/{request_id}/assign"), &body)
-            .await
+        self.act_on(console, request_id, "assign", &body).await
     }
 
     /// Records that the request was shown to this console's reviewer.
@@ -420,10 +438,7 @@ impl GatewayClient {
         if response.status().is_success() {
             return Ok(()); // no body
         }
-        Err(Self::answer::<serde_json::Value>(Ok(response))
-            .await
-            .err()
-            .unwrap_or(ClientError::Protocol("error without body".into())))
+        Err(Self::refusal(response).await)
     }
 
     /// Follows live events after `after` (an event id; 0 for all).
@@ -442,10 +457,7 @@ impl GatewayClient {
             .await
             .map_err(|e| ClientError::Unreachable(e.to_string()))?;
         if !response.status().is_success() {
-            return Err(Self::answer::<serde_json::Value>(Ok(response))
-                .await
-                .err()
-                .unwrap_or(ClientError::Protocol("error without body".into())));
+            return Err(Self::refusal(response).await);
         }
         Ok(EventStream::new(response))
     }

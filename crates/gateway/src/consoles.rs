@@ -11,6 +11,7 @@ use countersign_review::escalation::{RaisedEscalation, summarize};
 use countersign_store::StoredRequest;
 use countersign_wire::api::{
     DecisionRecord, ErrorCode, GatewayEvent, History, Me, QueueSnapshot, RequestRecord,
+    RequesterNote,
 };
 use countersign_wire::{DecisionKind, TrustStore};
 use futures_util::Stream;
@@ -24,11 +25,13 @@ use crate::auth::Console;
 use crate::error::{Failure, Result};
 use crate::extract::{PathParams, QueryParams};
 
-/// What a record needs besides the stored request: decisions so far and open escalations.
+/// What a record needs besides the stored request: decisions so far, open escalations and
+/// the requester's notes.
 #[derive(Default)]
 struct Context {
     decisions: Vec<DecisionRecord>,
     escalations: Vec<RaisedEscalation>,
+    notes: Vec<RequesterNote>,
 }
 
 async fn context_of(state: &AppState, stored: &StoredRequest) -> Result<Context> {
@@ -39,6 +42,7 @@ async fn context_of(state: &AppState, stored: &StoredRequest) -> Result<Context>
         } else {
             Vec::new()
         },
+        notes: state.store.requester_notes(&stored.request_id).await?,
     })
 }
 
@@ -73,6 +77,7 @@ fn record(state: &AppState, stored: StoredRequest, context: Context) -> Result<R
         due_at,
         policy: Some(state.policy.reference()),
         blocked_by,
+        notes: context.notes,
     })
 }
 
@@ -85,11 +90,13 @@ pub(crate) async fn queue(
     let last_event_id = state.store.last_event_id().await?;
     let mut approvals = state.store.open_approvals().await?;
     let mut escalations = state.store.open_escalations().await?;
+    let mut notes = state.store.open_requester_notes().await?;
     let mut requests = Vec::new();
     for stored in state.store.open_requests().await? {
         let context = Context {
             decisions: approvals.remove(&stored.request_id).unwrap_or_default(),
             escalations: escalations.remove(&stored.request_id).unwrap_or_default(),
+            notes: notes.remove(&stored.request_id).unwrap_or_default(),
         };
         requests.push(record(&state, stored, context)?);
     }

@@ -22,7 +22,7 @@ use crate::extract::{JsonBody, PathParams, QueryParams};
 pub const MAX_WAIT_SECONDS: u64 = 60;
 
 /// A request as its own workflow sees it: another workflow's request does not exist for it.
-async fn owned(state: &AppState, id: &str, workflow: &str) -> Result<StoredRequest> {
+pub(crate) async fn owned(state: &AppState, id: &str, workflow: &str) -> Result<StoredRequest> {
     let request = stored(state, id).await?;
     if request.workflow != workflow {
         return Err(Failure::new(

@@ -33,6 +33,7 @@ pub mod export;
 mod extract;
 mod intake;
 pub mod metrics;
+mod notes;
 mod outbox;
 mod supervision;
 mod workers;
@@ -304,6 +305,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/requests/{id}/decisions", post(decisions::decide))
         .route("/v1/requests/{id}/receipt", post(decisions::receipt))
+        .route("/v1/requests/{id}/notes", post(notes::post_note))
         .route("/v1/requests/{id}/escalate", post(supervision::escalate))
         .route("/v1/requests/{id}/assign", post(supervision::assign))
         .route("/v1/requests/{id}/shown", post(supervision::shown))

@@ -82,7 +82,7 @@ pub(crate) async fn raise_in(
 }
 
 /// The state of an open request, or why it is not open.
-async fn open_state(
+pub(crate) async fn open_state(
     tx: &mut sqlx::SqliteConnection,
     request_id: &str,
 ) -> Result<std::result::Result<RequestState, RequestState>> {

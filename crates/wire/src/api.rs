@@ -224,6 +224,33 @@ pub struct RequestRecord {
     /// only a supervisor's override, acknowledging each, can approve.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocked_by: Vec<crate::FindingCode>,
+    /// Notes the requesting workflow sent while the request waited, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<RequesterNote>,
+}
+
+/// A note from the requesting workflow, sent while its request waited for a person (an A2A
+/// follow-up message naming the task). It is the requester's unverified word: shown to
+/// reviewers as untrusted text and sealed in the audit log, it is never part of what a
+/// decision signs, so it cannot change what is approved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequesterNote {
+    /// The message's id (a message sent again is one note).
+    pub message_id: String,
+    /// The text, as sent.
+    pub text: String,
+    /// When the gateway received it.
+    pub at: Timestamp,
+}
+
+/// Body of `POST /v1/requests/{id}/notes`: a note from the requesting workflow for whoever
+/// reviews the request (see [`RequesterNote`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteSubmission {
+    /// The workflow's id for this note: sending it again is one note.
+    pub message_id: String,
+    /// The text, at most 4000 characters.
+    pub text: String,
 }
 
 impl RequestRecord {
@@ -389,6 +416,8 @@ pub enum EventKind {
     DecisionDelivered,
     /// Records were exported; `request_id` names the export.
     RecordsExported,
+    /// The requesting workflow sent a note while the request waited (see [`RequesterNote`]).
+    RequesterNote,
 }
 
 impl EventKind {
@@ -407,6 +436,7 @@ impl EventKind {
             EventKind::RequestShown => "request_shown",
             EventKind::DecisionDelivered => "decision_delivered",
             EventKind::RecordsExported => "records_exported",
+            EventKind::RequesterNote => "requester_note",
         }
     }
 }

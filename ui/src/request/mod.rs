@@ -18,7 +18,7 @@ mod panels;
 
 use chain::Hop;
 use decide::{DecidePanel, Outcome};
-use panels::{ActionPanel, EvidencePanel, UncertaintyPanel};
+use panels::{ActionPanel, EvidencePanel, NotesPanel, UncertaintyPanel};
 
 /// The decide panel's state, kept above the request view so re-renders never lose a reason
 /// being typed, nor the answer to a decision in flight.
@@ -125,6 +125,7 @@ pub(crate) fn RequestDetail(
             {typed.clone().map(|r| view! { <ActionPanel request=r /> })}
             {typed.clone().map(|r| view! { <EvidencePanel request=r findings=record.report.findings.clone() /> })}
             {typed.clone().map(|r| view! { <UncertaintyPanel request=r /> })}
+            {(!record.notes.is_empty()).then(|| view! { <NotesPanel notes=record.notes.clone() now=now /> })}
             <DecidePanel request=request.clone() decision=decision />
             <Outcome decision=decision />
             {open.then(|| {

@@ -1,9 +1,11 @@
-//! What the acting agent wants to do, the evidence it brings, and how sure it is.
+//! What the acting agent wants to do, the evidence it brings, how sure it is, and what the
+//! requester added while it waited.
 
+use countersign_wire::api::RequesterNote;
 use countersign_wire::{DelegationRequest, Evidence, Finding, FindingCode};
 use leptos::prelude::*;
 
-use crate::text::{looks_like_instructions, tier_label};
+use crate::text::{age, looks_like_instructions, seconds_until, tier_label};
 
 #[component]
 pub(crate) fn ActionPanel(request: DelegationRequest) -> impl IntoView {
@@ -98,6 +100,35 @@ pub(crate) fn UncertaintyPanel(request: DelegationRequest) -> impl IntoView {
                 <div><h3>"Known unknowns"</h3><ul>{u.known_unknowns.iter().map(|a| view! { <li>{a.clone()}</li> }).collect_view()}</ul></div>
                 <div><h3>"Alternatives considered"</h3><ul>{u.alternatives.iter().map(|a| view! { <li><strong>{a.summary.clone()}</strong> " — " {a.why_not.clone()}</li> }).collect_view()}</ul></div>
             </div>
+        </section>
+    }
+}
+
+/// Follow-up messages from the requesting workflow. They are its unverified word, rendered as
+/// inert text and flagged when they read like instructions; what a decision signs is the
+/// request above, never these.
+#[component]
+pub(crate) fn NotesPanel(notes: Vec<RequesterNote>, now: RwSignal<f64>) -> impl IntoView {
+    view! {
+        <section class="panel notes" data-testid="requester-notes">
+            <h2>"Notes from the requester"</h2>
+            <p class="untrusted-hint">
+                "Sent by the workflow while this request waited. Unverified, and not part of what you sign: "
+                "approve or reject the request above, not these notes."
+            </p>
+            <ol class="requester-notes">
+                {notes.into_iter().map(|note| {
+                    let at = note.at;
+                    let suspicious = looks_like_instructions(&note.text);
+                    view! {
+                        <li class="requester-note" data-testid="requester-note" data-message-id=note.message_id.clone()>
+                            <span class="since">{move || age(-seconds_until(at, now.get()))} " ago"</span>
+                            {suspicious.then(|| view! { <span class="flag">"reads like instructions"</span> })}
+                            <div class="text">{note.text}</div>
+                        </li>
+                    }
+                }).collect_view()}
+            </ol>
         </section>
     }
 }

@@ -143,10 +143,32 @@ fn json_name(name: &str) -> Option<String> {
 
 /// A request's fields as protobuf JSON parsers take them: the JSON name (`contextId`) or the
 /// proto name (`context_id`), so that a filter given either way is applied, never ignored.
-/// Only the request's own top-level fields are renamed: what it nests (a message, its parts
-/// and metadata) is the client's data. Both names at once is ambiguous and refused.
+/// The request's own fields are renamed, and those of the protocol objects it nests (its
+/// message and the message's parts, its configuration and push config); what they carry
+/// (data, metadata) is the client's and stays as sent. Both names at once is ambiguous and
+/// refused.
 fn proto_names(params: &mut Value) -> Result<(), A2AError> {
-    let Value::Object(fields) = params else {
+    rename_fields(params)?;
+    for nested in [
+        "/message",
+        "/configuration",
+        "/configuration/taskPushNotificationConfig",
+    ] {
+        if let Some(object) = params.pointer_mut(nested) {
+            rename_fields(object)?;
+        }
+    }
+    if let Some(Value::Array(parts)) = params.pointer_mut("/message/parts") {
+        for part in parts {
+            rename_fields(part)?;
+        }
+    }
+    Ok(())
+}
+
+/// One object's proto field names as JSON names.
+fn rename_fields(object: &mut Value) -> Result<(), A2AError> {
+    let Value::Object(fields) = object else {
         return Ok(());
     };
     let renames: Vec<(String, String)> = fields
@@ -196,12 +218,33 @@ mod tests {
             Some("statusTimestampAfter")
         );
         assert_eq!(json_name("pageSize"), None);
-        let mut params = json!({"context_id": "c", "history_length": 2, "message": {"a_b": 1}});
+        let mut params = json!({
+            "context_id": "c",
+            "history_length": 2,
+            "message": {
+                "message_id": "m",
+                "task_id": "t",
+                "parts": [{"media_type": "application/json", "data": {"a_b": 1}}],
+                "metadata": {"c_d": 2}
+            },
+            "configuration": {"return_immediately": true, "task_push_notification_config": {"url": "u", "task_id": "t"}}
+        });
         proto_names(&mut params).unwrap();
         assert_eq!(
             params,
-            json!({"contextId": "c", "historyLength": 2, "message": {"a_b": 1}})
+            json!({
+                "contextId": "c",
+                "historyLength": 2,
+                "message": {
+                    "messageId": "m",
+                    "taskId": "t",
+                    "parts": [{"mediaType": "application/json", "data": {"a_b": 1}}],
+                    "metadata": {"c_d": 2}
+                },
+                "configuration": {"returnImmediately": true, "taskPushNotificationConfig": {"url": "u", "taskId": "t"}}
+            })
         );
+        assert!(proto_names(&mut json!({"message": {"task_id": "a", "taskId": "b"}})).is_err());
         assert!(proto_names(&mut json!({"task_id": "a", "taskId": "b"})).is_err());
         assert_eq!(
             proto_query_names("context_id=c&pageSize=2").unwrap(),

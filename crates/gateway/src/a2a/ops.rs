@@ -12,6 +12,7 @@ use countersign_wire::{REQUEST_SCHEMA, Timestamp};
 use serde_json::Value;
 
 use crate::AppState;
+use crate::notes::{NoteRefused, add_note};
 
 use super::{
     ALL_REQUEST_STATES, INPUT_MODES, owned_task, push, storage_failed, task_of, task_state,
@@ -39,14 +40,14 @@ pub(super) async fn send(
         .and_then(|c| c.task_push_notification_config.clone())
         .map(push::PendingConfig::check)
         .transpose()?;
-    // A message naming a task continues it; this agent's tasks take no follow-ups yet, and an
-    // unknown task is an error before anything else.
+    // A message naming a task continues it: a note for the reviewer (the A2A spec: an agent
+    // SHOULD take follow-ups while a task waits in AUTH_REQUIRED).
     if let Some(task_id) = &request.message.task_id {
-        let (task, _) = owned_task(state, workflow, task_id).await?;
-        return Err(A2AError::unsupported_operation(format!(
-            "task {} takes no further messages: a reviewer decides it",
-            task.task_id
-        )));
+        let task = follow_up(state, workflow, task_id, &request.message).await?;
+        if let Some(config) = inline_push {
+            config.store(state, &task.id).await?;
+        }
+        return Ok(SendMessageResponse::Task(task));
     }
     let data = request.message.parts.iter().find_map(|p| match &p.content {
         PartContent::Data(value)
@@ -108,6 +109,64 @@ pub(super) async fn send(
     Ok(SendMessageResponse::Task(
         task_of(state, &task, &stored).await?,
     ))
+}
+
+/// A follow-up message on a waiting task becomes a note from the requester: shown to the
+/// reviewer as untrusted text and sealed in the audit log, never part of what is signed. What
+/// a reviewer signs was fixed at intake, so a follow-up cannot carry a request.
+async fn follow_up(
+    state: &AppState,
+    workflow: &str,
+    task_id: &str,
+    message: &Message,
+) -> Result<Task, A2AError> {
+    let (task, stored) = owned_task(state, workflow, task_id).await?;
+    if message
+        .context_id
+        .as_ref()
+        .is_some_and(|c| *c != task.context_id)
+    {
+        return Err(A2AError::invalid_params(format!(
+            "contextId is not the context of task {task_id}"
+        )));
+    }
+    let mut texts = Vec::new();
+    for part in &message.parts {
+        match &part.content {
+            PartContent::Text(text) => texts.push(text.as_str()),
+            PartContent::Data(value)
+                if value.get("schema").and_then(Value::as_str) == Some(REQUEST_SCHEMA) =>
+            {
+                return Err(A2AError::invalid_params(
+                    "a follow-up cannot change what a reviewer signs: send a new request under \
+                     a new id",
+                ));
+            }
+            _ => {
+                return Err(A2AError::invalid_params(
+                    "a follow-up is a note for the reviewer: send it as text parts",
+                ));
+            }
+        }
+    }
+    let added = add_note(
+        state,
+        workflow,
+        &stored.request_id,
+        &message.message_id,
+        texts.join("\n"),
+    )
+    .await
+    .map_err(storage_failed)?;
+    if let Err(refused) = added {
+        return Err(match refused {
+            NoteRefused::Ended(_) => A2AError::unsupported_operation(format!(
+                "task {task_id} has ended: it takes no further messages"
+            )),
+            refused => A2AError::invalid_params(refused.message()),
+        });
+    }
+    task_of(state, &task, &stored).await
 }
 
 /// `GetTask`.

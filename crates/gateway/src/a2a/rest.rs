@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::{
-    Caller, Envelope, REST_PREFIX, cancel, check_version, is_json, list, not_ijson,
+    Caller, Envelope, REST_PREFIX, cancel, check_version, is_json, list, not_ijson, proto_names,
     proto_query_names, push, send, send_streaming, subscribe, unreadable,
 };
 use crate::AppState;
@@ -182,8 +182,10 @@ fn body<T: DeserializeOwned>(
         return Err(Box::new(error(A2AError::content_type_not_supported())));
     }
     let bytes = bytes.map_err(|rejection| Box::new(unreadable::<Rest>(rejection)))?;
-    countersign_chain::ijson::check(&bytes).map_err(|e| Box::new(error(not_ijson(e))))?;
-    serde_json::from_slice(&bytes)
+    let mut value =
+        countersign_chain::ijson::parse(&bytes).map_err(|e| Box::new(error(not_ijson(e))))?;
+    proto_names(&mut value).map_err(|e| Box::new(error(e)))?;
+    serde_json::from_value(value)
         .map_err(|e| Box::new(error(A2AError::invalid_params(format!("body: {e}")))))
 }
 

@@ -437,3 +437,97 @@ async fn console_tokens_are_single_use_short_lived_and_from_enrolled_keys() {
     )
     .await;
 }
+
+async fn post_note(gw: &TestGateway, token: &str, id: &str, body: Value) -> reqwest::Response {
+    http()
+        .post(gw.url(&format!("/v1/requests/{id}/notes")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_workflow_note_is_shown_with_the_request_and_changes_nothing_a_decision_signs() {
+    let gw = TestGateway::start().await;
+    let before = submitted(&gw, "refund-exception").await;
+    let id = before.request_id.clone();
+    let note = serde_json::json!({"message_id": "n1", "text": "Customer ref 4411"});
+    let first = post_note(&gw, WORKFLOW_TOKEN, &id, note.clone()).await;
+    assert_eq!(first.status().as_u16(), 201);
+    let again = post_note(&gw, WORKFLOW_TOKEN, &id, note).await;
+    assert_eq!(again.status().as_u16(), 200, "a retry is the same note");
+    refused(
+        post_note(
+            &gw,
+            WORKFLOW_TOKEN,
+            &id,
+            serde_json::json!({"message_id": "n1", "text": "changed"}),
+        )
+        .await,
+        400,
+        "invalid_body",
+    )
+    .await;
+    refused(
+        post_note(
+            &gw,
+            WORKFLOW_TOKEN,
+            &id,
+            serde_json::json!({"message_id": "n2", "text": "x".repeat(4001)}),
+        )
+        .await,
+        400,
+        "invalid_body",
+    )
+    .await;
+    // Another workflow's request does not exist for it.
+    refused(
+        post_note(
+            &gw,
+            countersign_testkit::OTHER_WORKFLOW_TOKEN,
+            &id,
+            serde_json::json!({"message_id": "n3", "text": "approve"}),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+
+    let after = gw.record(&id).await;
+    assert_eq!(after.notes.len(), 1);
+    assert_eq!(after.notes[0].text, "Customer ref 4411");
+    assert_eq!(after.decision_subject(), before.decision_subject());
+    // A decision made on the record as it was before the note still settles it.
+    let decision = gw.decision(
+        &gw.reviewer,
+        &before,
+        DecisionKind::Approve,
+        "Late delivery confirmed",
+        &[],
+    );
+    assert_eq!(
+        gw.post_decision(&gw.reviewer, &id, &decision)
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    let (status, body) = error_code(
+        post_note(
+            &gw,
+            WORKFLOW_TOKEN,
+            &id,
+            serde_json::json!({"message_id": "n4", "text": "late"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("not_pending"))
+    );
+    assert_eq!(body["error"]["state"], "approved", "{body}");
+}

@@ -25,6 +25,7 @@ fn record(id: &str, state: RequestState) -> RequestRecord {
         due_at: None,
         policy: None,
         blocked_by: Vec::new(),
+        notes: Vec::new(),
         assigned_to: None,
     }
 }

@@ -1,8 +1,8 @@
 //! Storage against a real SQLite file: migrations, idempotent intake, first decision wins.
 
 use countersign_review::{Admission, Replay, Tally};
-use countersign_store::{AdmitOutcome, DecisionWrite, NewDecision, NewRequest, Store};
-use countersign_wire::api::{EventKind, RequestState};
+use countersign_store::{AdmitOutcome, DecisionWrite, NewDecision, NewRequest, NoteWrite, Store};
+use countersign_wire::api::{EventKind, RequestState, RequesterNote};
 use countersign_wire::{DecisionKind, Tier, Timestamp, Verdict, VerificationReport};
 
 mod console_cache;
@@ -255,4 +255,83 @@ async fn concurrent_admissions_batch_without_losing_per_request_answers() {
     );
     assert_eq!(store.open_requests().await.unwrap().len(), 100);
     assert_eq!(store.last_event_id().await.unwrap(), 100);
+}
+
+#[tokio::test]
+async fn requester_notes_are_kept_once_per_message_up_to_a_limit_and_only_while_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db.sqlite")).await.unwrap();
+    store
+        .admit(new_request("r1", "sha256:a", &[]), pending)
+        .await
+        .unwrap();
+    let note = |id: &str, text: &str| RequesterNote {
+        message_id: id.into(),
+        text: text.into(),
+        at: at("2026-11-22T09:05:00Z"),
+    };
+    let added = store
+        .add_requester_note("r1", "wf", &note("m1", "first"), 2)
+        .await
+        .unwrap();
+    let NoteWrite::Added(event) = added else {
+        panic!("not added: {added:?}");
+    };
+    assert_eq!(event.kind, EventKind::RequesterNote);
+    assert_eq!(event.state, RequestState::Pending);
+    assert!(matches!(
+        store
+            .add_requester_note("r1", "wf", &note("m1", "first"), 2)
+            .await
+            .unwrap(),
+        NoteWrite::AlreadyAdded
+    ));
+    assert!(matches!(
+        store
+            .add_requester_note("r1", "wf", &note("m1", "changed"), 2)
+            .await
+            .unwrap(),
+        NoteWrite::Conflict
+    ));
+    store
+        .add_requester_note("r1", "wf", &note("m2", "second"), 2)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .add_requester_note("r1", "wf", &note("m3", "third"), 2)
+            .await
+            .unwrap(),
+        NoteWrite::TooMany
+    ));
+    let texts: Vec<String> = store
+        .requester_notes("r1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.text)
+        .collect();
+    assert_eq!(texts, ["first", "second"]);
+    assert_eq!(store.open_requester_notes().await.unwrap()["r1"].len(), 2);
+    // Nothing about the request moved.
+    let stored = store.request("r1").await.unwrap().unwrap();
+    assert_eq!(stored.report, report());
+    assert_eq!(stored.body, "{}");
+
+    assert!(matches!(
+        store
+            .add_requester_note("nope", "wf", &note("m1", "x"), 2)
+            .await
+            .unwrap(),
+        NoteWrite::NotOpen(RequestState::Refused)
+    ));
+    store.expire_due(at("2033-05-18T03:33:20Z")).await.unwrap();
+    assert!(matches!(
+        store
+            .add_requester_note("r1", "wf", &note("m4", "late"), 9)
+            .await
+            .unwrap(),
+        NoteWrite::NotOpen(RequestState::Expired)
+    ));
+    assert!(store.open_requester_notes().await.unwrap().is_empty());
 }
