@@ -254,6 +254,7 @@ fn settings_view(console: &Console) -> Result<SettingsView, ConsoleError> {
             console.reviewer.display_name.replace('\'', ""),
             console.data_dir.join(PUBLIC_KEY_FILE).display()
         ),
+        demo: console.demo.clone(),
     })
 }
 

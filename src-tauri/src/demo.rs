@@ -13,7 +13,7 @@ use countersign_gateway::{GatewayConfig, load_or_create_key};
 use countersign_review::Clock;
 use countersign_scenarios::demo::demo;
 use countersign_store::{ReviewerRow, Store};
-use countersign_wire::console::Mode;
+use countersign_wire::console::{DemoConnection, Mode};
 use countersign_wire::{Role, Tier, Timestamp};
 
 use crate::sync::Session;
@@ -97,6 +97,16 @@ pub(crate) async fn start(dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<S
     // The gateway lives as long as the app.
     std::mem::forget(gateway);
 
+    let connection = DemoConnection {
+        gateway_url: url.clone(),
+        workflow_token: workflow_token.clone(),
+        audience: AUDIENCE.into(),
+        trust_path: trust_path.display().to_string(),
+        trust_command: format!(
+            "countersign-gateway trust add --trust '{}' --identity agent:yours --name 'Your agent' --jwk @agent.jwk",
+            trust_path.display()
+        ),
+    };
     let client = GatewayClient::new(&url);
     let workflow_client = client.clone();
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
@@ -140,5 +150,6 @@ pub(crate) async fn start(dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<S
         data_dir: dir.to_owned(),
         key_path,
         clock,
+        demo: Some(connection),
     })
 }

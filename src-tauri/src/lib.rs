@@ -47,6 +47,7 @@ fn external(
         data_dir: dir.to_owned(),
         key_path,
         clock,
+        demo: None,
     })
 }
 

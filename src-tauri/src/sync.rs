@@ -15,8 +15,8 @@ use countersign_store::{ConsoleCache, SignedDecision};
 use countersign_wire::api::{EventKind, RequestRecord, RequestState};
 use countersign_wire::console::Mode;
 use countersign_wire::console::{
-    CHANGED_EVENT, Connection, DecideOutcome, DeliveryItem, HistoryItem, HopView, QueueItem,
-    RequestView, ReviewerInfo, Snapshot,
+    CHANGED_EVENT, Connection, DecideOutcome, DeliveryItem, DemoConnection, HistoryItem, HopView,
+    QueueItem, RequestView, ReviewerInfo, Snapshot,
 };
 use countersign_wire::{DecisionKind, DelegationRequest, Finding, Severity, Tier, TrustStore};
 use serde::Deserialize as _;
@@ -154,6 +154,8 @@ pub(crate) struct Session {
     pub(crate) data_dir: PathBuf,
     pub(crate) key_path: PathBuf,
     pub(crate) clock: Arc<dyn Clock>,
+    /// The embedded demo's connection details, for Settings.
+    pub(crate) demo: Option<DemoConnection>,
 }
 
 /// Shared console state.
@@ -165,6 +167,7 @@ pub(crate) struct Console {
     pub(crate) data_dir: PathBuf,
     pub(crate) key_path: PathBuf,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) demo: Option<DemoConnection>,
     cache: ConsoleCache,
     trust: Arc<RwLock<Arc<TrustIndex>>>,
     model: Arc<Mutex<Model>>,
@@ -303,6 +306,7 @@ impl Console {
             data_dir: session.data_dir,
             key_path: session.key_path,
             clock: session.clock,
+            demo: session.demo,
             cache,
             trust: Arc::new(RwLock::new(Arc::new(trust))),
             model: Arc::new(Mutex::new(model)),
@@ -649,6 +653,11 @@ async fn follow(console: &Console, app: &tauri::AppHandle) -> Result<(), ClientE
             EventKind::RequestShown | EventKind::DecisionDelivered | EventKind::RecordsExported
         ) {
             continue;
+        }
+        // The gateway may have been told to trust a new party since this console took its
+        // trust store (it reloads without a restart): take it again before verifying.
+        if event.kind == EventKind::RequestAdded {
+            console.refresh_trust().await?;
         }
         let record = console
             .client

@@ -404,6 +404,31 @@ async fn settings_show_the_key_export_it_and_refuse_a_bad_gateway() {
         assert_eq!(mode & 0o777, 0o600, "the private key is owner-only");
     }
 
+    // An agent of your own reaches the demo's gateway with what Settings shows.
+    let gateway_url = app.text("[data-testid=demo-gateway-url]").await;
+    let token = app.text("[data-testid=demo-workflow-token]").await;
+    let command = app.text("[data-testid=demo-trust-command]").await;
+    assert!(
+        command.starts_with("countersign-gateway trust add --trust"),
+        "{command}"
+    );
+    let mine = countersign_scenarios::demo::demo(chrono::Utc::now(), "mine")
+        .scenarios
+        .into_iter()
+        .find(|s| s.slug == "refund-exception")
+        .expect("the scenario")
+        .request;
+    let submitted = countersign_client::GatewayClient::new(&gateway_url)
+        .submit(&token, &serde_json::to_vec(&mine).unwrap())
+        .await
+        .unwrap();
+    assert!(
+        matches!(submitted, countersign_client::Submitted::Accepted(_)),
+        "{submitted:?}"
+    );
+    app.text_until("[data-testid=pending-count]", |t| t == "7 pending")
+        .await;
+
     app.click("[data-testid=use-gateway]").await;
     let url = app.wait_for("[data-testid=gateway-url]", 1).await.remove(0);
     url.send_keys("gateway.example.com").await.unwrap();

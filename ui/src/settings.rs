@@ -2,8 +2,8 @@
 //! to connect to. The backend validates and saves; a new gateway applies on restart.
 
 use countersign_wire::console::{
-    ConsoleError, ExportPublicKey, GatewaySettings, GetSettings, Restart, SaveSettings,
-    SettingsView,
+    ConsoleError, DemoConnection, ExportPublicKey, GatewaySettings, GetSettings, Restart,
+    SaveSettings, SettingsView,
 };
 use leptos::prelude::*;
 
@@ -138,6 +138,7 @@ pub(crate) fn SettingsPanel(open: RwSignal<bool>) -> impl IntoView {
                                     Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
                                 })}
                             </section>
+                            {view.demo.clone().map(|demo| view! { <DemoConnectionPanel demo=demo /> })}
                         }.into_any(),
                     }}
                     <section class="panel">
@@ -173,5 +174,24 @@ pub(crate) fn SettingsPanel(open: RwSignal<bool>) -> impl IntoView {
                 </div>
             </div>
         </Show>
+    }
+}
+
+/// How to send requests from an agent of your own to the embedded demo's gateway.
+#[component]
+fn DemoConnectionPanel(demo: DemoConnection) -> impl IntoView {
+    view! {
+        <section class="panel" data-testid="demo-connection">
+            <h3>"Connect your own agent"</h3>
+            <p class="muted">"The embedded demo runs a real gateway on this machine. Point an agent at it (the Python SDK's request_approval, or plain HTTP) and its requests appear in this queue. The port and the credential are new each time Countersign starts."</p>
+            <dl class="facts">
+                <dt>"Gateway URL"</dt><dd class="mono" data-testid="demo-gateway-url">{demo.gateway_url}</dd>
+                <dt>"Workflow credential"</dt><dd class="mono secret" data-testid="demo-workflow-token">{demo.workflow_token}</dd>
+                <dt>"Audience"</dt><dd class="mono">{demo.audience}</dd>
+                <dt>"Trust store"</dt><dd class="mono">{demo.trust_path}</dd>
+            </dl>
+            <p class="muted">"Register your agent's public key (from countersign keygen); the gateway trusts it within a second, no restart:"</p>
+            <pre class="mono" data-testid="demo-trust-command">{demo.trust_command}</pre>
+        </section>
     }
 }

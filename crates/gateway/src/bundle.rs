@@ -171,10 +171,11 @@ pub(crate) async fn export_bundle(
     {}
     let dir = tempfile::tempdir().map_err(Failure::internal)?;
     let path = dir.path().join("bundle");
+    let trust = state.trust.current();
     let source = BundleSource {
         store: &state.store,
         signer: state.audit.signer(),
-        trust: &state.trust_store,
+        trust: &trust.store,
         audience: &state.audience,
         clock: state.clock.as_ref(),
     };

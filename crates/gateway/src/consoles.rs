@@ -170,7 +170,7 @@ pub(crate) async fn reviewers(
 /// The parties and keys this gateway trusts: consoles show their names and re-verify chains
 /// locally with the same keys the gateway used.
 pub(crate) async fn trust(State(state): State<AppState>, Console(_): Console) -> Json<TrustStore> {
-    Json(state.trust_store.as_ref().clone())
+    Json(state.trust.current().store.clone())
 }
 
 pub(crate) async fn request_detail(

@@ -54,8 +54,8 @@ pub(crate) async fn receive(
     let now = state.clock.now();
     let received_at = Timestamp::from(now);
     // Oversized and I-JSON violations (a member named twice) are refusals with a report.
-    let verification =
-        countersign_chain::verify_request(bytes, &state.trust, now).map_err(|e| {
+    let verification = countersign_chain::verify_request(bytes, &state.trust.current().index, now)
+        .map_err(|e| {
             Failure::new(
                 ErrorCode::InvalidBody,
                 format!("the body is not valid JSON: {}", e.0),

@@ -36,6 +36,7 @@ pub mod metrics;
 mod notes;
 mod outbox;
 mod supervision;
+pub mod trust;
 mod workers;
 
 use std::net::SocketAddr;
@@ -47,11 +48,11 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Uri;
 use axum::routing::{get, post};
-use countersign_chain::{SigningKeyPair, TrustIndex};
+use countersign_chain::SigningKeyPair;
 use countersign_review::{Clock, Policy};
 use countersign_store::Store;
+use countersign_wire::Jwk;
 use countersign_wire::api::{ErrorCode, GatewayEvent};
-use countersign_wire::{Jwk, TrustStore};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, broadcast, watch};
 
@@ -65,9 +66,9 @@ pub const MAX_BODY_BYTES: usize = 2 << 20;
 #[derive(Clone)]
 pub struct AppState {
     pub(crate) store: Store,
-    pub(crate) trust: Arc<TrustIndex>,
-    /// The trust store as loaded, served to consoles for names and local re-verification.
-    pub(crate) trust_store: Arc<TrustStore>,
+    /// Whom chains are verified against (also served to consoles for names and their own
+    /// re-verification); reloadable while the gateway runs.
+    pub(crate) trust: Arc<trust::Trust>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) audience: String,
     pub(crate) events: broadcast::Sender<GatewayEvent>,
@@ -177,6 +178,17 @@ impl RunningGateway {
         self.task.await.context("gateway task panicked")?
     }
 
+    /// Reads the trust store file again, as `SIGHUP` and a change to the file do: `Ok(true)`
+    /// when who is trusted changed. On an error the trust in force stays.
+    pub fn reload_trust(&self) -> anyhow::Result<bool> {
+        self.state.trust.reload()
+    }
+
+    /// The trust store in force, for a signal handler to reload.
+    pub fn trust(&self) -> Arc<trust::Trust> {
+        self.state.trust.clone()
+    }
+
     /// A handle that triggers shutdown.
     pub fn shutdown_handle(&self) -> watch::Sender<bool> {
         self.shutdown.clone()
@@ -216,17 +228,6 @@ pub fn load_policy(path: Option<&Path>) -> anyhow::Result<Policy> {
     Policy::from_toml(&text).map_err(|e| anyhow::anyhow!("policy {}: {e}", path.display()))
 }
 
-/// Loads the trust store file, checked (every key well-formed) and indexed.
-pub fn load_trust(path: &Path) -> anyhow::Result<(TrustStore, TrustIndex)> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read trust store {}", path.display()))?;
-    let store: TrustStore = serde_json::from_slice(&bytes)
-        .with_context(|| format!("trust store {} is not valid", path.display()))?;
-    let index = TrustIndex::from_store(&store)
-        .with_context(|| format!("trust store {}", path.display()))?;
-    Ok((store, index))
-}
-
 /// Opens storage, binds the listener and starts serving and the workers.
 pub async fn start(
     config: &GatewayConfig,
@@ -235,7 +236,7 @@ pub async fn start(
     let store = Store::open(&config.database)
         .await
         .with_context(|| format!("cannot open database {}", config.database.display()))?;
-    let (trust_store, trust) = load_trust(&config.trust)?;
+    let trust = trust::Trust::load(&config.trust)?;
     let policy = Arc::new(load_policy(config.policy.as_deref())?);
     let state_policy = policy.clone();
     let gateway_key = load_or_create_key(&config.key)?;
@@ -261,7 +262,6 @@ pub async fn start(
         policy: policy.clone(),
         store,
         trust: Arc::new(trust),
-        trust_store: Arc::new(trust_store),
         clock,
         audience: config.audience.clone(),
         events,
@@ -271,7 +271,11 @@ pub async fn start(
         stopping: shutdown.subscribe(),
         card: Arc::new(card),
     };
-    let workers = workers::spawn(state.clone(), shutdown.subscribe());
+    let mut workers = workers::spawn(state.clone(), shutdown.subscribe());
+    workers.push(tokio::spawn(trust::watch(
+        state.trust.clone(),
+        shutdown.subscribe(),
+    )));
     let app = router(state.clone());
     let task = tokio::spawn(async move {
         axum::serve(listener, app)

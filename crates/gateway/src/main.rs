@@ -17,7 +17,7 @@ use countersign_gateway::auth::{WORKFLOW_TOKEN_PREFIX, workflow_token_hash};
 use countersign_gateway::{GatewayConfig, start};
 use countersign_review::SystemClock;
 use countersign_store::{ReviewerRow, Store};
-use countersign_wire::{Jwk, Tier};
+use countersign_wire::{Jwk, Party, PartyKind, Tier};
 use serde::Deserialize;
 
 #[derive(Parser)]
@@ -41,6 +41,9 @@ enum Command {
     /// Manage console users.
     #[command(subcommand)]
     Reviewer(ReviewerCommand),
+    /// Manage the trust store: the parties (people, agents, services) chains may name.
+    #[command(subcommand)]
+    Trust(TrustCommand),
     /// Check the tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -216,6 +219,48 @@ enum ReviewerCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum TrustCommand {
+    /// Add a party (or replace it) with its public key. A running gateway picks the change
+    /// up within a second (or at once on SIGHUP); no restart.
+    Add {
+        /// Identity, as hops name it (`agent:invoices`).
+        #[arg(long)]
+        identity: String,
+        /// human, agent or service.
+        #[arg(long, default_value = "agent")]
+        kind: String,
+        /// Name to show reviewers.
+        #[arg(long)]
+        name: String,
+        /// Its public JWK: the JSON itself, or @FILE (as `countersign keygen` prints it).
+        #[arg(long)]
+        jwk: String,
+        /// TOML file with any of the serve settings (for `trust`).
+        #[arg(long, env = "COUNTERSIGN_CONFIG")]
+        config: Option<PathBuf>,
+        /// The trust store file [default: trust.json]
+        #[arg(long, env = "COUNTERSIGN_TRUST")]
+        trust: Option<PathBuf>,
+    },
+}
+
+/// A public JWK given as JSON or `@FILE`: the JWK itself or `countersign keygen` output
+/// (`{"jwk": …, "thumbprint": …}`), checked to be a usable Ed25519 key.
+fn jwk_argument(given: String) -> anyhow::Result<Jwk> {
+    let text = match given.strip_prefix('@') {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?
+        }
+        None => given,
+    };
+    let value: serde_json::Value = serde_json::from_str(&text).context("--jwk is not JSON")?;
+    let jwk: Jwk = serde_json::from_value(value.get("jwk").cloned().unwrap_or(value))
+        .context("--jwk is not a JWK")?;
+    PublicKey::from_jwk(&jwk).context("--jwk is not a usable Ed25519 key")?;
+    Ok(jwk)
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
@@ -340,7 +385,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             }
             let audience = gateway.audience(&file);
             let key = gateway.key(&file);
-            let (trust_store, _) = countersign_gateway::load_trust(&gateway.trust(&file))?;
+            let (trust_store, _) = countersign_gateway::trust::load_trust(&gateway.trust(&file))?;
             let signer = countersign_gateway::audit::log_signer(
                 &countersign_gateway::log_key_path(&key),
                 &countersign_gateway::log_origin(&audience),
@@ -400,6 +445,33 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        Command::Trust(TrustCommand::Add {
+            identity,
+            kind,
+            name,
+            jwk,
+            config,
+            trust,
+        }) => {
+            let file = file_config(config.as_deref())?;
+            let path = trust.or(file.trust).unwrap_or_else(|| "trust.json".into());
+            let kind: PartyKind = serde_json::from_value(serde_json::Value::String(kind.clone()))
+                .map_err(|_| {
+                anyhow::anyhow!("unknown kind {kind:?}: use human, agent or service")
+            })?;
+            let party = Party {
+                kind,
+                display_name: name,
+                keys: vec![jwk_argument(jwk)?],
+            };
+            let replaced = countersign_gateway::trust::add_party(&path, &identity, party)?;
+            eprintln!(
+                "{} {identity} in {}",
+                if replaced { "replaced" } else { "added" },
+                path.display()
+            );
+            Ok(())
+        }
         Command::Reviewer(ReviewerCommand::Enrol {
             identity,
             name,
@@ -409,17 +481,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             settings,
         }) => {
             let file = file_config(settings.config.as_deref())?;
-            let jwk_text = match jwk.strip_prefix('@') {
-                Some(path) => {
-                    std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?
-                }
-                None => jwk,
-            };
-            let value: serde_json::Value =
-                serde_json::from_str(&jwk_text).context("--jwk is not JSON")?;
-            // Accept the JWK itself or `countersign keygen` output ({"jwk": …, "thumbprint": …}).
-            let jwk: Jwk = serde_json::from_value(value.get("jwk").cloned().unwrap_or(value))
-                .context("--jwk is not a JWK")?;
+            let jwk = jwk_argument(jwk)?;
             let key = PublicKey::from_jwk(&jwk).context("--jwk is not a usable Ed25519 key")?;
             let roles = roles
                 .iter()
@@ -486,6 +548,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         public_url: args.public_url.or(file.public_url),
     };
     let gateway = start(&config, Arc::new(SystemClock)).await?;
+    #[cfg(unix)]
+    {
+        // SIGHUP reloads the trust store now (a change to the file is also picked up within
+        // a second).
+        let trust = gateway.trust();
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                if let Err(e) = trust.reload() {
+                    tracing::error!(error = %format!("{e:#}"), "trust store not reloaded: the one in force stays");
+                }
+            }
+        });
+    }
     let stop = gateway.shutdown_handle();
     tokio::spawn(async move {
         shutdown_signal().await;

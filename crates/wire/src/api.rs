@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::{DecisionKind, Tier, Timestamp, VerificationReport};
 
 /// Stable error codes of the gateway API. Clients match on these, never on messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// No or unusable credentials.
@@ -90,14 +90,14 @@ impl fmt::Display for ErrorCode {
 }
 
 /// `{"error": {"code", "message"}}`, plus context for some codes.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ErrorBody {
     /// The error.
     pub error: ApiError,
 }
 
 /// A typed API error.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ApiError {
     /// Stable code.
     pub code: ErrorCode,
@@ -112,7 +112,7 @@ pub struct ApiError {
 }
 
 /// Lifecycle of a request at the gateway.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestState {
     /// Waiting for a reviewer.
@@ -167,7 +167,7 @@ impl RequestState {
 }
 
 /// Response to `POST /v1/requests`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SubmitResponse {
     /// The request id.
     pub request_id: String,
@@ -178,7 +178,7 @@ pub struct SubmitResponse {
 }
 
 /// A request as consoles see it: the request as submitted, its report and its state.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RequestRecord {
     /// Request id.
     pub request_id: String,
@@ -233,7 +233,7 @@ pub struct RequestRecord {
 /// follow-up message naming the task). It is the requester's unverified word: shown to
 /// reviewers as untrusted text and sealed in the audit log, it is never part of what a
 /// decision signs, so it cannot change what is approved.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RequesterNote {
     /// The message's id (a message sent again is one note).
     pub message_id: String,
@@ -245,7 +245,7 @@ pub struct RequesterNote {
 
 /// Body of `POST /v1/requests/{id}/notes`: a note from the requesting workflow for whoever
 /// reviews the request (see [`RequesterNote`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NoteSubmission {
     /// The workflow's id for this note: sending it again is one note.
     pub message_id: String,
@@ -265,7 +265,19 @@ fn one() -> u32 {
 }
 
 /// Why a request is in the supervisors' escalation queue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EscalationReason {
     /// Findings block reviewers: only a supervisor override can approve it.
@@ -319,7 +331,7 @@ impl EscalationReason {
 }
 
 /// A request's place in the escalation queue.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Escalation {
     /// The most pressing reason (see [`EscalationReason::ALL`] for the order).
     pub reason: EscalationReason,
@@ -341,14 +353,14 @@ pub struct Escalation {
 }
 
 /// Body of `POST /v1/requests/{id}/escalate` (a reviewer asks for a supervisor).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EscalateSubmission {
     /// Why (required).
     pub note: String,
 }
 
 /// Body of `POST /v1/requests/{id}/assign` (a supervisor hands a request to a reviewer).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AssignSubmission {
     /// The reviewer's identity.
     pub reviewer: String,
@@ -358,7 +370,7 @@ pub struct AssignSubmission {
 }
 
 /// A decision as stored and delivered.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DecisionRecord {
     /// Approve or reject.
     pub decision: DecisionKind,
@@ -373,7 +385,7 @@ pub struct DecisionRecord {
 }
 
 /// `GET /v1/queue`: open requests, and the event id to subscribe from.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct QueueSnapshot {
     /// Pending and escalated requests.
     pub requests: Vec<RequestRecord>,
@@ -382,14 +394,14 @@ pub struct QueueSnapshot {
 }
 
 /// `GET /v1/history`: recently closed requests, newest first.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct History {
     /// Decided, expired, withdrawn and refused requests.
     pub requests: Vec<RequestRecord>,
 }
 
 /// Kinds of live events.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// A request entered the reviewer queue.
@@ -442,7 +454,7 @@ impl EventKind {
 }
 
 /// One live event (the SSE `data:`); its `id` is the SSE id.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GatewayEvent {
     /// Monotonic event id.
     pub id: i64,
@@ -457,14 +469,14 @@ pub struct GatewayEvent {
 }
 
 /// Body of `POST /v1/requests/{id}/decisions`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DecisionSubmission {
     /// The reviewer's decision JWS.
     pub decision_jws: String,
 }
 
 /// `GET /v1/requests/{id}/decision`: the outcome a workflow waits for.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DecisionOutcome {
     /// Request id.
     pub request_id: String,
@@ -480,7 +492,7 @@ pub struct DecisionOutcome {
 }
 
 /// Body of `POST /v1/requests/{id}/receipt`: what the workflow did with the decision.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Receipt {
     /// `executed`, `failed` or `skipped`.
     pub status: ReceiptStatus,
@@ -495,7 +507,7 @@ pub struct Receipt {
 }
 
 /// Outcomes a workflow can report.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReceiptStatus {
     /// The action was carried out.
@@ -507,7 +519,7 @@ pub enum ReceiptStatus {
 }
 
 /// Body the gateway POSTs to a request's callback URL.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WebhookDelivery {
     /// Unique per delivery; repeated on retries (the idempotency key).
     pub delivery_id: String,
@@ -522,7 +534,7 @@ pub struct WebhookDelivery {
 
 /// `GET /v1/metrics`: how the review process is doing over a time range (requests received
 /// in `[from, to)`), for the supervisor dashboard and `countersign-gateway metrics`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Metrics {
     /// Start of the range.
     pub from: Timestamp,
@@ -558,7 +570,7 @@ pub struct Metrics {
 }
 
 /// Percentiles of a duration in seconds; all zero when there is no sample.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Spread {
     /// Samples.
     pub count: u64,
@@ -571,7 +583,7 @@ pub struct Spread {
 }
 
 /// One day of the dashboard plot.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DayMetrics {
     /// `YYYY-MM-DD` (UTC).
     pub day: String,
@@ -588,7 +600,7 @@ pub struct DayMetrics {
 }
 
 /// `GET /v1/me`: who a console is at this gateway.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Me {
     /// Identity.
     pub identity: String,
@@ -603,7 +615,7 @@ pub struct Me {
 /// One review record as exported (JSONL line or CSV row): what was asked, what the verifier
 /// found, who decided what and why, and what the workflow did. Flat on purpose, so a
 /// spreadsheet reads it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReviewRecord {
     /// Request id.
     pub request_id: String,
@@ -637,6 +649,7 @@ pub struct ReviewRecord {
     pub flags_acknowledged: String,
     /// Time of the settling decision; empty when undecided (as in the CSV).
     #[serde(with = "crate::timestamp::empty_when_none")]
+    #[schemars(with = "String")]
     pub decided_at: Option<Timestamp>,
     /// What the workflow reported: `executed`, `failed`, `skipped`, or empty.
     pub receipt: String,
@@ -648,7 +661,7 @@ pub struct ReviewRecord {
 
 /// `GET /v1/export/bundle`: an export bundle's files (all text) by relative path; written
 /// back as a directory, it verifies with `countersign verify-bundle`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BundleFiles {
     /// Relative path → content.
     pub files: std::collections::BTreeMap<String, String>,

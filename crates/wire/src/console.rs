@@ -176,6 +176,26 @@ pub struct SettingsView {
     pub key_path: String,
     /// The gateway operator's command to enrol this key.
     pub enrol_command: String,
+    /// In the embedded demo: how to point an agent of your own at its gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub demo: Option<DemoConnection>,
+}
+
+/// What an agent developer needs to send requests to the embedded demo's gateway: its URL,
+/// a workflow credential, the audience decisions name, and how to register the agent's key
+/// (the gateway picks a changed trust store up without a restart).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemoConnection {
+    /// The gateway's base URL on loopback (a new port each time the console starts).
+    pub gateway_url: String,
+    /// A workflow credential for it (`Authorization: Bearer …`), new each start.
+    pub workflow_token: String,
+    /// The audience decisions name (`aud`).
+    pub audience: String,
+    /// The trust store file the demo gateway verifies chains with.
+    pub trust_path: String,
+    /// The command that registers an agent's public key in it.
+    pub trust_command: String,
 }
 
 /// `settings`: the settings screen.

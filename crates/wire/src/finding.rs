@@ -153,6 +153,23 @@ impl From<FindingCode> for String {
     }
 }
 
+/// The contract's codes; a consumer keeps a code it does not know (from a newer version) as
+/// it is, as [`FindingCode::Other`] does.
+impl schemars::JsonSchema for FindingCode {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FindingCode".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let known: Vec<&str> = FindingCode::KNOWN.iter().map(FindingCode::as_str).collect();
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A verification finding code (a newer version may add codes).",
+            "enum": known,
+        })
+    }
+}
+
 impl fmt::Display for FindingCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -160,7 +177,19 @@ impl fmt::Display for FindingCode {
 }
 
 /// How serious a finding is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Must be acknowledged; does not make the chain invalid.
@@ -170,7 +199,7 @@ pub enum Severity {
 }
 
 /// One thing the verifier found.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {
     /// What was found.
     pub code: FindingCode,
@@ -208,7 +237,7 @@ impl Finding {
 }
 
 /// Overall outcome of verification.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// No error findings (warnings may remain).
@@ -218,7 +247,7 @@ pub enum Verdict {
 }
 
 /// The verifier's report on one DelegationRequest.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VerificationReport {
     /// `valid` when no finding is an error.
     pub verdict: Verdict,

@@ -19,6 +19,7 @@ mod finding;
 mod request;
 mod requirements;
 mod role;
+pub mod schema;
 mod timestamp;
 mod token;
 mod trust;

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 pub const REQUEST_SCHEMA: &str = "countersign.request/v1";
 
 /// A high-impact handoff awaiting a human countersignature.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DelegationRequest {
     /// Always [`REQUEST_SCHEMA`] for v1.
     pub schema: String,
@@ -42,14 +42,14 @@ pub struct DelegationRequest {
 }
 
 /// A workflow's request for supervisor attention.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EscalationAsk {
     /// Why, for the supervisor (untrusted text).
     pub note: String,
 }
 
 /// The purpose a delegation serves: `id` must stay the same along the chain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Purpose {
     /// Stable identifier of the purpose.
     pub id: String,
@@ -58,7 +58,7 @@ pub struct Purpose {
 }
 
 /// The concrete operation the leaf agent asks to perform.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Action {
     /// Authorization type, matched against `authorization_details[].type`.
     #[serde(rename = "type")]
@@ -84,7 +84,7 @@ pub struct Action {
 }
 
 /// A tool (for example an MCP tool) that would carry out the action.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
     /// Tool name.
     pub name: String,
@@ -94,7 +94,7 @@ pub struct Tool {
 }
 
 /// Impact of the action, which decides who may approve it and how urgently.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Impact {
     /// Impact tier.
     pub tier: Tier,
@@ -106,7 +106,19 @@ pub struct Impact {
 }
 
 /// Impact tiers, ordered from least to most urgent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
     /// Routine.
@@ -132,7 +144,7 @@ impl Tier {
 }
 
 /// An amount of money; the amount is a decimal string so it survives JCS exactly.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Money {
     /// Decimal amount, e.g. `"1250.00"`.
     pub amount: String,
@@ -141,7 +153,7 @@ pub struct Money {
 }
 
 /// One piece of evidence. Its text is untrusted and is only ever displayed as inert text.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Evidence {
     /// Id that hop `evidence` commitments refer to.
     pub id: String,
@@ -166,7 +178,7 @@ pub struct Evidence {
 }
 
 /// Kinds of evidence.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EvidenceKind {
     /// A document or record consulted.
@@ -182,7 +194,7 @@ pub enum EvidenceKind {
 }
 
 /// The requesting agent's account of its own uncertainty.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Uncertainty {
     /// Confidence between 0 and 1.
     pub confidence: f64,
@@ -200,7 +212,7 @@ pub struct Uncertainty {
 }
 
 /// An alternative the agent considered.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Alternative {
     /// What the alternative was.
     pub summary: String,
@@ -209,7 +221,7 @@ pub struct Alternative {
 }
 
 /// Where to deliver the decision by webhook.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Callback {
     /// HTTPS (or loopback HTTP) URL the gateway POSTs the decision to.
     pub url: String,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::{DecisionKind, FindingCode};
 
 /// The conditions a decision on a request must meet, for the person about to decide it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DecisionRequirements {
     /// Finding codes that block reviewers from approving (every error, and what the tier's
     /// policy adds); sorted, each once. Empty: reviewers may approve.

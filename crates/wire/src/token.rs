@@ -11,7 +11,7 @@ pub const HOP_TYP: &str = "delegation-hop+jwt";
 pub const DECISION_TYP: &str = "delegation-decision+jwt";
 
 /// The protected header of a compact JWS, as far as Countersign reads it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct JwsHeader {
     /// Signature algorithm; only `EdDSA` is allowed.
     pub alg: String,
@@ -24,7 +24,7 @@ pub struct JwsHeader {
 }
 
 /// Claims of a hop attestation, signed by the delegator.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HopClaims {
     /// Delegator identity.
     pub iss: String,
@@ -64,14 +64,14 @@ pub struct HopClaims {
 }
 
 /// RFC 7800 style confirmation: which key holds the delegated authority.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Confirmation {
     /// RFC 7638 thumbprint of the delegatee's Ed25519 key.
     pub jkt: String,
 }
 
 /// One RFC 9396 authorization detail.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuthorizationDetail {
     /// Authorization type, e.g. `payments.transfer`.
     #[serde(rename = "type")]
@@ -88,7 +88,7 @@ pub struct AuthorizationDetail {
 }
 
 /// A hop's commitment to one evidence item of the request.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EvidenceCommitment {
     /// Evidence id.
     pub id: String,
@@ -97,7 +97,7 @@ pub struct EvidenceCommitment {
 }
 
 /// Claims of a reviewer's decision, signed with the reviewer's own key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DecisionClaims {
     /// Reviewer identity.
     pub iss: String,
@@ -183,7 +183,7 @@ impl DecisionClaims {
 }
 
 /// The two possible decisions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DecisionKind {
     /// The action may go ahead.
@@ -212,7 +212,7 @@ impl DecisionKind {
 }
 
 /// A reference to a versioned policy.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PolicyRef {
     /// Policy id.
     pub id: String,

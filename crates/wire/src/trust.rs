@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// `trust.json`: identity → party. Keys are resolved only from here, never from tokens.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TrustStore {
     /// Parties by identity.
     pub parties: BTreeMap<String, Party>,
 }
 
 /// A human, agent or service known to the trust store.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Party {
     /// What sort of party this is.
     pub kind: PartyKind,
@@ -24,7 +24,7 @@ pub struct Party {
 }
 
 /// Sorts of party.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PartyKind {
     /// A person; may be a principal.
@@ -36,7 +36,7 @@ pub enum PartyKind {
 }
 
 /// A public JWK. Only `OKP`/`Ed25519` keys are accepted by the verifier.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Jwk {
     /// Key type; `OKP`.
     pub kty: String,

@@ -404,3 +404,72 @@ async fn another_workflows_request_id_is_answered_as_any_used_id_and_its_request
     let again: Value = again.json().await.unwrap();
     assert_eq!(again["request_id"], id.as_str());
 }
+
+#[tokio::test]
+async fn a_party_added_to_the_trust_store_is_trusted_without_a_restart_and_a_broken_file_changes_nothing()
+ {
+    use countersign_gateway::trust::add_party;
+    use countersign_scenarios::demo::demo;
+    use countersign_wire::TrustStore;
+
+    let gw = TestGateway::start().await;
+    let running = gw.gateway.as_ref().expect("running");
+    let refund = |run: &str| {
+        demo(gw.clock_now(), run)
+            .scenarios
+            .into_iter()
+            .find(|s| s.slug == "refund-exception")
+            .expect("the scenario")
+            .request
+    };
+    // Without agent:refund-policy, the hop it signed names a key nobody trusts.
+    let mut trust: TrustStore =
+        serde_json::from_slice(&std::fs::read(&gw.config.trust).unwrap()).unwrap();
+    let policy_agent = trust
+        .parties
+        .remove("agent:refund-policy")
+        .expect("in the demo");
+    std::fs::write(&gw.config.trust, serde_json::to_vec(&trust).unwrap()).unwrap();
+    running.reload_trust().unwrap();
+    let (status, body) = error_code(gw.submit(&refund("before")).await).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("UNKNOWN_KEY"), "{body}");
+
+    // The operator adds it (as `countersign-gateway trust add` does); no restart.
+    assert!(!add_party(&gw.config.trust, "agent:refund-policy", policy_agent).unwrap());
+    running.reload_trust().unwrap();
+    assert_eq!(gw.submit(&refund("after")).await.status().as_u16(), 201);
+    let served: TrustStore = http()
+        .get(gw.url("/v1/trust"))
+        .bearer_auth(gw.reviewer.token())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        served.parties.contains_key("agent:refund-policy"),
+        "consoles get it too"
+    );
+
+    // A broken file is refused, and the trust in force stays.
+    std::fs::write(&gw.config.trust, b"{\"parties\": ").unwrap();
+    assert!(running.reload_trust().is_err());
+    assert_eq!(gw.submit(&refund("broken")).await.status().as_u16(), 201);
+    // A party with an unusable key is refused before the file is touched.
+    let bad = countersign_wire::Party {
+        kind: countersign_wire::PartyKind::Agent,
+        display_name: "Bad".into(),
+        keys: vec![countersign_wire::Jwk {
+            kty: "OKP".into(),
+            crv: "Ed25519".into(),
+            x: "c2hvcnQ".into(),
+            kid: None,
+        }],
+    };
+    std::fs::write(&gw.config.trust, serde_json::to_vec(&trust).unwrap()).unwrap();
+    let before = std::fs::read(&gw.config.trust).unwrap();
+    assert!(add_party(&gw.config.trust, "agent:bad", bad).is_err());
+    assert_eq!(std::fs::read(&gw.config.trust).unwrap(), before);
+}

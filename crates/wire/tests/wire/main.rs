@@ -3,6 +3,7 @@
 use countersign_wire::*;
 use serde_json::json;
 
+mod schema;
 mod timestamp;
 
 fn sample_request() -> serde_json::Value {
