@@ -25,5 +25,7 @@ pub use merkle::{
     Hash, consistency_proof, empty_root, inclusion_proof, leaf_hash, node_hash, tree_root,
     verify_consistency, verify_inclusion,
 };
-pub use note::{NoteSigner, NoteVerifier, VerifiedNote, open_note, sign_note};
+pub use note::{
+    NoteSigner, NoteVerifier, PinnedKeyError, VerifiedNote, open_note, parse_pinned_key, sign_note,
+};
 pub use proof::{MAX_PROOF_HASHES, TLOG_PROOF_HEADER, TlogProof};

@@ -362,3 +362,53 @@ fn parse_signature_line(line: &str) -> Result<(&str, u32, Vec<u8>), AuditError> 
         _ => Err(AuditError::MalformedNote("signature too short")),
     }
 }
+
+/// Why a pinned log key given on a command line is not usable.
+#[derive(Debug, thiserror::Error)]
+pub enum PinnedKeyError {
+    /// `@FILE` could not be read.
+    #[error("cannot read {path}: {source}")]
+    Unreadable {
+        /// The file named.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file does not hold a verifier key.
+    #[error("{path} does not hold a log key: {source}")]
+    NotAKeyFile {
+        /// The file named.
+        path: String,
+        /// What is wrong with its text.
+        source: AuditError,
+    },
+    /// The value is not a verifier key, but a file of that name exists.
+    #[error("{0} is a file: give it as @{0}")]
+    FileWithoutAt(String),
+    /// The value is not a verifier key.
+    #[error("not a log key (name+keyid+base64, or @FILE holding one): {0}")]
+    NotAKey(AuditError),
+}
+
+/// A pinned log key as an auditor gives it: the key itself (`name+keyid+base64`, as the
+/// gateway serves it) or `@FILE` holding it. Nothing is guessed: a value is never read as a
+/// path unless it says so, and a key-shaped typo is never taken for a file name.
+pub fn parse_pinned_key(given: &str) -> Result<NoteVerifier, PinnedKeyError> {
+    if let Some(path) = given.strip_prefix('@') {
+        let text = std::fs::read_to_string(path).map_err(|source| PinnedKeyError::Unreadable {
+            path: path.to_owned(),
+            source,
+        })?;
+        return NoteVerifier::parse(text.trim()).map_err(|source| PinnedKeyError::NotAKeyFile {
+            path: path.to_owned(),
+            source,
+        });
+    }
+    NoteVerifier::parse(given.trim()).map_err(|e| {
+        if std::path::Path::new(given).exists() {
+            PinnedKeyError::FileWithoutAt(given.to_owned())
+        } else {
+            PinnedKeyError::NotAKey(e)
+        }
+    })
+}

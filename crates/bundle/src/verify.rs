@@ -38,6 +38,10 @@ pub struct BundleReport {
     pub events: usize,
     /// Size of the checkpoint they are proven against.
     pub checkpoint_size: u64,
+    /// Whether the checkpoint was checked against a log key the auditor pinned. Without one
+    /// the bundle's own key was used: the files agree with each other, but nothing shows they
+    /// came from the auditor's gateway.
+    pub log_key_pinned: bool,
     /// Problems with the bundle as a whole (manifest, signatures, files, proof).
     pub problems: Vec<String>,
     /// Per record, in file order.
@@ -311,6 +315,7 @@ pub fn verify_bundle(
         records: record_reports.len(),
         events: entries.len(),
         checkpoint_size: checkpoint.as_ref().map_or(0, Checkpoint::size),
+        log_key_pinned: pinned_log_key.is_some(),
         problems,
         record_reports,
     })

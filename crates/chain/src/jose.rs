@@ -172,12 +172,17 @@ impl SigningKeyPair {
             .map_err(|e| JwsError::Sign(format!("not an Ed25519 PKCS#8 PEM private key: {e}")))
     }
 
-    /// The private key as PKCS#8 PEM. Keep it out of logs.
+    /// The private key as PKCS#8 v1 PEM (RFC 8410 §7: the seed alone). v1 because OpenSSL
+    /// 3.0, Python's `cryptography` and so PyJWT refuse the v2 form that also embeds the
+    /// public key; [`Self::from_pkcs8_pem`] reads both. Keep it out of logs.
     pub fn to_pkcs8_pem(&self) -> Result<String, JwsError> {
-        self.signing
-            .to_pkcs8_pem(Default::default())
-            .map(|pem| pem.to_string())
-            .map_err(|e| JwsError::Sign(e.to_string()))
+        ed25519_dalek::pkcs8::KeypairBytes {
+            secret_key: self.signing.to_bytes(),
+            public_key: None,
+        }
+        .to_pkcs8_pem(Default::default())
+        .map(|pem| pem.to_string())
+        .map_err(|e| JwsError::Sign(e.to_string()))
     }
 
     fn from_signing(signing: SigningKey) -> Self {
@@ -592,5 +597,37 @@ mod tests {
         let back = SigningKeyPair::from_pkcs8_pem(&pem).unwrap();
         assert_eq!(back.public(), key.public());
         assert!(!format!("{key:?}").contains("PRIVATE"));
+    }
+
+    #[test]
+    fn keys_are_written_as_pkcs8_v1_and_the_v2_form_is_still_read() {
+        use base64::Engine as _;
+        let key = SigningKeyPair::from_seed([7; 32]);
+        let pem = key.to_pkcs8_pem().unwrap();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap();
+        // RFC 8410 §10.3's layout: version 0, the Ed25519 OID, the seed; nothing else.
+        let mut expected = hex_bytes("302e020100300506032b657004220420");
+        expected.extend([7; 32]);
+        assert_eq!(der, expected);
+        let v2 = key
+            .signing
+            .to_pkcs8_pem(Default::default())
+            .unwrap()
+            .to_string();
+        assert_ne!(v2, pem, "the v2 form embeds the public key");
+        assert_eq!(
+            SigningKeyPair::from_pkcs8_pem(&v2).unwrap().public(),
+            key.public()
+        );
+    }
+
+    fn hex_bytes(hex: &str) -> Vec<u8> {
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect()
     }
 }

@@ -67,8 +67,9 @@ enum Command {
     VerifyBundle {
         /// The bundle directory.
         path: PathBuf,
-        /// Pin the log key (`name+keyid+base64`, as served at /v1/audit/log-key), or a file
-        /// holding it; without it the bundle's own key is used.
+        /// Pin the log key: `name+keyid+base64` as served at /v1/audit/log-key, or @FILE
+        /// holding it. Without it the bundle's own key is used, which proves nothing about
+        /// where the bundle came from.
         #[arg(long)]
         log_key: Option<String>,
         /// Print only the records with problems.
@@ -124,16 +125,16 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
 
 fn verify_bundle(path: &Path, log_key: Option<&str>, quiet: bool) -> anyhow::Result<ExitCode> {
     let pinned = log_key
-        .map(|key| {
-            let text = if Path::new(key).is_file() {
-                fs::read_to_string(key).with_context(|| format!("cannot read {key}"))?
-            } else {
-                key.to_owned()
-            };
-            countersign_audit::NoteVerifier::parse(text.trim())
-                .map_err(|e| anyhow::anyhow!("--log-key: {e}"))
-        })
-        .transpose()?;
+        .map(countersign_audit::parse_pinned_key)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--log-key: {e}"))?;
+    if pinned.is_none() {
+        eprintln!(
+            "WARNING: no --log-key: checked against the key the bundle carries itself. That shows \
+             its files agree with each other, NOT that they come from your gateway; pin the key \
+             it serves at /v1/audit/log-key."
+        );
+    }
     let mut report = countersign_bundle::verify_bundle(path, pinned.as_ref())?;
     let failed = report.record_reports.iter().filter(|r| !r.ok).count();
     if quiet {

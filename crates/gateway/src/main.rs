@@ -173,8 +173,8 @@ enum AuditCommand {
         /// [default: gateway-key.pem]
         #[arg(long, env = "COUNTERSIGN_KEY")]
         key: Option<PathBuf>,
-        /// Pinned log verifier key (`name+keyid+base64`, from /v1/audit/log-key), instead of
-        /// trusting the key file found on this machine.
+        /// Pinned log verifier key: `name+keyid+base64` from /v1/audit/log-key, or @FILE
+        /// holding it, instead of trusting the key file found on this machine.
         #[arg(long)]
         log_key: Option<String>,
     },
@@ -324,13 +324,17 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let store = Store::open(&database(&settings, &file)).await?;
             let origin = countersign_gateway::log_origin(&audience);
             let verifier = match log_key {
-                Some(pinned) => pinned
-                    .trim()
-                    .parse()
+                Some(pinned) => countersign_audit::parse_pinned_key(&pinned)
                     .map_err(|e| anyhow::anyhow!("--log-key: {e}"))?,
                 None => {
                     let path = countersign_gateway::log_key_path(&key);
                     anyhow::ensure!(path.exists(), "no log key at {}", path.display());
+                    eprintln!(
+                        "WARNING: no --log-key: checked against the log key file on this machine \
+                         ({}), which whoever can change the database may also have replaced; \
+                         pin the key you recorded from /v1/audit/log-key.",
+                        path.display()
+                    );
                     countersign_gateway::audit::log_verifier(&path, &origin)?
                 }
             };

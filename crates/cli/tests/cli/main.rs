@@ -383,3 +383,45 @@ fn verify_bundle_exits_0_for_a_good_bundle_1_for_a_changed_one_and_2_for_no_bund
     let out = countersign(&["verify-bundle", path(&dir.path().join("missing"))]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn the_log_key_is_a_key_or_an_explicit_file_and_an_unpinned_check_says_what_it_did_not_prove() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = fixture::Fixture::new(1);
+    let bundle = fixture.write(&dir.path().join("bundle")).dir;
+    let key = fixture.signer.verifier().to_string();
+    let key_file = dir.path().join("log.vkey");
+    fs::write(&key_file, format!("{key}\n")).unwrap();
+
+    let pinned = countersign(&["verify-bundle", path(&bundle), "--log-key", &key]);
+    assert_eq!(pinned.status.code(), Some(0));
+    assert_eq!(stdout_json(&pinned)["log_key_pinned"], true);
+    assert!(!String::from_utf8_lossy(&pinned.stderr).contains("WARNING"));
+
+    let from_file = format!("@{}", path(&key_file));
+    let by_file = countersign(&["verify-bundle", path(&bundle), "--log-key", &from_file]);
+    assert_eq!(
+        by_file.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&by_file.stderr)
+    );
+
+    // A file named without @ is not guessed at: the error says how to give it.
+    let bare = countersign(&["verify-bundle", path(&bundle), "--log-key", path(&key_file)]);
+    assert_eq!(bare.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&bare.stderr);
+    assert!(said.contains("give it as @"), "{said}");
+    // A key with one character changed is a bad key, not a missing file.
+    let typo = format!("{}x", key);
+    let bad = countersign(&["verify-bundle", path(&bundle), "--log-key", &typo]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a log key"));
+
+    let unpinned = countersign(&["verify-bundle", path(&bundle)]);
+    assert_eq!(unpinned.status.code(), Some(0));
+    assert_eq!(stdout_json(&unpinned)["log_key_pinned"], false);
+    assert!(
+        String::from_utf8_lossy(&unpinned.stderr).contains("NOT that they come from your gateway")
+    );
+}
