@@ -158,7 +158,7 @@ class Reviewer:
             "exp": now + 600, "txn": record["txn"], "request_id": record["request_id"],
             "request_digest": report["request_digest"], "chain_digest": report["chain_digest"],
             "action_digest": report["action_digest"], "decision": decision,
-            "reason": f"{decision}d by the SDK test reviewer after checking the invoice",
+            "reason": f"{ {'approve': 'approved'}.get(decision, 'rejected')} by the SDK test reviewer after checking the invoice",
             "flags_acknowledged": sorted({f["code"] for f in report["findings"]}),
             "policy": record.get("policy") or {"id": "default", "version": "1"},
         }
