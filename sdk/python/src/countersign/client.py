@@ -1,0 +1,377 @@
+"""The workflow's client for the gateway's REST API, sync (`Client`) and async (`AsyncClient`).
+
+    client = Client("http://127.0.0.1:8787", token="cswf_…", audience="countersign-gateway")
+    decision = client.request_approval(request)      # submit → wait → verify
+    if decision.approved:
+        result = pay()
+        client.post_receipt(request, "executed", detail="paid", result=result)
+
+Every answer from the gateway is parsed as I-JSON and validated before use. Gateway errors are
+`GatewayError` (with the gateway's `code`); transport failures are `NetworkError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any, Callable, Mapping, Optional, TypeVar, Union
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from .decision import Decision, KeySet, verify_decision, verify_webhook
+from .digest import json_digest, loads_ijson
+from .errors import (
+    ChainRefused, DecisionVerificationError, GatewayError, NetworkError, ProtocolError, RequestEnded,
+)
+from .models import (
+    DecisionOutcome, Receipt, ReceiptStatus, RequestState, SubmitResponse, VerificationReport,
+    WebhookDelivery,
+)
+from .request import DecisionSubject, DelegationRequest, rfc3339
+
+__all__ = ["Client", "AsyncClient", "MAX_WAIT_SECONDS"]
+
+MAX_WAIT_SECONDS = 60  # the gateway's long-poll cap
+M = TypeVar("M", bound=BaseModel)
+
+
+def _path(*segments: str) -> str:
+    return "/".join(quote(s, safe="") for s in segments)
+
+
+class _Core:
+    """What the sync and async clients share: URLs, bodies, and reading answers."""
+
+    def __init__(self, base_url: str, token: str, audience: str, timeout: float,
+                 jwks: Optional[Mapping[str, Any]]) -> None:
+        if not token:
+            raise ValueError("a workflow credential (cswf_…) is required")
+        self.base_url = base_url.rstrip("/")
+        self.audience = audience
+        self.timeout = timeout
+        self.headers = {"Authorization": f"Bearer {token}", "Accept": "application/json",
+                        "User-Agent": "countersign-python/0.1"}
+        self._keys: Optional[KeySet] = KeySet(jwks) if jwks is not None else None
+        self._pinned = jwks is not None
+
+    # -- answers ------------------------------------------------------------------------------
+
+    @staticmethod
+    def json_of(response: httpx.Response) -> Any:
+        try:
+            return loads_ijson(response.content)
+        except ValueError as e:
+            raise ProtocolError(f"{response.request.method} {response.request.url.path} answered "
+                                f"{response.status_code} with a body that is not I-JSON: {e}") from e
+
+    def check(self, response: httpx.Response, ok: tuple[int, ...]) -> Any:
+        if response.status_code in ok:
+            return self.json_of(response) if response.content else None
+        body: Any = None
+        try:
+            body = loads_ijson(response.content)
+            error = body["error"]
+            code, message = str(error["code"]), str(error.get("message", ""))
+        except (ValueError, KeyError, TypeError):
+            raise ProtocolError(f"{response.request.method} {response.request.url.path} answered "
+                                f"{response.status_code} without an error body") from None
+        if code == "chain_refused":
+            report = None
+            if isinstance(error.get("report"), dict):
+                try:
+                    report = VerificationReport.model_validate(error["report"])
+                except ValidationError:
+                    report = None
+            raise ChainRefused(response.status_code, code, message, body, report)
+        raise GatewayError(response.status_code, code, message, body)
+
+    @staticmethod
+    def model(cls: type[M], data: Any, what: str) -> M:
+        try:
+            return cls.model_validate(data)
+        except ValidationError as e:
+            raise ProtocolError(f"{what} does not follow the contract: {e}") from e
+
+    def submitted(self, request: DelegationRequest, data: Any) -> SubmitResponse:
+        answer = self.model(SubmitResponse, data, "the submit answer")
+        if answer.request_id != request.request_id:
+            raise ProtocolError(f"the gateway answered for {answer.request_id}, not {request.request_id}")
+        subject, report = request.subject, answer.report
+        for name in ("request_digest", "chain_digest", "action_digest"):
+            if getattr(report, name) != getattr(subject, name):
+                raise ProtocolError(f"the gateway's {name} {getattr(report, name)} is not that of the "
+                                    f"request sent ({getattr(subject, name)})")
+        return answer
+
+    def outcome(self, request_id: str, data: Any) -> DecisionOutcome:
+        outcome = self.model(DecisionOutcome, data, "the decision outcome")
+        if outcome.request_id != request_id:
+            raise ProtocolError(f"the gateway answered for {outcome.request_id}, not {request_id}")
+        if outcome.state in (RequestState.APPROVED, RequestState.REJECTED) and not outcome.decision_jws:
+            raise ProtocolError(f"request {request_id} is {outcome.state.value} but carries no decision")
+        return outcome
+
+    def decide(self, outcome: DecisionOutcome, subject: DecisionSubject, keys: KeySet) -> Decision:
+        """The verified decision of a settled outcome; raises if it does not verify."""
+        if outcome.state.is_open:
+            raise ProtocolError("the request is still open")
+        if outcome.state not in (RequestState.APPROVED, RequestState.REJECTED):
+            raise RequestEnded(outcome.request_id, outcome.state.value)
+        assert outcome.decision_jws is not None
+        decision = verify_decision(outcome.decision_jws, keys, audience=self.audience, subject=subject)
+        want = "approve" if outcome.state == RequestState.APPROVED else "reject"
+        if decision.decision != want:
+            raise DecisionVerificationError("decision", f"the gateway says {outcome.state.value} "
+                                            f"but the signed decision says {decision.decision}")
+        for other in outcome.approvals:
+            if other != outcome.decision_jws:
+                extra = verify_decision(other, keys, audience=self.audience, subject=subject)
+                if not extra.approved:
+                    raise DecisionVerificationError("decision", "a quorum approval is not an approval")
+        return decision
+
+    @staticmethod
+    def receipt_body(status: Union[ReceiptStatus, str], detail: str, result: Any,
+                     result_digest: Optional[str], executed_at: Optional[str]) -> dict[str, Any]:
+        if result is not None and result_digest is None:
+            result_digest = json_digest(result)
+        return Receipt(status=ReceiptStatus(status), executed_at=executed_at or rfc3339(),
+                       detail=detail, result_digest=result_digest).to_wire()
+
+    @staticmethod
+    def note_body(message_id: str, text: str) -> dict[str, Any]:
+        if not message_id:
+            raise ValueError("a note needs a message_id (sending it again is one note)")
+        if not text.strip() or len(text) > 4000:
+            raise ValueError("a note is non-blank text of at most 4,000 characters")
+        return {"message_id": message_id, "text": text}
+
+    @staticmethod
+    def request_id_of(request: Union[DelegationRequest, str]) -> str:
+        return request.request_id if isinstance(request, DelegationRequest) else request
+
+
+def _network(e: httpx.HTTPError) -> NetworkError:
+    return NetworkError(f"{type(e).__name__}: {e}")
+
+
+class Client(_Core):
+    """Synchronous client. `audience` is the gateway's audience, which decisions must name.
+    `jwks` pins the decision keys instead of fetching `/.well-known/jwks.json`."""
+
+    def __init__(self, base_url: str, token: str, *, audience: str = "countersign-gateway",
+                 timeout: float = 30.0, jwks: Optional[Mapping[str, Any]] = None,
+                 http: Optional[httpx.Client] = None) -> None:
+        super().__init__(base_url, token, audience, timeout, jwks)
+        self._http = http or httpx.Client(timeout=timeout, follow_redirects=False)
+        self._owns_http = http is None
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.close()
+
+    def _send(self, method: str, path: str, *, json_body: Any = None, params: Any = None,
+              timeout: Optional[float] = None, auth: bool = True) -> httpx.Response:
+        content = None if json_body is None else json.dumps(json_body, ensure_ascii=False,
+                                                              separators=(",", ":")).encode("utf-8")
+        headers = dict(self.headers) if auth else {"Accept": "application/json"}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            return self._http.request(method, self.base_url + path, content=content, params=params,
+                                      headers=headers, timeout=timeout or self.timeout)
+        except httpx.HTTPError as e:
+            raise _network(e) from e
+
+    def submit(self, request: DelegationRequest) -> SubmitResponse:
+        """Submits the request (`201`); the same request again gets the same answer, so a retry
+        after a `NetworkError` is safe. `ChainRefused` when forged or malformed."""
+        response = self._send("POST", "/v1/requests", json_body=request.to_wire())
+        return self.submitted(request, self.check(response, (200, 201)))
+
+    def status(self, request: Union[DelegationRequest, str]) -> DecisionOutcome:
+        request_id = self.request_id_of(request)
+        response = self._send("GET", f"/v1/requests/{_path(request_id)}/decision", params={"wait": 0})
+        return self.outcome(request_id, self.check(response, (200,)))
+
+    def wait(self, request: Union[DelegationRequest, str], *, timeout: Optional[float] = None,
+             poll: int = 55) -> DecisionOutcome:
+        """Long-polls until the request is settled or `timeout` seconds pass (None: no limit);
+        returns the outcome (still open if the time ran out). Stateless, so it can be resumed
+        after a restart with the request id alone."""
+        request_id = self.request_id_of(request)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = MAX_WAIT_SECONDS if deadline is None else deadline - time.monotonic()
+            wait = max(0, min(poll, MAX_WAIT_SECONDS, int(left)))
+            response = self._send("GET", f"/v1/requests/{_path(request_id)}/decision",
+                                  params={"wait": wait}, timeout=wait + self.timeout)
+            outcome = self.outcome(request_id, self.check(response, (200,)))
+            if not outcome.state.is_open or (deadline is not None and time.monotonic() >= deadline):
+                return outcome
+
+    def keys(self, *, refresh: bool = False) -> KeySet:
+        """The gateway's published keys (fetched once; `refresh` fetches again)."""
+        if self._keys is None or (refresh and not self._pinned):
+            response = self._send("GET", "/.well-known/jwks.json", auth=False)
+            data = self.check(response, (200,))
+            try:
+                self._keys = KeySet(data)
+            except ValueError as e:
+                raise ProtocolError(f"the JWKS does not follow RFC 7517: {e}") from e
+        return self._keys
+
+    def verify(self, outcome: DecisionOutcome, request: DelegationRequest) -> Decision:
+        """The verified decision of a settled outcome of `request`."""
+        try:
+            return self.decide(outcome, request.subject, self.keys())
+        except DecisionVerificationError as e:
+            if e.check != "kid" or self._pinned:
+                raise
+            return self.decide(outcome, request.subject, self.keys(refresh=True))  # a newly enrolled reviewer
+
+    def request_approval(self, request: DelegationRequest, *, timeout: Optional[float] = None) -> Decision:
+        """Submit → wait → verify. Returns a verified `Decision` (approve or reject: check
+        `decision.approved`); raises `RequestEnded` if it expired or was withdrawn,
+        `TimeoutError` if `timeout` passed first, `DecisionVerificationError` if the decision
+        does not verify."""
+        self.submit(request)
+        outcome = self.wait(request, timeout=timeout)
+        if outcome.state.is_open:
+            raise TimeoutError(f"request {request.request_id} is still {outcome.state.value}")
+        return self.verify(outcome, request)
+
+    def post_receipt(self, request: Union[DelegationRequest, str],
+                     status: Union[ReceiptStatus, str], *, detail: str = "", result: Any = None,
+                     result_digest: Optional[str] = None, executed_at: Optional[str] = None) -> bool:
+        """Reports what was done; True when recorded now, False when already recorded."""
+        body = self.receipt_body(status, detail, result, result_digest, executed_at)
+        response = self._send("POST", f"/v1/requests/{_path(self.request_id_of(request))}/receipt", json_body=body)
+        self.check(response, (200, 201))
+        return response.status_code == 201
+
+    def post_note(self, request: Union[DelegationRequest, str], message_id: str, text: str) -> bool:
+        """A note for the reviewer while the request waits (untrusted text, never signed);
+        True when added, False when `message_id` was already taken with this text."""
+        response = self._send("POST", f"/v1/requests/{_path(self.request_id_of(request))}/notes",
+                              json_body=self.note_body(message_id, text))
+        self.check(response, (200, 201))
+        return response.status_code == 201
+
+    def verify_webhook(self, body: bytes, headers: Mapping[str, str], request: DelegationRequest) -> tuple[WebhookDelivery, Optional[Decision]]:
+        """Verifies a webhook delivery for `request` (signature, body digest, delivery id) and
+        the decision it carries; returns both (no decision for expired/withdrawn)."""
+        lower = {k.lower(): v for k, v in headers.items()}
+        signature = lower.get("countersign-signature")
+        if not signature:
+            from .errors import WebhookVerificationError
+            raise WebhookVerificationError("signature", "no Countersign-Signature header")
+        delivery = verify_webhook(body, signature, self.keys(), issuer=self.audience,
+                                  idempotency_key=lower.get("idempotency-key"))
+        if delivery.request_id != request.request_id:
+            from .errors import WebhookVerificationError
+            raise WebhookVerificationError("request_id", "the delivery is about another request")
+        if delivery.state not in (RequestState.APPROVED, RequestState.REJECTED):
+            return delivery, None
+        outcome = DecisionOutcome(request_id=delivery.request_id, state=delivery.state,
+                                  decision_jws=delivery.decision_jws)
+        return delivery, self.verify(self.outcome(request.request_id, outcome.model_dump(mode="json")), request)
+
+
+class AsyncClient(_Core):
+    """Asynchronous client, the same API as `Client` with `await`."""
+
+    def __init__(self, base_url: str, token: str, *, audience: str = "countersign-gateway",
+                 timeout: float = 30.0, jwks: Optional[Mapping[str, Any]] = None,
+                 http: Optional[httpx.AsyncClient] = None) -> None:
+        super().__init__(base_url, token, audience, timeout, jwks)
+        self._http = http or httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self._owns_http = http is None
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *_: Any) -> None:
+        await self.aclose()
+
+    async def _send(self, method: str, path: str, *, json_body: Any = None, params: Any = None,
+                    timeout: Optional[float] = None, auth: bool = True) -> httpx.Response:
+        content = None if json_body is None else json.dumps(json_body, ensure_ascii=False,
+                                                              separators=(",", ":")).encode("utf-8")
+        headers = dict(self.headers) if auth else {"Accept": "application/json"}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            return await self._http.request(method, self.base_url + path, content=content,
+                                            params=params, headers=headers, timeout=timeout or self.timeout)
+        except httpx.HTTPError as e:
+            raise _network(e) from e
+
+    async def submit(self, request: DelegationRequest) -> SubmitResponse:
+        response = await self._send("POST", "/v1/requests", json_body=request.to_wire())
+        return self.submitted(request, self.check(response, (200, 201)))
+
+    async def wait(self, request: Union[DelegationRequest, str], *, timeout: Optional[float] = None,
+                   poll: int = 55) -> DecisionOutcome:
+        request_id = self.request_id_of(request)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = MAX_WAIT_SECONDS if deadline is None else deadline - time.monotonic()
+            wait = max(0, min(poll, MAX_WAIT_SECONDS, int(left)))
+            response = await self._send("GET", f"/v1/requests/{_path(request_id)}/decision",
+                                        params={"wait": wait}, timeout=wait + self.timeout)
+            outcome = self.outcome(request_id, self.check(response, (200,)))
+            if not outcome.state.is_open or (deadline is not None and time.monotonic() >= deadline):
+                return outcome
+
+    async def keys(self, *, refresh: bool = False) -> KeySet:
+        if self._keys is None or (refresh and not self._pinned):
+            response = await self._send("GET", "/.well-known/jwks.json", auth=False)
+            data = self.check(response, (200,))
+            try:
+                self._keys = KeySet(data)
+            except ValueError as e:
+                raise ProtocolError(f"the JWKS does not follow RFC 7517: {e}") from e
+        return self._keys
+
+    async def verify(self, outcome: DecisionOutcome, request: DelegationRequest) -> Decision:
+        try:
+            return self.decide(outcome, request.subject, await self.keys())
+        except DecisionVerificationError as e:
+            if e.check != "kid" or self._pinned:
+                raise
+            return self.decide(outcome, request.subject, await self.keys(refresh=True))
+
+    async def request_approval(self, request: DelegationRequest, *, timeout: Optional[float] = None) -> Decision:
+        await self.submit(request)
+        outcome = await self.wait(request, timeout=timeout)
+        if outcome.state.is_open:
+            raise TimeoutError(f"request {request.request_id} is still {outcome.state.value}")
+        return await self.verify(outcome, request)
+
+    async def post_receipt(self, request: Union[DelegationRequest, str],
+                           status: Union[ReceiptStatus, str], *, detail: str = "", result: Any = None,
+                           result_digest: Optional[str] = None, executed_at: Optional[str] = None) -> bool:
+        body = self.receipt_body(status, detail, result, result_digest, executed_at)
+        response = await self._send("POST", f"/v1/requests/{_path(self.request_id_of(request))}/receipt", json_body=body)
+        self.check(response, (200, 201))
+        return response.status_code == 201
+
+    async def post_note(self, request: Union[DelegationRequest, str], message_id: str, text: str) -> bool:
+        response = await self._send("POST", f"/v1/requests/{_path(self.request_id_of(request))}/notes",
+                                    json_body=self.note_body(message_id, text))
+        self.check(response, (200, 201))
+        return response.status_code == 201

@@ -1,0 +1,171 @@
+"""Ed25519 keys: generate, load and save (the PKCS#8 PEM files `countersign keygen` writes),
+public JWKs and RFC 7638 thumbprints, and compact JWS signing through PyJWT."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+
+from ._der import DerError, encode_ed25519_pkcs8_v2, parse_ed25519_pkcs8
+from .digest import b64url, canonical_json
+
+__all__ = ["KeyPair", "PublicKey", "KeyError_", "thumbprint_of_jwk"]
+
+_PEM_BEGIN = "-----BEGIN PRIVATE KEY-----"
+_PEM_END = "-----END PRIVATE KEY-----"
+
+
+class KeyError_(ValueError):  # noqa: N801 - `KeyError` is a builtin with other meaning
+    """A key file or JWK that is not a usable Ed25519 key."""
+
+
+def _b64url_decode(text: str) -> bytes:
+    if not isinstance(text, str) or "=" in text:
+        raise KeyError_("base64url without padding expected")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError) as e:
+        raise KeyError_(f"not base64url: {e}") from e
+
+
+def thumbprint_of_jwk(jwk: Mapping[str, Any]) -> str:
+    """RFC 7638 thumbprint of a public JWK (OKP/Ed25519 or EC/P-256), over its required
+    members only, canonicalized by RFC 8785 (which for these members is RFC 7638 §3.2's form)."""
+    kty = jwk.get("kty")
+    if kty == "OKP":
+        required = {k: jwk.get(k) for k in ("crv", "kty", "x")}
+    elif kty == "EC":
+        required = {k: jwk.get(k) for k in ("crv", "kty", "x", "y")}
+    else:
+        raise KeyError_(f"unsupported key type {kty!r}")
+    if not all(isinstance(v, str) for v in required.values()):
+        raise KeyError_("a JWK's required members must be strings")
+    return b64url(hashlib.sha256(canonical_json(required)).digest())
+
+
+class PublicKey:
+    """An Ed25519 public key, identified by its RFC 7638 thumbprint."""
+
+    __slots__ = ("_key", "_x", "_thumbprint")
+
+    def __init__(self, key: Ed25519PublicKey) -> None:
+        self._key = key
+        self._x = b64url(key.public_bytes(Encoding.Raw, PublicFormat.Raw))
+        self._thumbprint = thumbprint_of_jwk({"kty": "OKP", "crv": "Ed25519", "x": self._x})
+
+    @classmethod
+    def from_jwk(cls, jwk: Mapping[str, Any]) -> "PublicKey":
+        if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
+            raise KeyError_(f"not an Ed25519 JWK: kty={jwk.get('kty')!r} crv={jwk.get('crv')!r}")
+        raw = _b64url_decode(jwk.get("x", ""))
+        if len(raw) != 32:
+            raise KeyError_(f"an Ed25519 public key is 32 bytes, not {len(raw)}")
+        return cls(Ed25519PublicKey.from_public_bytes(raw))
+
+    @property
+    def key(self) -> Ed25519PublicKey:
+        """The `cryptography` key object (for PyJWT)."""
+        return self._key
+
+    @property
+    def thumbprint(self) -> str:
+        """RFC 7638 thumbprint: the `kid` / `cnf.jkt` that names this key."""
+        return self._thumbprint
+
+    def jwk(self, *, with_kid: bool = True) -> dict[str, str]:
+        """The public JWK, as `countersign keygen` prints it (with `kid` = thumbprint)."""
+        out = {"crv": "Ed25519", "kty": "OKP", "x": self._x}
+        if with_kid:
+            out["kid"] = self._thumbprint
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PublicKey) and other._thumbprint == self._thumbprint
+
+    def __hash__(self) -> int:
+        return hash(self._thumbprint)
+
+    def __repr__(self) -> str:
+        return f"PublicKey(thumbprint={self._thumbprint!r})"
+
+
+class KeyPair:
+    """An Ed25519 private key with its public half. Never printed: `repr` shows the thumbprint."""
+
+    __slots__ = ("_private", "public")
+
+    def __init__(self, private: Ed25519PrivateKey) -> None:
+        self._private = private
+        self.public = PublicKey(private.public_key())
+
+    @classmethod
+    def generate(cls) -> "KeyPair":
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_pem(cls, pem: str | bytes) -> "KeyPair":
+        """Reads a PKCS#8 PEM Ed25519 private key, v1 or v2 (RFC 5958, as `countersign keygen`
+        writes it). A v2 key's embedded public key must match its seed."""
+        text = pem.decode("ascii") if isinstance(pem, bytes) else pem
+        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+        if len(lines) < 3 or lines[0] != _PEM_BEGIN or lines[-1] != _PEM_END:
+            raise KeyError_("not a PEM 'PRIVATE KEY' (PKCS#8); encrypted keys are not supported")
+        try:
+            der = base64.b64decode("".join(lines[1:-1]), validate=True)
+        except ValueError as e:
+            raise KeyError_(f"PEM body is not base64: {e}") from e
+        try:
+            parsed = parse_ed25519_pkcs8(der)
+        except DerError as e:
+            raise KeyError_(str(e)) from e
+        pair = cls(Ed25519PrivateKey.from_private_bytes(parsed.seed))
+        if parsed.public_key is not None:
+            derived = pair._private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+            if derived != parsed.public_key:
+                raise KeyError_("the key file's public key does not belong to its private key")
+        return pair
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> "KeyPair":
+        return cls.from_pem(Path(path).read_bytes())
+
+    def to_pem(self) -> str:
+        """PKCS#8 v2 PEM with the public key: the layout `countersign keygen` writes."""
+        seed = self._private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        public = self._private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        body = base64.b64encode(encode_ed25519_pkcs8_v2(seed, public)).decode("ascii")
+        lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+        return "\n".join([_PEM_BEGIN, *lines, _PEM_END]) + "\n"
+
+    def save(self, path: str | os.PathLike[str], *, force: bool = False) -> None:
+        """Writes the key with mode 0600; refuses to replace a file unless `force`."""
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+        fd = os.open(path, flags, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            os.write(fd, self.to_pem().encode("ascii"))
+        finally:
+            os.close(fd)
+
+    @property
+    def thumbprint(self) -> str:
+        return self.public.thumbprint
+
+    def jwk(self) -> dict[str, str]:
+        """The public JWK (never the private part)."""
+        return self.public.jwk()
+
+    def sign_jws(self, typ: str, claims: Mapping[str, Any]) -> str:
+        """A compact JWS: header `{"alg":"EdDSA","typ":typ,"kid":thumbprint}` over `claims`."""
+        return jwt.encode(dict(claims), self._private, algorithm="EdDSA",
+                          headers={"typ": typ, "kid": self.thumbprint})
+
+    def __repr__(self) -> str:
+        return f"KeyPair(thumbprint={self.thumbprint!r})"

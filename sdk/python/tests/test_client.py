@@ -1,0 +1,313 @@
+"""The client against the real gateway binary on loopback (fresh SQLite database): submit,
+wait, verify, receipts, notes, typed errors, webhooks; decisions verified against the JWKS."""
+
+from __future__ import annotations
+
+import asyncio
+import http.server
+import json
+import socket
+import threading
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from countersign import (
+    AsyncClient, ChainRefused, Client, DecisionVerificationError, Delegation, GatewayError,
+    KeyPair, NetworkError, ProtocolError, RequestState, WebhookVerificationError, sign_hop,
+    verify_decision,
+)
+from countersign.decision import KeySet
+from countersign.models import DecisionOutcome
+
+from conftest import AUDIENCE, Gateway, Parties
+
+
+def decide_soon(gateway: Gateway, request_id: str, decision: str = "approve", delay: float = 0.3) -> threading.Thread:
+    """The reviewer decides from another thread while the workflow long-polls."""
+    def work() -> None:
+        time.sleep(delay)
+        gateway.reviewer.decide(request_id, decision)
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_request_approval_returns_a_verified_approval_and_takes_a_receipt(
+        gateway: Gateway, parties: Parties, client: Client) -> None:
+    request = parties.payment()
+    thread = decide_soon(gateway, request.request_id)
+    started = time.monotonic()
+    decision = client.request_approval(request, timeout=30)
+    thread.join()
+    assert decision.approved and decision.reviewer == "user:rita"
+    assert decision.claims.request_digest == request.subject.request_digest
+    assert time.monotonic() - started < 10  # woken by the decision, not by the poll running out
+    assert client.post_receipt(request, "executed", detail="paid", result={"transfer": "tx-1"}) is True
+    assert client.post_receipt(request, "executed", detail="paid", result={"transfer": "tx-1"}) is False
+    record = gateway.reviewer.record(request.request_id)
+    assert record["state"] == "approved"
+
+
+def test_a_rejection_is_a_verified_decision_that_is_not_approved(
+        gateway: Gateway, parties: Parties, client: Client) -> None:
+    request = parties.payment()
+    decide_soon(gateway, request.request_id, "reject")
+    decision = client.request_approval(request, timeout=30)
+    assert (decision.approved, decision.decision) == (False, "reject")
+    assert "reject" in decision.reason
+    assert client.post_receipt(request, "skipped", detail="rejected by the reviewer")
+
+
+def test_submit_is_idempotent_and_a_changed_body_conflicts(parties: Parties, client: Client) -> None:
+    request = parties.payment()
+    first = client.submit(request)
+    again = client.submit(request)
+    assert first.state == again.state == RequestState.PENDING
+    assert first.report == again.report and first.report.verdict == "valid"
+    other = parties.payment(request_id=request.request_id, amount="1000.00")
+    with pytest.raises(GatewayError) as conflict:
+        client.submit(other)
+    assert (conflict.value.status, conflict.value.code) == (409, "request_id_conflict")
+
+
+def test_wait_runs_out_open_and_resumes_from_the_id_alone(gateway: Gateway, parties: Parties) -> None:
+    request = parties.payment()
+    with gateway.client() as first:
+        first.submit(request)
+        started = time.monotonic()
+        outcome = first.wait(request, timeout=1)
+        assert outcome.state == RequestState.PENDING and outcome.decision_jws is None
+        assert time.monotonic() - started >= 0.9
+    gateway.reviewer.decide(request.request_id)
+    with gateway.client() as later:  # e.g. after a restart: only the request id is needed
+        outcome = later.wait(request.request_id, timeout=10)
+        assert outcome.state == RequestState.APPROVED
+        assert later.verify(outcome, request).approved
+
+
+def test_a_forged_hop_is_refused_with_the_report(parties: Parties, client: Client) -> None:
+    chain = parties.grant()
+    intruder = KeyPair.generate()
+    claims = chain.next_hop_claims(to="agent:banking", to_key=parties.banking,
+                                   scope=[{"type": "payments.transfer", "actions": ["initiate"],
+                                           "locations": ["acct:ops"],
+                                           "constraints": {"max_amount": "1250.00", "currency": "EUR"}}])
+    forged = Delegation.from_chain(chain.chain + [sign_hop(claims, intruder)])
+    with pytest.raises(ChainRefused) as refused:
+        client.submit(parties.payment(forged))
+    assert refused.value.code == "chain_refused" and refused.value.status == 422
+    assert ("UNKNOWN_KEY", 1) in {(f.code, f.hop) for f in refused.value.report.findings}
+
+
+def test_a_widened_chain_is_escalated(parties: Parties, client: Client) -> None:
+    chain = parties.grant()
+    claims = chain.next_hop_claims(to="agent:banking", to_key=parties.banking,
+                                   scope=[{"type": "payments.transfer", "actions": ["initiate"],
+                                           "locations": ["acct:ops"],
+                                           "constraints": {"max_amount": "99999.00", "currency": "EUR"}}])
+    widened = Delegation.from_chain(chain.chain + [sign_hop(claims, parties.bookkeeper)])
+    answer = client.submit(parties.payment(widened))
+    assert answer.state == RequestState.ESCALATED
+    assert "LIMIT_INCREASED" in answer.report.codes()
+
+
+def test_bad_credentials_are_a_gateway_error_and_no_gateway_a_network_error(
+        gateway: Gateway, parties: Parties) -> None:
+    with Client(gateway.url, "cswf_not-a-real-token", audience=AUDIENCE) as wrong:
+        with pytest.raises(GatewayError) as denied:
+            wrong.submit(parties.payment())
+    assert (denied.value.status, denied.value.code) == (401, "unauthenticated")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    with Client(f"http://127.0.0.1:{closed_port}", gateway.token, audience=AUDIENCE, timeout=2) as nobody:
+        with pytest.raises(NetworkError):
+            nobody.submit(parties.payment())
+    assert not issubclass(NetworkError, GatewayError)
+
+
+def test_an_unknown_request_is_not_found(client: Client) -> None:
+    with pytest.raises(GatewayError) as missing:
+        client.status(f"req-{uuid.uuid4()}")
+    assert missing.value.code == "not_found"
+
+
+def test_notes_while_waiting(gateway: Gateway, parties: Parties, client: Client) -> None:
+    request = parties.payment()
+    client.submit(request)
+    assert client.post_note(request, "n-1", "The supplier called: the invoice is urgent.") is True
+    assert client.post_note(request, "n-1", "The supplier called: the invoice is urgent.") is False
+    with pytest.raises(GatewayError) as reused:
+        client.post_note(request, "n-1", "another text under the same id")
+    assert reused.value.code == "invalid_body"
+    record = gateway.reviewer.record(request.request_id)
+    assert [n["text"] for n in record["notes"]] == ["The supplier called: the invoice is urgent."]
+    gateway.reviewer.decide(request.request_id, "reject")
+    with pytest.raises(GatewayError) as ended:
+        client.post_note(request, "n-2", "too late")
+    assert (ended.value.status, ended.value.code) == (409, "not_pending")
+    with pytest.raises(ValueError):
+        client.post_note(request, "n-3", "x" * 4001)
+
+
+# -- decision verification ---------------------------------------------------------------------
+
+
+@pytest.fixture()
+def approved(gateway: Gateway, parties: Parties, client: Client):
+    request = parties.payment()
+    client.submit(request)
+    jws = gateway.reviewer.decide(request.request_id)
+    return request, jws, client.keys()
+
+
+def test_a_reviewer_signed_decision_verifies(gateway: Gateway, approved) -> None:
+    request, jws, keys = approved
+    decision = verify_decision(jws, keys, audience=AUDIENCE, subject=request.subject)
+    assert decision.approved and decision.kid == gateway.reviewer.key.thumbprint
+    assert isinstance(keys, KeySet) and gateway.reviewer.key.thumbprint in keys
+
+
+def _resign(key: KeyPair, jws: str, typ: str = "delegation-decision+jwt", **change: Any) -> str:
+    import jwt as pyjwt
+    claims = pyjwt.decode(jws, options={"verify_signature": False})
+    claims.update(change)
+    return key.sign_jws(typ, claims)
+
+
+@pytest.mark.parametrize("tamper, check", [
+    (lambda g, jws: _resign(KeyPair.generate(), jws), "kid"),                          # forged: unenrolled key
+    (lambda g, jws: jws[:-6] + ("AAAAAA" if not jws.endswith("AAAAAA") else "BBBBBB"), "signature"),
+    (lambda g, jws: _resign(g.reviewer.key, jws, aud="another-gateway"), "aud"),
+    (lambda g, jws: _resign(g.reviewer.key, jws, exp=int(time.time()) - 3600), "exp"),
+    (lambda g, jws: _resign(g.reviewer.key, jws, request_id="req-other"), "request_id"),
+    (lambda g, jws: _resign(g.reviewer.key, jws, txn="txn-other"), "txn"),
+    (lambda g, jws: _resign(g.reviewer.key, jws, request_digest="sha256:" + "0" * 64), "request_digest"),
+    (lambda g, jws: _resign(g.reviewer.key, jws, chain_digest="sha256:" + "1" * 64), "chain_digest"),
+    (lambda g, jws: _resign(g.reviewer.key, jws, action_digest="sha256:" + "2" * 64), "action_digest"),
+    (lambda g, jws: _resign(g.reviewer.key, jws, typ="delegation-hop+jwt"), "typ"),
+    (lambda g, jws: _resign(g.reviewer.key, jws, decision="maybe"), "claims"),
+    (lambda g, jws: "approve", "format"),
+])
+def test_forged_or_mismatched_decisions_are_refused(gateway: Gateway, approved, tamper, check: str) -> None:
+    request, jws, keys = approved
+    with pytest.raises(DecisionVerificationError) as refused:
+        verify_decision(tamper(gateway, jws), keys, audience=AUDIENCE, subject=request.subject)
+    assert refused.value.check == check
+
+
+def test_alg_none_and_hs256_are_refused(approved) -> None:
+    import jwt as pyjwt
+    request, jws, keys = approved
+    claims = pyjwt.decode(jws, options={"verify_signature": False})
+    kid = pyjwt.get_unverified_header(jws)["kid"]
+    for token in (pyjwt.encode(claims, None, algorithm="none", headers={"typ": "delegation-decision+jwt", "kid": kid}),
+                  pyjwt.encode(claims, "secret" * 8, algorithm="HS256", headers={"typ": "delegation-decision+jwt", "kid": kid})):
+        with pytest.raises(DecisionVerificationError) as refused:
+            verify_decision(token, keys, audience=AUDIENCE, subject=request.subject)
+        assert refused.value.check == "alg"
+
+
+def test_a_decision_for_another_request_is_refused(gateway: Gateway, parties: Parties, approved) -> None:
+    request, jws, keys = approved
+    other = parties.payment()
+    with pytest.raises(DecisionVerificationError) as refused:
+        verify_decision(jws, keys, audience=AUDIENCE, subject=other.subject)
+    assert refused.value.check == "request_id"
+
+
+def test_an_outcome_whose_state_contradicts_its_decision_is_refused(gateway: Gateway, parties: Parties,
+                                                                    client: Client) -> None:
+    request = parties.payment()
+    client.submit(request)
+    reject = gateway.reviewer.decision_jws(request.request_id, "reject")
+    lying = DecisionOutcome(request_id=request.request_id, state=RequestState.APPROVED, decision_jws=reject)
+    with pytest.raises(DecisionVerificationError) as refused:
+        client.verify(lying, request)
+    assert refused.value.check == "decision"
+
+
+def test_a_submit_answer_with_other_digests_is_a_protocol_error(gateway: Gateway, parties: Parties) -> None:
+    request = parties.payment()
+
+    def lie(req: httpx.Request) -> httpx.Response:
+        report = {"verdict": "valid", "findings": [], "request_digest": "sha256:" + "9" * 64,
+                  "chain_digest": request.subject.chain_digest, "action_digest": request.subject.action_digest}
+        return httpx.Response(201, json={"request_id": request.request_id, "state": "pending", "report": report})
+
+    with Client(gateway.url, gateway.token, audience=AUDIENCE, http=httpx.Client(transport=httpx.MockTransport(lie))) as c:
+        with pytest.raises(ProtocolError, match="request_digest"):
+            c.submit(request)
+
+    def duplicate(req: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b'{"request_id":"a","request_id":"b","state":"approved"}')
+
+    with Client(gateway.url, gateway.token, audience=AUDIENCE, http=httpx.Client(transport=httpx.MockTransport(duplicate))) as c:
+        with pytest.raises(ProtocolError, match="I-JSON"):
+            c.status(request)
+
+
+def test_async_client_request_approval(gateway: Gateway, parties: Parties) -> None:
+    request = parties.payment()
+
+    async def flow() -> Any:
+        async with AsyncClient(gateway.url, gateway.token, audience=AUDIENCE) as client:
+            decide_soon(gateway, request.request_id)
+            decision = await client.request_approval(request, timeout=30)
+            assert await client.post_receipt(request, "executed", detail="paid async")
+            return decision
+
+    decision = asyncio.run(flow())
+    assert decision.approved and decision.request_id == request.request_id
+
+
+# -- webhooks ------------------------------------------------------------------------------------
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    deliveries: list[tuple[bytes, dict[str, str]]] = []
+    arrived = threading.Event()
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        type(self).deliveries.append((body, {k: v for k, v in self.headers.items()}))
+        type(self).arrived.set()
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_webhook_signed_by_the_gateway_verifies_and_tampering_is_refused(
+        gateway: Gateway, parties: Parties, client: Client) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        request = parties.payment(callback_url=f"http://127.0.0.1:{server.server_port}/countersign")
+        client.submit(request)
+        gateway.reviewer.decide(request.request_id)
+        assert _Receiver.arrived.wait(20), "the gateway never delivered the webhook"
+        body, headers = _Receiver.deliveries[-1]
+        delivery, decision = client.verify_webhook(body, headers, request)
+        assert delivery.state == RequestState.APPROVED and decision is not None and decision.approved
+        tampered = body.replace(b'"approved"', b'"rejected"')
+        assert tampered != body
+        with pytest.raises(WebhookVerificationError) as refused:
+            client.verify_webhook(tampered, headers, request)
+        assert refused.value.check == "body_digest"
+        with pytest.raises(WebhookVerificationError) as unsigned:
+            client.verify_webhook(body, {k: v for k, v in headers.items() if k.lower() != "countersign-signature"}, request)
+        assert unsigned.value.check == "signature"
+        forged_sig = KeyPair.generate().sign_jws("countersign-webhook+jwt", {"iss": AUDIENCE, "iat": int(time.time()),
+                                                 "body_digest": "sha256:" + "0" * 64, "delivery_id": "x"})
+        with pytest.raises(WebhookVerificationError) as forged:
+            client.verify_webhook(body, {**{k: v for k, v in headers.items() if k.lower() != "countersign-signature"},
+                                          "Countersign-Signature": forged_sig}, request)
+        assert forged.value.check == "kid"
+    finally:
+        server.shutdown()

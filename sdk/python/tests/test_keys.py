@@ -1,0 +1,95 @@
+"""Keys: the files `countersign keygen` writes load here, files written here work with the
+CLI, thumbprints are RFC 7638, and the DER reader refuses anything but an Ed25519 PKCS#8 key."""
+
+from __future__ import annotations
+
+import base64
+import json
+import stat
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+from countersign import KeyPair, PublicKey, thumbprint_of_jwk
+from countersign._der import DerError, parse_ed25519_pkcs8
+from countersign.keys import KeyError_
+
+from conftest import run_cli
+
+
+def test_rfc8037_thumbprint_vector() -> None:
+    # RFC 8037 appendix A.3: the thumbprint of the RFC 8032 test key.
+    jwk = {"crv": "Ed25519", "kty": "OKP", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
+    assert thumbprint_of_jwk(jwk) == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+    assert PublicKey.from_jwk(jwk).thumbprint == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+
+
+def test_keygen_file_loads_with_the_same_jwk_and_thumbprint(cli: str, tmp_path) -> None:
+    printed = json.loads(run_cli(cli, "keygen", "--out", str(tmp_path / "k.pem")).stdout)
+    key = KeyPair.load(tmp_path / "k.pem")
+    assert key.jwk() == printed["jwk"]
+    assert key.thumbprint == printed["thumbprint"]
+
+
+def test_saved_key_is_keygen_layout_mode_0600_and_signs_with_the_cli(cli: str, tmp_path) -> None:
+    key = KeyPair.generate()
+    key.save(tmp_path / "mine.pem")
+    assert stat.S_IMODE((tmp_path / "mine.pem").stat().st_mode) == 0o600
+    with pytest.raises(FileExistsError):
+        key.save(tmp_path / "mine.pem")
+    run_cli(cli, "keygen", "--out", str(tmp_path / "theirs.pem"))
+    ours, theirs = (parse_ed25519_pkcs8(base64.b64decode("".join(
+        (tmp_path / n).read_text().splitlines()[1:-1]))) for n in ("mine.pem", "theirs.pem"))
+    assert (ours.version, ours.public_key is not None) == (theirs.version, theirs.public_key is not None) == (1, True)
+    # The CLI signs a hop with the file this SDK wrote; the SDK's public key verifies it.
+    claims = tmp_path / "claims.json"
+    claims.write_text(json.dumps({"iss": "a", "sub": "b", "jti": "j", "iat": 1, "exp": 2, "txn": "t",
+                                  "principal": "a", "hop": 0, "max_depth": 0,
+                                  "cnf": {"jkt": key.thumbprint}}))
+    jws = run_cli(cli, "sign-hop", "--claims", str(claims), "--key", str(tmp_path / "mine.pem")).stdout.strip()
+    assert jwt.get_unverified_header(jws)["kid"] == key.thumbprint
+    decoded = jwt.decode(jws, key.public.key, algorithms=["EdDSA"], options={"verify_exp": False})
+    assert decoded["sub"] == "b"
+
+
+def test_pkcs8_v1_from_cryptography_loads() -> None:
+    private = Ed25519PrivateKey.generate()
+    pem = private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    assert KeyPair.from_pem(pem).thumbprint == KeyPair(private).thumbprint
+
+
+def _der_of(key: KeyPair) -> bytes:
+    return base64.b64decode("".join(key.to_pem().splitlines()[1:-1]))
+
+
+def _pem(der: bytes) -> str:
+    return "-----BEGIN PRIVATE KEY-----\n" + base64.b64encode(der).decode() + "\n-----END PRIVATE KEY-----\n"
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d[:-1], "truncated"),
+    (lambda d: d + b"\x00", "follow"),
+    (lambda d: d[:11] + b"\x71" + d[12:], "not an Ed25519"),               # OID 1.3.101.113 (Ed448)
+    (lambda d: d[:4] + b"\x00" + d[5:], "needs PKCS#8 v2"),               # v1 with a public key
+    (lambda d: d[:-1] + bytes([d[-1] ^ 1]), "does not belong"),           # public key of another seed
+    (lambda d: b"\x30\x80" + d[2:], "indefinite"),
+    (lambda d: d[:2] + b"\x02\x01\x02" + d[5:], "version"),
+])
+def test_malformed_keys_are_refused(mutate, message: str) -> None:
+    der = _der_of(KeyPair.generate())
+    with pytest.raises(KeyError_, match=message):
+        KeyPair.from_pem(_pem(mutate(der)))
+
+
+def test_der_reader_refuses_non_minimal_lengths() -> None:
+    der = _der_of(KeyPair.generate())
+    with pytest.raises(DerError, match="minimally"):
+        parse_ed25519_pkcs8(b"\x30\x81" + der[1:2] + der[2:])
+
+
+def test_key_repr_never_shows_the_private_key() -> None:
+    key = KeyPair.generate()
+    assert key.thumbprint in repr(key) and "PRIVATE" not in repr(key)
+    assert set(key.jwk()) == {"crv", "kty", "x", "kid"}
