@@ -52,3 +52,7 @@ cargo build "${NATIVE_BUILD[@]}" --all-targets
 
 step "tests, end-to-end included (the real console under Xvfb, D-Bus, a notification daemon)"
 under_display cargo test "${NATIVE_BUILD[@]}" --no-fail-fast
+
+# The SDK against the binaries the workspace build just made (no rebuild).
+step "Python SDK and its LangGraph and OpenAI Agents adapters (pytest against the real gateway)"
+COUNTERSIGN_BIN_DIR="${CARGO_TARGET_DIR:-target}/debug" scripts/test-python.sh

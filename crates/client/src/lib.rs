@@ -234,19 +234,24 @@ impl GatewayClient {
         Err(Self::refusal(response).await)
     }
 
-    /// The gateway's published keys.
+    /// The keys decisions are signed with (the enrolled reviewers'): what a decision is
+    /// verified against.
     pub async fn jwks(&self) -> Result<Vec<Jwk>, ClientError> {
+        self.key_set("/.well-known/jwks.json").await
+    }
+
+    /// The gateway's own key, which signs webhooks and A2A pushes (never a decision).
+    pub async fn webhook_keys(&self) -> Result<Vec<Jwk>, ClientError> {
+        self.key_set("/.well-known/countersign-webhook-keys.json")
+            .await
+    }
+
+    async fn key_set(&self, path: &str) -> Result<Vec<Jwk>, ClientError> {
         #[derive(serde::Deserialize)]
         struct Keys {
             keys: Vec<Jwk>,
         }
-        let keys: Keys = Self::answer(
-            self.http
-                .get(self.url("/.well-known/jwks.json"))
-                .send()
-                .await,
-        )
-        .await?;
+        let keys: Keys = Self::answer(self.http.get(self.url(path)).send().await).await?;
         Ok(keys.keys)
     }
 

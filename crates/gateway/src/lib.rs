@@ -323,6 +323,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/export/records", get(export::export_records))
         .route("/v1/export/bundle", get(bundle::export_bundle))
         .route("/.well-known/jwks.json", get(jwks))
+        .route(
+            "/.well-known/countersign-webhook-keys.json",
+            get(webhook_keys),
+        )
         .route("/.well-known/agent-card.json", get(a2a::card))
         .route("/", post(a2a::rpc))
         .route("/v1/audit/checkpoint", get(audit_checkpoint))
@@ -390,10 +394,12 @@ async fn audit_log_key(axum::extract::State(state): axum::extract::State<AppStat
     format!("{}\n", state.audit.verifier())
 }
 
+/// The keys decisions are signed with: every enrolled reviewer's, and nothing else, so a
+/// decision verifies only if a person signed it.
 async fn jwks(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> error::Result<axum::Json<serde_json::Value>> {
-    let mut keys: Vec<PublishedKey> = state
+    let keys: Vec<PublishedKey> = state
         .store
         .reviewer_keys()
         .await?
@@ -404,10 +410,19 @@ async fn jwks(
             alg: "EdDSA",
         })
         .collect();
-    keys.push(PublishedKey {
+    Ok(axum::Json(serde_json::json!({ "keys": keys })))
+}
+
+/// The gateway's own key, which signs webhooks and A2A pushes. Published apart from the
+/// decision keys: in one set, a reviewer's key would verify a forged webhook and the
+/// gateway's key a decision nobody made.
+async fn webhook_keys(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::Json<serde_json::Value> {
+    let key = PublishedKey {
         jwk: state.gateway_key.public().to_jwk(),
         key_use: "sig",
         alg: "EdDSA",
-    });
-    Ok(axum::Json(serde_json::json!({ "keys": keys })))
+    };
+    axum::Json(serde_json::json!({ "keys": [key] }))
 }

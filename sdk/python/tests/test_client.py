@@ -21,6 +21,7 @@ from countersign import (
     verify_decision,
 )
 from countersign.decision import KeySet
+from countersign.digest import sha256_digest
 from countersign.models import DecisionOutcome
 
 from conftest import AUDIENCE, Gateway, Parties
@@ -309,5 +310,15 @@ def test_webhook_signed_by_the_gateway_verifies_and_tampering_is_refused(
             client.verify_webhook(body, {**{k: v for k, v in headers.items() if k.lower() != "countersign-signature"},
                                           "Countersign-Signature": forged_sig}, request)
         assert forged.value.check == "kid"
+        # An enrolled reviewer's key verifies decisions, never webhooks: a delivery that a
+        # reviewer signed (here saying the request expired) is refused.
+        expired = body.replace(b'"approved"', b'"expired"')
+        by_reviewer = gateway.reviewer.key.sign_jws("countersign-webhook+jwt", {
+            "iss": AUDIENCE, "iat": int(time.time()), "body_digest": sha256_digest(expired),
+            "delivery_id": delivery.delivery_id})
+        with pytest.raises(WebhookVerificationError) as by_a_reviewer:
+            client.verify_webhook(expired, {**{k: v for k, v in headers.items() if k.lower() != "countersign-signature"},
+                                            "Countersign-Signature": by_reviewer}, request)
+        assert by_a_reviewer.value.check == "kid"
     finally:
         server.shutdown()

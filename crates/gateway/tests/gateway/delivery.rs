@@ -226,19 +226,26 @@ async fn a_webhook_receiver_that_is_down_gets_the_signed_decision_once_it_is_bac
         (RequestState::Approved, Some(jws.as_str()))
     );
     assert_eq!(headers["idempotency-key"], delivery.delivery_id.as_str());
-    // The signature header verifies with the gateway key from the JWKS and binds the body.
+    // The signature header verifies with the gateway's webhook key and binds the body.
     let signature = headers["countersign-signature"]
         .to_str()
         .unwrap()
         .to_owned();
     let parsed = CompactJws::parse(&signature).unwrap();
-    let jwks: Vec<Jwk> = gw.client.jwks().await.unwrap();
-    let key = jwks
+    let webhook_keys: Vec<Jwk> = gw.client.webhook_keys().await.unwrap();
+    let key = webhook_keys
         .iter()
         .map(|j| PublicKey::from_jwk(j).unwrap())
         .find(|k| Some(k.thumbprint()) == parsed.header.kid.as_deref())
         .unwrap();
     assert!(parsed.verify_with(&key));
+    // Kept apart from the decision keys: in one set a reviewer could sign a webhook, and
+    // the gateway a decision.
+    let decision_keys: Vec<Jwk> = gw.client.jwks().await.unwrap();
+    assert!(!decision_keys.contains(&webhook_keys[0]));
+    let reviewer_key = gw.reviewer.key.public().to_jwk();
+    assert!(decision_keys.contains(&reviewer_key));
+    assert!(!webhook_keys.contains(&reviewer_key));
     let claims: Value = parsed.claims().unwrap();
     assert_eq!(claims["body_digest"], sha256_digest(body.as_bytes()));
     assert_eq!(

@@ -42,8 +42,19 @@ def _path(*segments: str) -> str:
     return "/".join(quote(s, safe="") for s in segments)
 
 
+#: Where the gateway publishes the key it signs webhooks with (apart from the decision keys).
+WEBHOOK_KEYS_PATH = "/.well-known/countersign-webhook-keys.json"
+
+
 class _Core:
     """What the sync and async clients share: URLs, bodies, and reading answers."""
+
+    @staticmethod
+    def key_set(document: Any) -> KeySet:
+        try:
+            return KeySet(document)
+        except ValueError as e:
+            raise ProtocolError(f"the JWKS does not follow RFC 7517: {e}") from e
 
     def __init__(self, base_url: str, token: str, audience: str, timeout: float,
                  jwks: Optional[Mapping[str, Any]]) -> None:
@@ -55,6 +66,7 @@ class _Core:
         self.headers = {"Authorization": f"Bearer {token}", "Accept": "application/json",
                         "User-Agent": "countersign-python/0.1"}
         self._keys: Optional[KeySet] = KeySet(jwks) if jwks is not None else None
+        self._webhook_keys: Optional[KeySet] = None
         self._pinned = jwks is not None
 
     # -- answers ------------------------------------------------------------------------------
@@ -223,12 +235,16 @@ class Client(_Core):
         """The gateway's published keys (fetched once; `refresh` fetches again)."""
         if self._keys is None or (refresh and not self._pinned):
             response = self._send("GET", "/.well-known/jwks.json", auth=False)
-            data = self.check(response, (200,))
-            try:
-                self._keys = KeySet(data)
-            except ValueError as e:
-                raise ProtocolError(f"the JWKS does not follow RFC 7517: {e}") from e
+            self._keys = self.key_set(self.check(response, (200,)))
         return self._keys
+
+    def webhook_keys(self) -> KeySet:
+        """The gateway's own key, which signs webhooks (published apart from the decision
+        keys, so a reviewer's key never verifies a webhook). Fetched once."""
+        if self._webhook_keys is None:
+            response = self._send("GET", WEBHOOK_KEYS_PATH, auth=False)
+            self._webhook_keys = self.key_set(self.check(response, (200,)))
+        return self._webhook_keys
 
     def verify(self, outcome: DecisionOutcome, request: DelegationRequest) -> Decision:
         """The verified decision of a settled outcome of `request`."""
@@ -275,7 +291,7 @@ class Client(_Core):
         if not signature:
             from .errors import WebhookVerificationError
             raise WebhookVerificationError("signature", "no Countersign-Signature header")
-        delivery = verify_webhook(body, signature, self.keys(), issuer=self.audience,
+        delivery = verify_webhook(body, signature, self.webhook_keys(), issuer=self.audience,
                                   idempotency_key=lower.get("idempotency-key"))
         if delivery.request_id != request.request_id:
             from .errors import WebhookVerificationError
@@ -340,12 +356,14 @@ class AsyncClient(_Core):
     async def keys(self, *, refresh: bool = False) -> KeySet:
         if self._keys is None or (refresh and not self._pinned):
             response = await self._send("GET", "/.well-known/jwks.json", auth=False)
-            data = self.check(response, (200,))
-            try:
-                self._keys = KeySet(data)
-            except ValueError as e:
-                raise ProtocolError(f"the JWKS does not follow RFC 7517: {e}") from e
+            self._keys = self.key_set(self.check(response, (200,)))
         return self._keys
+
+    async def webhook_keys(self) -> KeySet:
+        if self._webhook_keys is None:
+            response = await self._send("GET", WEBHOOK_KEYS_PATH, auth=False)
+            self._webhook_keys = self.key_set(self.check(response, (200,)))
+        return self._webhook_keys
 
     async def verify(self, outcome: DecisionOutcome, request: DelegationRequest) -> Decision:
         try:

@@ -255,6 +255,8 @@ class Finding(_Received):
     severity: Severity
     hop: Optional[int] = None
     detail: str = ""
+    #: The evidence item the finding is about, when it is about one.
+    evidence_id: Optional[str] = None
 
 
 class VerificationReport(_Received):
