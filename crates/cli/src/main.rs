@@ -14,7 +14,8 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use countersign_chain::digest::{json_digest, sha256_digest};
 use countersign_chain::{SigningKeyPair, TrustIndex, verify_request};
-use countersign_wire::{HOP_TYP, HopClaims, TrustStore};
+use countersign_wire::api::RequestRecord;
+use countersign_wire::{DECISION_TYP, DecisionKind, FindingCode, HOP_TYP, HopClaims, TrustStore};
 use serde_json::{Value, json};
 
 #[derive(Parser)]
@@ -61,6 +62,32 @@ enum Command {
         /// The parent hop's JWS file: sets `prev` to its digest.
         #[arg(long)]
         parent: Option<PathBuf>,
+    },
+    /// Sign a decision on a request with a reviewer's key, with the console's own code: the
+    /// record is what `GET /v1/requests/{id}` returns; prints the delegation-decision+jwt JWS
+    /// to post to `/v1/requests/{id}/decisions` (valid for five minutes).
+    SignDecision {
+        /// The request record JSON file.
+        #[arg(long)]
+        record: PathBuf,
+        /// The reviewer's private key (PKCS#8 PEM from `keygen`), as enrolled at the gateway.
+        #[arg(long)]
+        key: PathBuf,
+        /// The reviewer's identity (`iss`), as enrolled.
+        #[arg(long)]
+        identity: String,
+        /// The gateway's audience (`aud`).
+        #[arg(long, default_value = "countersign-gateway")]
+        audience: String,
+        /// approve or reject.
+        #[arg(long)]
+        decision: String,
+        /// Why (required for high and critical tiers, and for an override).
+        #[arg(long)]
+        reason: String,
+        /// Comma-separated finding codes acknowledged (an override names every blocking one).
+        #[arg(long, value_delimiter = ',')]
+        acknowledge: Vec<String>,
     },
     /// Verify an export bundle offline: every signature, digest and audit entry against the
     /// signed checkpoint. Prints a per-record JSON report; exits 0 only if everything holds.
@@ -182,6 +209,23 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             parent,
         } => sign_hop(&claims, &key, parent.as_deref()),
         Command::Digest { file, json } => digest(&file, json),
+        Command::SignDecision {
+            record,
+            key,
+            identity,
+            audience,
+            decision,
+            reason,
+            acknowledge,
+        } => sign_decision(
+            &record,
+            &key,
+            &identity,
+            &audience,
+            &decision,
+            &reason,
+            acknowledge,
+        ),
         Command::VerifyBundle {
             path,
             log_key,
@@ -274,6 +318,40 @@ fn sign_hop(claims: &Path, key: &Path, parent: Option<&Path>) -> anyhow::Result<
         fs::read_to_string(key).with_context(|| format!("cannot read key {}", key.display()))?;
     let key = SigningKeyPair::from_pkcs8_pem(&pem)?;
     println!("{}", key.sign_jws(HOP_TYP, &value)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sign_decision(
+    record: &Path,
+    key: &Path,
+    identity: &str,
+    audience: &str,
+    decision: &str,
+    reason: &str,
+    acknowledge: Vec<String>,
+) -> anyhow::Result<ExitCode> {
+    let record: RequestRecord = read_json(record, "request record")?;
+    let decision: DecisionKind = serde_json::from_value(Value::String(decision.to_owned()))
+        .map_err(|_| anyhow::anyhow!("--decision is approve or reject, not {decision:?}"))?;
+    let acknowledged = acknowledge
+        .into_iter()
+        .filter(|code| !code.is_empty())
+        .map(FindingCode::from)
+        .collect();
+    let pem =
+        fs::read_to_string(key).with_context(|| format!("cannot read key {}", key.display()))?;
+    let key = SigningKeyPair::from_pkcs8_pem(&pem)?;
+    let claims = countersign_review::decision_claims(
+        &record,
+        identity,
+        audience,
+        decision,
+        reason,
+        acknowledged,
+        Utc::now(),
+        &uuid::Uuid::new_v4().to_string(),
+    );
+    println!("{}", key.sign_jws(DECISION_TYP, &claims)?);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -322,3 +322,25 @@ def test_webhook_signed_by_the_gateway_verifies_and_tampering_is_refused(
         assert by_a_reviewer.value.check == "kid"
     finally:
         server.shutdown()
+
+
+def test_a_decision_signed_by_the_consoles_rust_code_verifies_and_a_mismatched_one_is_refused(
+        gateway: Gateway, parties: Parties, client: Client, cli: str, tmp_path: Any) -> None:
+    from conftest import run_cli
+    request = parties.payment(amount="310.00")
+    client.submit(request)
+    record = tmp_path / "record.json"
+    record.write_text(json.dumps(gateway.reviewer.record(request.request_id)))
+    jws = run_cli(cli, "sign-decision", "--record", str(record), "--key", str(gateway.dir / "rita.pem"),
+                  "--identity", "user:rita", "--audience", AUDIENCE, "--decision", "approve",
+                  "--reason", "Invoice matches the purchase order").stdout.strip()
+    posted = gateway.reviewer.console("POST", f"/v1/requests/{request.request_id}/decisions",
+                                      json={"decision_jws": jws})
+    assert posted.status_code == 201, posted.text
+    decision = client.verify(client.wait(request, timeout=20), request)
+    assert decision.approved and decision.jws == jws
+    assert decision.claims.iss == "user:rita"
+    # The same decision for another request (other digests) is refused.
+    other = parties.payment(amount="311.00")
+    with pytest.raises(DecisionVerificationError):
+        verify_decision(jws, client.keys(), audience=AUDIENCE, subject=other.subject)

@@ -10,7 +10,7 @@ import stat
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from countersign import KeyPair, PublicKey, thumbprint_of_jwk
 from countersign._der import DerError, parse_ed25519_pkcs8
@@ -42,7 +42,9 @@ def test_saved_key_is_keygen_layout_mode_0600_and_signs_with_the_cli(cli: str, t
     run_cli(cli, "keygen", "--out", str(tmp_path / "theirs.pem"))
     ours, theirs = (parse_ed25519_pkcs8(base64.b64decode("".join(
         (tmp_path / n).read_text().splitlines()[1:-1]))) for n in ("mine.pem", "theirs.pem"))
-    assert (ours.version, ours.public_key is not None) == (theirs.version, theirs.public_key is not None) == (1, True)
+    # Both PKCS#8 v1 (RFC 8410): the seed alone, as OpenSSL and `cryptography` read it.
+    assert (ours.version, ours.public_key is not None) == (theirs.version, theirs.public_key is not None) == (0, False)
+    assert (tmp_path / "mine.pem").read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----\n")
     # The CLI signs a hop with the file this SDK wrote; the SDK's public key verifies it.
     claims = tmp_path / "claims.json"
     claims.write_text(json.dumps({"iss": "a", "sub": "b", "jti": "j", "iat": 1, "exp": 2, "txn": "t",
@@ -61,7 +63,12 @@ def test_pkcs8_v1_from_cryptography_loads() -> None:
 
 
 def _der_of(key: KeyPair) -> bytes:
-    return base64.b64decode("".join(key.to_pem().splitlines()[1:-1]))
+    """The key in the v2 layout (public key embedded), whose every part the reader checks."""
+    from countersign._der import encode_ed25519_pkcs8_v2
+    private = key._private  # noqa: SLF001 (the test needs the raw seed)
+    seed = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return encode_ed25519_pkcs8_v2(seed, public)
 
 
 def _pem(der: bytes) -> str:
@@ -93,3 +100,18 @@ def test_key_repr_never_shows_the_private_key() -> None:
     key = KeyPair.generate()
     assert key.thumbprint in repr(key) and "PRIVATE" not in repr(key)
     assert set(key.jwk()) == {"crv", "kty", "x", "kid"}
+
+
+def test_a_key_file_in_the_older_pkcs8_v2_layout_is_still_read() -> None:
+    """`countersign keygen` wrote RFC 5958 v2 (the public key embedded) before it wrote v1;
+    `cryptography` refuses that form, so the SDK's strict reader takes it."""
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+    from countersign._der import encode_ed25519_pkcs8_v2
+    key = KeyPair.generate()
+    private = key._private  # noqa: SLF001 (the test needs the raw seed)
+    seed = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    body = base64.b64encode(encode_ed25519_pkcs8_v2(seed, public)).decode("ascii")
+    pem = "-----BEGIN PRIVATE KEY-----\n" + "\n".join(body[i:i + 64] for i in range(0, len(body), 64)) \
+        + "\n-----END PRIVATE KEY-----\n"
+    assert KeyPair.from_pem(pem.encode("ascii")).thumbprint == key.thumbprint

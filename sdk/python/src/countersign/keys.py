@@ -13,7 +13,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
-from ._der import DerError, encode_ed25519_pkcs8_v2, parse_ed25519_pkcs8
+from ._der import DerError, parse_ed25519_pkcs8
 from .digest import b64url, canonical_json
 
 __all__ = ["KeyPair", "PublicKey", "KeyError_", "thumbprint_of_jwk"]
@@ -137,12 +137,10 @@ class KeyPair:
         return cls.from_pem(Path(path).read_bytes())
 
     def to_pem(self) -> str:
-        """PKCS#8 v2 PEM with the public key: the layout `countersign keygen` writes."""
-        seed = self._private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-        public = self._private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        body = base64.b64encode(encode_ed25519_pkcs8_v2(seed, public)).decode("ascii")
-        lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-        return "\n".join([_PEM_BEGIN, *lines, _PEM_END]) + "\n"
+        """PKCS#8 v1 PEM (RFC 8410): the layout `countersign keygen` writes, and the one
+        OpenSSL and `cryptography` read."""
+        return self._private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8,
+                                           NoEncryption()).decode("ascii")
 
     def save(self, path: str | os.PathLike[str], *, force: bool = False) -> None:
         """Writes the key with mode 0600; refuses to replace a file unless `force`."""
