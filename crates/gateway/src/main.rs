@@ -365,6 +365,23 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 .selection(Utc::now().into())
                 .map_err(anyhow::Error::msg)?;
             let store = Store::open(&database(&settings, &file)).await?;
+            // Seal what is pending first, as the HTTP export does: a bundle then proves every
+            // event its records name. A records export seals too where the log key is here.
+            let log_key = countersign_gateway::log_key_path(&gateway.key(&file));
+            if format == "bundle" || log_key.exists() {
+                anyhow::ensure!(
+                    log_key.exists(),
+                    "no log key at {}: export where the gateway's key is (--key)",
+                    log_key.display()
+                );
+                let log = countersign_gateway::audit::AuditLog::open(
+                    &store,
+                    &log_key,
+                    &countersign_gateway::log_origin(&gateway.audience(&file)),
+                )
+                .await?;
+                while log.seal(&store, Utc::now().into()).await? > 0 {}
+            }
             let actor = format!("operator:{}", whoami());
             if format != "bundle" {
                 let (body, _, count) =

@@ -599,8 +599,28 @@ async fn a_bundle_exported_over_http_or_by_the_operator_verifies_offline_against
         .unwrap();
     assert_eq!(line.request_text.as_deref(), Some(sent.as_str()));
 
-    // The operator's export, from the database, with the gateway stopped.
+    // The operator's export, from the database, with the gateway stopped; an event nobody
+    // sealed yet is sealed first, so the bundle proves it.
     gw.stop().await;
+    let store = countersign_store::Store::open(&gw.config.database)
+        .await
+        .unwrap();
+    store
+        .mark_shown(
+            &payment.request_id,
+            "user:late.reader",
+            countersign_wire::Timestamp::from(gw.clock_now()),
+        )
+        .await
+        .unwrap()
+        .expect("a new event");
+    let sealed_shown = |entries: &[countersign_store::AuditEntry]| {
+        entries
+            .iter()
+            .filter(|e| e.entry.contains("user:late.reader"))
+            .count()
+    };
+    assert_eq!(sealed_shown(&store.audit_entries().await.unwrap()), 0);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_countersign-gateway"))
         .args([
             "export",
@@ -629,6 +649,9 @@ async fn a_bundle_exported_over_http_or_by_the_operator_verifies_offline_against
         countersign_bundle::verify_bundle(&dir.path().join("by-operator"), Some(&pinned)).unwrap();
     assert!(report.ok, "{report:?}");
     assert_eq!(report.records, 1);
+    assert_eq!(sealed_shown(&store.audit_entries().await.unwrap()), 1);
+    let exported = std::fs::read_to_string(dir.path().join("by-operator/records.jsonl")).unwrap();
+    assert!(exported.contains("user:late.reader"), "the bundle holds it");
     let csv = dir.path().join("records.csv");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_countersign-gateway"))
         .args(["export", "--format", "csv", "--out"])

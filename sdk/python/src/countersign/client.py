@@ -49,6 +49,15 @@ WEBHOOK_KEYS_PATH = "/.well-known/countersign-webhook-keys.json"
 class _Core:
     """What the sync and async clients share: URLs, bodies, and reading answers."""
 
+    def prepare(self, json_body: Any, auth: bool) -> tuple[Optional[bytes], dict[str, str]]:
+        """A call's body (compact UTF-8 JSON) and headers (the credential only when `auth`)."""
+        content = None if json_body is None else json.dumps(json_body, ensure_ascii=False,
+                                                              separators=(",", ":")).encode("utf-8")
+        headers = dict(self.headers) if auth else {"Accept": "application/json"}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        return content, headers
+
     @staticmethod
     def key_set(document: Any) -> KeySet:
         try:
@@ -193,11 +202,7 @@ class Client(_Core):
 
     def _send(self, method: str, path: str, *, json_body: Any = None, params: Any = None,
               timeout: Optional[float] = None, auth: bool = True) -> httpx.Response:
-        content = None if json_body is None else json.dumps(json_body, ensure_ascii=False,
-                                                              separators=(",", ":")).encode("utf-8")
-        headers = dict(self.headers) if auth else {"Accept": "application/json"}
-        if content is not None:
-            headers["Content-Type"] = "application/json"
+        content, headers = self.prepare(json_body, auth)
         try:
             return self._http.request(method, self.base_url + path, content=content, params=params,
                                       headers=headers, timeout=timeout or self.timeout)
@@ -325,11 +330,7 @@ class AsyncClient(_Core):
 
     async def _send(self, method: str, path: str, *, json_body: Any = None, params: Any = None,
                     timeout: Optional[float] = None, auth: bool = True) -> httpx.Response:
-        content = None if json_body is None else json.dumps(json_body, ensure_ascii=False,
-                                                              separators=(",", ":")).encode("utf-8")
-        headers = dict(self.headers) if auth else {"Accept": "application/json"}
-        if content is not None:
-            headers["Content-Type"] = "application/json"
+        content, headers = self.prepare(json_body, auth)
         try:
             return await self._http.request(method, self.base_url + path, content=content,
                                             params=params, headers=headers, timeout=timeout or self.timeout)
