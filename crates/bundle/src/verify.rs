@@ -432,11 +432,17 @@ fn check_record(record: &BundleRecord, context: &Context<'_>, problems: &mut Vec
         .map(|jws| sha256_digest(jws.as_bytes()))
         .collect();
     let mut arrival = false;
-    for event in &record.events {
-        let Ok(entry) = serde_json::from_str::<Value>(&event.entry) else {
+    // Unreadable entries stay in place as `null`, so `entries` lines up with `record.events`.
+    let entries: Vec<Value> = record
+        .events
+        .iter()
+        .map(|event| serde_json::from_str::<Value>(&event.entry).unwrap_or(Value::Null))
+        .collect();
+    for (event, entry) in record.events.iter().zip(&entries) {
+        if entry.is_null() {
             problems.push(format!("entry {} is not JSON", event.index));
             continue;
-        };
+        }
         if entry.get("request_id").and_then(Value::as_str) != Some(&record.request_id) {
             problems.push(format!("entry {} is about another request", event.index));
         }
@@ -452,6 +458,42 @@ fn check_record(record: &BundleRecord, context: &Context<'_>, problems: &mut Vec
     }
     if !arrival {
         problems.push("no audit entry records the arrival of this exact request".into());
+    }
+
+    // What the record says must be what its proven entries say: a row changed behind the
+    // gateway's back, then exported and signed, is caught here.
+    for (i, digest) in decision_digests.iter().enumerate() {
+        let named = entries
+            .iter()
+            .any(|e| e.get("subject_digest").and_then(Value::as_str) == Some(digest.as_str()));
+        if !named {
+            problems.push(format!("decision {} is named by no audit entry", i + 1));
+        }
+    }
+    let last_state = record
+        .events
+        .iter()
+        .zip(&entries)
+        .max_by_key(|(event, _)| event.index)
+        .and_then(|(_, entry)| entry.get("state").and_then(Value::as_str));
+    if let Some(logged) = last_state
+        && logged != record.state.as_str()
+    {
+        problems.push(format!(
+            "the record says {} but its last audit entry says {logged}",
+            record.state.as_str()
+        ));
+    }
+    let own_tier = record
+        .request
+        .pointer("/action/impact/tier")
+        .and_then(Value::as_str);
+    if own_tier != Some(record.tier.as_str()) {
+        problems.push(format!(
+            "the record's tier is {} but the request says {}",
+            record.tier.as_str(),
+            own_tier.unwrap_or("nothing")
+        ));
     }
 }
 

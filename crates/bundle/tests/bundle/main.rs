@@ -8,7 +8,8 @@ use std::path::Path;
 
 use countersign_audit::NoteVerifier;
 use countersign_bundle::{BundleError, BundleReport, files, verify_bundle};
-use countersign_wire::DecisionKind;
+use countersign_wire::api::RequestState;
+use countersign_wire::{DecisionKind, Tier};
 
 use fixture::{Fixture, OTHER_REVIEWER, REVIEWER};
 
@@ -270,6 +271,58 @@ fn records_tampered_before_export_fail_per_record_even_when_the_bundle_is_signed
             .any(|p| p.contains("names something that is not in this record")),
         "{swapped:?}"
     );
+}
+
+#[test]
+fn a_record_says_only_what_its_proven_entries_say() {
+    // An insider changes rows and exports them under the genuine key: every file is signed,
+    // every signature holds, and the records still cannot claim what the log does not.
+    let fixture = Fixture::new(4);
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = fixture.records.clone();
+    // Approved, but the row now says it expired.
+    records[0].state = RequestState::Expired;
+    // A high-impact request filed as low.
+    records[1].tier = Tier::Low;
+    // A second approval, validly signed by an enrolled reviewer, that the log never recorded.
+    let extra = fixture::decide(
+        &fixture.cast.member(OTHER_REVIEWER).key,
+        OTHER_REVIEWER,
+        &records[2],
+        DecisionKind::Approve,
+        "never happened",
+    );
+    records[2].decisions.insert(0, extra);
+    let summary = fixture
+        .write_records(&dir.path().join("insider"), &records)
+        .unwrap();
+    let report = verify(&summary.dir);
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let problems_of = |i: usize| {
+        report
+            .record_reports
+            .iter()
+            .find(|r| r.request_id == fixture.records[i].request_id)
+            .unwrap()
+            .problems
+            .join("; ")
+    };
+    assert!(
+        problems_of(0).contains("the record says expired but its last audit entry says approved"),
+        "{}",
+        problems_of(0)
+    );
+    assert!(
+        problems_of(1).contains("the record's tier is low but the request says high"),
+        "{}",
+        problems_of(1)
+    );
+    assert!(
+        problems_of(2).contains("decision 1 is named by no audit entry"),
+        "{}",
+        problems_of(2)
+    );
+    assert!(problems_of(3).is_empty(), "{}", problems_of(3));
 }
 
 #[test]
