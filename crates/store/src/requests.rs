@@ -168,6 +168,23 @@ impl Store {
             .transpose()
     }
 
+    /// Every stored request's id, body and recorded digest, for the audit check that
+    /// recomputes each digest from its body.
+    pub async fn request_digests(&self) -> Result<Vec<(String, String, String)>> {
+        sqlx::query("SELECT request_id, body, request_digest FROM requests ORDER BY request_id")
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.col("request_id")?,
+                    row.col("body")?,
+                    row.col("request_digest")?,
+                ))
+            })
+            .collect()
+    }
+
     /// Pending and escalated requests, most urgent expiry first.
     pub async fn open_requests(&self) -> Result<Vec<StoredRequest>> {
         sqlx::query(concat!(

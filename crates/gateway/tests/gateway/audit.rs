@@ -117,6 +117,10 @@ async fn changing_or_removing_anything_sealed_is_found() {
             "UPDATE requests SET request_digest = 'sha256:0' WHERE request_id = 'refund-exception-t'",
             "was changed after it was sealed",
         ),
+        (
+            "UPDATE requests SET body = replace(body, '189.90', '999.90') WHERE request_id = 'refund-exception-t'",
+            "its stored body does not have the digest recorded for it",
+        ),
         ("DELETE FROM events WHERE id = 2", "was removed"),
         (
             "UPDATE audit_entries SET entry = replace(entry, 'request_added', 'request_refused') WHERE seq = 0",
