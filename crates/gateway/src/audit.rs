@@ -167,10 +167,15 @@ pub struct LogReport {
 }
 
 /// Checks the whole log against the events as stored now and every signed checkpoint.
+/// How long an event may wait for the sealer (which runs within a second) before `verify_log`
+/// reports it as left unsealed.
+pub const SEAL_GRACE_SECONDS: i64 = 60;
+
 pub async fn verify_log(
     store: &Store,
     verifier: &NoteVerifier,
     origin: &str,
+    now: Timestamp,
 ) -> Result<LogReport, StoreError> {
     let mut problems = Vec::new();
     let entries = store.audit_entries().await?;
@@ -207,6 +212,15 @@ pub async fn verify_log(
                 entry.event_id
             )),
         }
+    }
+    // What is after the last entry is waiting for the sealer; past the grace period it was
+    // left out, and an insider could be holding it back.
+    let grace = chrono::Duration::seconds(SEAL_GRACE_SECONDS);
+    for event in events_iter.filter(|e| now - e.at > grace) {
+        problems.push(format!(
+            "event {} ({} of {}) has waited since {} and is still not sealed",
+            event.id, event.kind, event.request_id, event.at
+        ));
     }
     // Recomputed, not trusted: a stored body must still have the digest its sealed arrival
     // names. A body changed behind the gateway with its digest column left alone is found
@@ -251,6 +265,12 @@ pub async fn verify_log(
                 }
             }
         }
+    }
+    if checkpoints.is_empty() && !entries.is_empty() {
+        problems.push(format!(
+            "{} entries are stored but no signed checkpoint covers them",
+            entries.len()
+        ));
     }
     if let Some((size, _)) = checkpoints.last()
         && usize::try_from(*size).ok() != Some(entries.len())

@@ -338,7 +338,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     countersign_gateway::audit::log_verifier(&path, &origin)?
                 }
             };
-            let report = countersign_gateway::audit::verify_log(&store, &verifier, &origin).await?;
+            let report = countersign_gateway::audit::verify_log(
+                &store,
+                &verifier,
+                &origin,
+                Utc::now().into(),
+            )
+            .await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             if !report.problems.is_empty() {
                 std::process::exit(1);

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use chrono::{DateTime, Utc};
+
 use countersign_audit::{Checkpoint, NoteVerifier, open_note};
 use countersign_gateway::audit::{log_verifier, verify_log};
 use countersign_gateway::{log_key_path, log_origin};
@@ -50,9 +52,9 @@ async fn text(gw: &TestGateway, path: &str) -> String {
         .unwrap()
 }
 
-async fn problems(db: &Path, verifier: &NoteVerifier) -> Vec<String> {
+async fn problems(db: &Path, verifier: &NoteVerifier, now: DateTime<Utc>) -> Vec<String> {
     let store = Store::open(db).await.unwrap();
-    verify_log(&store, verifier, &log_origin(AUDIENCE))
+    verify_log(&store, verifier, &log_origin(AUDIENCE), now.into())
         .await
         .unwrap()
         .problems
@@ -90,7 +92,7 @@ async fn every_event_is_sealed_under_a_signed_checkpoint_that_anyone_can_check()
     assert_eq!(checkpoint.size(), 4);
     gw.stop().await;
     assert_eq!(
-        problems(&gw.config.database, &verifier).await,
+        problems(&gw.config.database, &verifier, gw.clock_now()).await,
         Vec::<String>::new()
     );
     assert_eq!(verifier.to_string(), self::verifier(&gw).to_string());
@@ -101,7 +103,7 @@ async fn changing_or_removing_anything_sealed_is_found() {
     let gw = busy_gateway().await;
     let verifier = verifier(&gw);
     assert_eq!(
-        problems(&gw.config.database, &verifier).await,
+        problems(&gw.config.database, &verifier, gw.clock_now()).await,
         Vec::<String>::new()
     );
     let cases = [
@@ -123,6 +125,14 @@ async fn changing_or_removing_anything_sealed_is_found() {
         ),
         ("DELETE FROM events WHERE id = 2", "was removed"),
         (
+            "INSERT INTO events (kind, request_id, state, at) VALUES ('request_shown', 'refund-exception-t', 'pending', '2020-01-01T00:00:00.000Z')",
+            "is still not sealed",
+        ),
+        (
+            "DELETE FROM audit_checkpoints",
+            "no signed checkpoint covers them",
+        ),
+        (
             "UPDATE audit_entries SET entry = replace(entry, 'request_added', 'request_refused') WHERE seq = 0",
             "does not match its leaf hash",
         ),
@@ -141,7 +151,7 @@ async fn changing_or_removing_anything_sealed_is_found() {
     ];
     for (sql, expected) in cases {
         let (_dir, copy) = tampered(&gw, sql).await;
-        let found = problems(&copy, &verifier).await;
+        let found = problems(&copy, &verifier, gw.clock_now()).await;
         assert!(
             found.iter().any(|p| p.contains(expected)),
             "{sql}: expected {expected:?}, found {found:?}"
@@ -153,7 +163,7 @@ async fn changing_or_removing_anything_sealed_is_found() {
         "UPDATE audit_entries SET entry = (SELECT entry FROM audit_entries WHERE seq = 1), leaf_hash = (SELECT leaf_hash FROM audit_entries WHERE seq = 1) WHERE seq = 0",
     )
     .await;
-    let found = problems(&copy, &verifier).await;
+    let found = problems(&copy, &verifier, gw.clock_now()).await;
     assert!(
         found
             .iter()

@@ -702,6 +702,7 @@ async fn a_refusal_without_a_request_id_is_sealed_in_the_audit_log_but_not_sent_
         &store,
         &verifier,
         &countersign_gateway::log_origin(AUDIENCE),
+        countersign_wire::Timestamp::from(gw.clock_now()),
     )
     .await
     .unwrap();
