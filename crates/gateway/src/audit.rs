@@ -222,6 +222,41 @@ pub async fn verify_log(
             event.id, event.kind, event.request_id, event.at
         ));
     }
+    // Every decision row is named by a sealed entry and says what its own JWS says: a row
+    // added, or a verdict or reason changed beside an untouched JWS, is found.
+    let named: std::collections::HashSet<String> = entries
+        .iter()
+        .filter_map(|e| {
+            let entry: serde_json::Value = serde_json::from_str(&e.entry).ok()?;
+            entry.get("subject_digest")?.as_str().map(str::to_owned)
+        })
+        .collect();
+    for (request_id, row) in store.all_decisions().await? {
+        if !named.contains(&sha256_digest(row.decision_jws.as_bytes())) {
+            problems.push(format!(
+                "a decision on {request_id} is named by no sealed entry"
+            ));
+        }
+        let claims = countersign_chain::CompactJws::parse(&row.decision_jws)
+            .map_err(|e| e.to_string())
+            .and_then(|jws| {
+                jws.claims::<countersign_wire::DecisionClaims>()
+                    .map_err(|e| e.to_string())
+            });
+        match claims {
+            Ok(claims)
+                if claims.iss == row.decided_by
+                    && claims.decision == row.decision
+                    && claims.reason == row.reason
+                    && claims.request_id == request_id => {}
+            Ok(_) => problems.push(format!(
+                "a decision on {request_id} is stored with columns its JWS does not say"
+            )),
+            Err(e) => problems.push(format!(
+                "a decision on {request_id} has an unreadable JWS: {e}"
+            )),
+        }
+    }
     // Recomputed, not trusted: a stored body must still have the digest its sealed arrival
     // names. A body changed behind the gateway with its digest column left alone is found
     // here (a changed column is found above, as an event changed after it was sealed).

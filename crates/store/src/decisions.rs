@@ -77,6 +77,17 @@ impl Store {
             .collect()
     }
 
+    /// Every decision row with its request id, in the order recorded: what the audit check
+    /// compares with the sealed entries and with each decision's own JWS.
+    pub async fn all_decisions(&self) -> Result<Vec<(String, DecisionRecord)>> {
+        sqlx::query("SELECT request_id, decision, decided_by, reason, decided_at, jws FROM decisions ORDER BY rowid")
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|row| Ok((row.col("request_id")?, decision_from_row(row)?)))
+            .collect()
+    }
+
     /// Approvals recorded on open requests (partial quorums), by request, oldest first.
     pub async fn open_approvals(
         &self,

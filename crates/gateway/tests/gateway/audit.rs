@@ -125,6 +125,10 @@ async fn changing_or_removing_anything_sealed_is_found() {
         ),
         ("DELETE FROM events WHERE id = 2", "was removed"),
         (
+            "UPDATE decisions SET decision = 'reject', reason = 'never approved'",
+            "is stored with columns its JWS does not say",
+        ),
+        (
             "INSERT INTO events (kind, request_id, state, at) VALUES ('request_shown', 'refund-exception-t', 'pending', '2020-01-01T00:00:00.000Z')",
             "is still not sealed",
         ),
