@@ -654,15 +654,18 @@ async fn follow(console: &Console, app: &tauri::AppHandle) -> Result<(), ClientE
         ) {
             continue;
         }
-        // The gateway may have been told to trust a new party since this console took its
-        // trust store (it reloads without a restart): take it again before verifying.
-        if event.kind == EventKind::RequestAdded {
-            console.refresh_trust().await?;
-        }
         let record = console
             .client
             .request(&console.identity, &event.request_id)
             .await?;
+        // The gateway reloads its trust store without a restart: a request naming a party
+        // this console does not know yet means the trust store is taken again before it is
+        // verified here (only then: most requests name known parties).
+        if event.kind == EventKind::RequestAdded
+            && names_a_stranger(&console.trust(), &record.request)
+        {
+            console.refresh_trust().await?;
+        }
         let seen = {
             let model = console.model();
             model.open.contains_key(&record.request_id)
@@ -681,4 +684,56 @@ async fn follow(console: &Console, app: &tauri::AppHandle) -> Result<(), ClientE
         console.changed();
     }
     Err(ClientError::Unreachable("the event stream ended".into()))
+}
+
+/// Whether `request` names a party (its principal, or a hop's issuer or subject) that
+/// `trust` lacks. Reads the hops' claims without verifying them: it only decides whether to
+/// fetch the trust store again before the real verification.
+fn names_a_stranger(trust: &TrustIndex, request: &serde_json::Value) -> bool {
+    let principal = request.get("principal").and_then(serde_json::Value::as_str);
+    let hops = request
+        .get("chain")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_str)
+        .filter_map(|hop| {
+            countersign_chain::CompactJws::parse(hop)
+                .ok()?
+                .claims::<countersign_wire::HopClaims>()
+                .ok()
+        })
+        .flat_map(|claims| [claims.iss, claims.sub]);
+    principal
+        .map(str::to_owned)
+        .into_iter()
+        .chain(hops)
+        .any(|identity| trust.party(&identity).is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_naming_a_party_the_console_lacks_is_spotted() {
+        let demo = countersign_scenarios::demo::demo(chrono::Utc::now(), "t");
+        let refund = &demo
+            .scenarios
+            .iter()
+            .find(|s| s.slug == "refund-exception")
+            .expect("the scenario")
+            .request;
+        let mut store = demo.trust_store();
+        assert!(!names_a_stranger(
+            &TrustIndex::from_store(&store).unwrap(),
+            refund
+        ));
+        // A hop's signer only the gateway knows so far.
+        store.parties.remove("agent:refund-policy");
+        assert!(names_a_stranger(
+            &TrustIndex::from_store(&store).unwrap(),
+            refund
+        ));
+    }
 }
