@@ -60,6 +60,7 @@ pub(crate) async fn start(dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<S
         key: dir.join("gateway-key.pem"),
         policy: Some(policy_path),
         public_url: None,
+        witnesses: Vec::new(),
     };
 
     let store = Store::open(&config.database).await?;

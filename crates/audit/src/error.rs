@@ -73,4 +73,18 @@ pub enum AuditError {
         /// The origin on the checkpoint.
         found: String,
     },
+    /// Fewer witnesses cosigned the checkpoint than the verifier's policy requires.
+    #[error("{found} of the required {needed} witness cosignatures")]
+    WitnessQuorum {
+        /// Cosignatures the policy requires.
+        needed: usize,
+        /// Valid cosignatures from the policy's witnesses.
+        found: usize,
+    },
+    /// A tile path or tile that does not follow c2sp.org/tlog-tiles.
+    #[error("malformed tile: {0}")]
+    MalformedTile(&'static str),
+    /// An entry too long for a tlog-tiles entry bundle (a 16-bit length prefix).
+    #[error("an entry of {0} bytes does not fit an entry bundle (at most 65535)")]
+    EntryTooLarge(usize),
 }

@@ -19,16 +19,21 @@ const ED25519: u8 = 0x01;
 pub const MAX_SIGNATURES: usize = 64;
 
 /// The em dash and space that open every signature line.
-const SIGNATURE_PREFIX: &str = "\u{2014} ";
+pub(crate) const SIGNATURE_PREFIX: &str = "\u{2014} ";
 
 /// The prefix of a Go-style signer key string.
 const SIGNER_KEY_PREFIX: &str = "PRIVATE+KEY+";
 
 /// SHA-256(name || 0x0A || 0x01 || public key)[:4], big-endian: which key signed a line.
 fn key_id(name: &str, key: &VerifyingKey) -> u32 {
+    typed_key_id(name, ED25519, key)
+}
+
+/// SHA-256(name || 0x0A || type || public key)[:4], big-endian, for a signature type.
+pub(crate) fn typed_key_id(name: &str, signature_type: u8, key: &VerifyingKey) -> u32 {
     let mut hasher = Sha256::new();
     hasher.update(name.as_bytes());
-    hasher.update([b'\n', ED25519]);
+    hasher.update([b'\n', signature_type]);
     hasher.update(key.as_bytes());
     let digest = hasher.finalize();
     u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
@@ -36,7 +41,7 @@ fn key_id(name: &str, key: &VerifyingKey) -> u32 {
 
 /// Key names are non-empty and have no spaces or `+`, so signature lines and key strings
 /// split unambiguously.
-fn check_name(name: &str) -> Result<(), AuditError> {
+pub(crate) fn check_name(name: &str) -> Result<(), AuditError> {
     if name.is_empty()
         || name
             .chars()
@@ -50,7 +55,7 @@ fn check_name(name: &str) -> Result<(), AuditError> {
 }
 
 /// Notes are UTF-8 (guaranteed by `&str`) without control characters other than newline.
-fn check_chars(text: &str) -> Result<(), AuditError> {
+pub(crate) fn check_chars(text: &str) -> Result<(), AuditError> {
     if text.chars().any(|c| c < ' ' && c != '\n') {
         return Err(AuditError::MalformedNote(
             "control characters other than newline",
@@ -70,20 +75,37 @@ fn parse_key_id(hex: &str) -> Option<u32> {
 
 /// `0x01 || 32 bytes`, base64: the key part of verifier and signer key strings.
 fn decode_typed_key(text: &str) -> Result<[u8; 32], AuditError> {
+    decode_key_of_type(text, ED25519).map_err(|e| match e {
+        AuditError::MalformedKey(OTHER_TYPE) => {
+            AuditError::MalformedKey("only Ed25519 (type 0x01) keys")
+        }
+        other => other,
+    })
+}
+
+const OTHER_TYPE: &str = "key of another signature type";
+
+/// `type || 32 bytes`, base64, for one signature type.
+pub(crate) fn decode_key_of_type(text: &str, signature_type: u8) -> Result<[u8; 32], AuditError> {
     let bytes = STANDARD
         .decode(text)
         .map_err(|_| AuditError::MalformedKey("key is not base64"))?;
     match bytes.split_first() {
-        Some((&ED25519, key)) => key
+        Some((&found, key)) if found == signature_type => key
             .try_into()
             .map_err(|_| AuditError::MalformedKey("Ed25519 key must be 32 bytes")),
-        _ => Err(AuditError::MalformedKey("only Ed25519 (type 0x01) keys")),
+        _ => Err(AuditError::MalformedKey(OTHER_TYPE)),
     }
 }
 
 fn encode_typed_key(key: &[u8; 32]) -> String {
+    encode_key_of_type(key, ED25519)
+}
+
+/// `type || 32 bytes`, base64.
+pub(crate) fn encode_key_of_type(key: &[u8; 32], signature_type: u8) -> String {
     let mut bytes = Vec::with_capacity(33);
-    bytes.push(ED25519);
+    bytes.push(signature_type);
     bytes.extend_from_slice(key);
     STANDARD.encode(bytes)
 }
@@ -267,7 +289,7 @@ impl FromStr for NoteVerifier {
 }
 
 /// `<name>+<hex id>+<key>`; the key part may itself contain `+` (base64).
-fn split_key_string(text: &str) -> Result<(&str, u32, &str), AuditError> {
+pub(crate) fn split_key_string(text: &str) -> Result<(&str, u32, &str), AuditError> {
     let mut parts = text.splitn(3, '+');
     let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(AuditError::MalformedKey("key string needs name+id+key"));
@@ -301,21 +323,9 @@ impl VerifiedNote {
 /// A known key's signature that fails rejects the whole note, and so does a note with no
 /// verified signature.
 pub fn open_note(note: &str, verifiers: &[NoteVerifier]) -> Result<VerifiedNote, AuditError> {
-    check_chars(note)?;
-    let split = note.rfind("\n\n").ok_or(AuditError::MalformedNote(
-        "no blank line before the signatures",
-    ))?;
-    let (text, signatures) = (&note[..=split], &note[split + 2..]);
-    let signatures = signatures
-        .strip_suffix('\n')
-        .ok_or(AuditError::MalformedNote(
-            "signatures must end with a newline",
-        ))?;
+    let (text, lines) = split_note(note)?;
     let mut verified_by: Vec<NoteVerifier> = Vec::new();
-    for (count, line) in signatures.split('\n').enumerate() {
-        if count == MAX_SIGNATURES {
-            return Err(AuditError::MalformedNote("too many signatures"));
-        }
+    for line in lines {
         let (name, id, signature) = parse_signature_line(line)?;
         let Some(verifier) = verifiers.iter().find(|v| v.name == name && v.key_id == id) else {
             continue;
@@ -341,8 +351,29 @@ pub fn open_note(note: &str, verifiers: &[NoteVerifier]) -> Result<VerifiedNote,
     })
 }
 
+/// A note's text (final newline included) and its signature lines (without newlines), with
+/// the note's framing checked: no control characters, a blank line, at most
+/// [`MAX_SIGNATURES`] lines, each ending in a newline.
+pub(crate) fn split_note(note: &str) -> Result<(&str, Vec<&str>), AuditError> {
+    check_chars(note)?;
+    let split = note.rfind("\n\n").ok_or(AuditError::MalformedNote(
+        "no blank line before the signatures",
+    ))?;
+    let (text, signatures) = (&note[..=split], &note[split + 2..]);
+    let signatures = signatures
+        .strip_suffix('\n')
+        .ok_or(AuditError::MalformedNote(
+            "signatures must end with a newline",
+        ))?;
+    let lines: Vec<&str> = signatures.split('\n').collect();
+    if lines.len() > MAX_SIGNATURES {
+        return Err(AuditError::MalformedNote("too many signatures"));
+    }
+    Ok((text, lines))
+}
+
 /// `— <name> base64(key ID || signature)`, split into its parts.
-fn parse_signature_line(line: &str) -> Result<(&str, u32, Vec<u8>), AuditError> {
+pub(crate) fn parse_signature_line(line: &str) -> Result<(&str, u32, Vec<u8>), AuditError> {
     let rest = line
         .strip_prefix(SIGNATURE_PREFIX)
         .ok_or(AuditError::MalformedNote(

@@ -9,6 +9,8 @@
 //! records.jsonl        one BundleRecord per line (JCS): request as submitted, report, decision JWSs, audit entries
 //! audit/checkpoint     the signed C2SP checkpoint every entry is proven against
 //! audit/proof.json     batch inclusion proof (see `proof`)
+//! audit/leaf-hashes    every leaf hash of the tree up to the checkpoint, base64, one per line:
+//!                      what proves the log consistent with a checkpoint the auditor kept
 //! keys/log.vkey        the log's verifier key (name+id+key)
 //! keys/identities.json trust store (wire contract format): agents and reviewers with their keys
 //! ```
@@ -22,7 +24,9 @@ mod verify;
 mod write;
 
 pub use proof::{BatchProof, ProofNode, prove as prove_batch, root as root_of_batch};
-pub use verify::{BundleReport, RecordReport, bundle_files, verify_bundle};
+pub use verify::{
+    BundleChecks, BundleReport, RecordReport, bundle_files, verify_bundle, verify_bundle_with,
+};
 pub use write::{BundleHeader, BundleSummary, BundleWriter, LogEvidence};
 
 use std::collections::BTreeMap;
@@ -47,6 +51,8 @@ pub mod files {
     pub const CHECKPOINT: &str = "audit/checkpoint";
     /// The batch inclusion proof.
     pub const PROOF: &str = "audit/proof.json";
+    /// Every leaf hash up to the checkpoint's size.
+    pub const LEAF_HASHES: &str = "audit/leaf-hashes";
     /// The log's verifier key.
     pub const LOG_KEY: &str = "keys/log.vkey";
     /// Agents' and reviewers' keys.

@@ -4,8 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
-use countersign_audit::{Checkpoint, Hash, NoteVerifier, leaf_hash, open_note};
+use countersign_audit::{
+    Checkpoint, Hash, NoteVerifier, WitnessPolicy, leaf_hash, open_note, tree_root,
+};
 use countersign_chain::digest::{canonical_json, decision_subject, sha256_digest};
 use countersign_chain::{TrustIndex, TypedJwsError, verify_typed, verify_value};
 use countersign_wire::api::RequestState;
@@ -42,6 +46,11 @@ pub struct BundleReport {
     /// the bundle's own key was used: the files agree with each other, but nothing shows they
     /// came from the auditor's gateway.
     pub log_key_pinned: bool,
+    /// The size of the checkpoint the auditor kept (`--since`), when the bundle's log was
+    /// proven a consistent extension of it.
+    pub since_size: Option<u64>,
+    /// Witnesses whose cosignature on the checkpoint verified, under the auditor's policy.
+    pub witnessed_by: Vec<String>,
     /// Problems with the bundle as a whole (manifest, signatures, files, proof).
     pub problems: Vec<String>,
     /// Per record, in file order.
@@ -96,13 +105,40 @@ struct Context<'a> {
     audience: &'a str,
 }
 
-/// Verifies the bundle at `dir`. With `pinned_log_key`, the bundle's own `keys/log.vkey`
-/// must be that key; without, the bundle's key is used (and reported in no way trusted beyond
-/// the bundle itself). `Err` only when `dir` cannot be read at all.
+/// What an auditor brings to a bundle beyond the bundle itself.
+#[derive(Clone, Debug, Default)]
+pub struct BundleChecks<'a> {
+    /// The log key the auditor pinned: the bundle's own `keys/log.vkey` must be it. Without
+    /// one the bundle's key is used, and nothing shows the bundle came from the auditor's
+    /// gateway.
+    pub pinned_log_key: Option<&'a NoteVerifier>,
+    /// A signed checkpoint the auditor kept from before: the bundle's log must be a
+    /// consistent extension of it (no entry it covered changed or dropped, no rollback).
+    pub since: Option<&'a str>,
+    /// Witnesses that must have cosigned the bundle's checkpoint.
+    pub witnesses: Option<&'a WitnessPolicy>,
+}
+
+/// [`verify_bundle_with`] with only a pinned log key (or none).
 pub fn verify_bundle(
     dir: &Path,
     pinned_log_key: Option<&NoteVerifier>,
 ) -> Result<BundleReport, BundleError> {
+    verify_bundle_with(
+        dir,
+        &BundleChecks {
+            pinned_log_key,
+            ..BundleChecks::default()
+        },
+    )
+}
+
+/// Verifies the bundle at `dir` under `checks`. `Err` only when `dir` cannot be read at all.
+pub fn verify_bundle_with(
+    dir: &Path,
+    checks: &BundleChecks<'_>,
+) -> Result<BundleReport, BundleError> {
+    let pinned_log_key = checks.pinned_log_key;
     let present = bundle_files(dir).map_err(io(dir))?;
     let mut problems = Vec::new();
 
@@ -201,6 +237,22 @@ pub fn verify_bundle(
     {
         problems.push("the checkpoint is not the one the manifest names".into());
     }
+    let witnessed_by = check_witnesses(
+        checks.witnesses,
+        &String::from_utf8_lossy(file(files::CHECKPOINT)),
+        &mut problems,
+    );
+    let since_size = checks.since.map(|since| {
+        check_since(
+            since,
+            &verifiers,
+            checkpoint.as_ref(),
+            present
+                .contains(files::LEAF_HASHES)
+                .then(|| file(files::LEAF_HASHES)),
+            &mut problems,
+        )
+    });
     let proof: Option<BatchProof> = serde_json::from_slice(file(files::PROOF))
         .map_err(|e| problems.push(format!("{}: {e}", files::PROOF)))
         .ok();
@@ -316,9 +368,119 @@ pub fn verify_bundle(
         events: entries.len(),
         checkpoint_size: checkpoint.as_ref().map_or(0, Checkpoint::size),
         log_key_pinned: pinned_log_key.is_some(),
+        since_size: since_size.flatten(),
+        witnessed_by,
         problems,
         record_reports,
     })
+}
+
+/// The witness policy on the checkpoint: the witnesses that cosigned it.
+fn check_witnesses(
+    policy: Option<&WitnessPolicy>,
+    note: &str,
+    problems: &mut Vec<String>,
+) -> Vec<String> {
+    let Some(policy) = policy.filter(|p| !p.is_empty()) else {
+        return Vec::new();
+    };
+    match policy.check(note) {
+        Ok(found) => found.into_iter().map(|c| c.witness).collect(),
+        Err(e) => {
+            problems.push(format!(
+                "{}: the witness policy is not met: {e}",
+                files::CHECKPOINT
+            ));
+            Vec::new()
+        }
+    }
+}
+
+/// The bundle's tree extends the checkpoint the auditor kept: same log, no smaller, and its
+/// first `since.size` leaves hash to the kept root. Returns the kept size when it holds.
+fn check_since(
+    since: &str,
+    verifiers: &[NoteVerifier],
+    checkpoint: Option<&Checkpoint>,
+    leaf_hashes: Option<&[u8]>,
+    problems: &mut Vec<String>,
+) -> Option<u64> {
+    let mut fail = |why: String| {
+        problems.push(format!("--since: {why}"));
+        None
+    };
+    let kept = match open_note(since, verifiers)
+        .map_err(|e| e.to_string())
+        .and_then(|note| Checkpoint::parse(note.text()).map_err(|e| e.to_string()))
+    {
+        Ok(kept) => kept,
+        Err(e) => {
+            return fail(format!(
+                "the checkpoint you kept does not verify with the log key: {e}"
+            ));
+        }
+    };
+    let checkpoint = checkpoint?;
+    if kept.origin() != checkpoint.origin() {
+        return fail(format!(
+            "the checkpoint you kept is for log {:?}, this bundle for {:?}",
+            kept.origin(),
+            checkpoint.origin()
+        ));
+    }
+    if kept.size() > checkpoint.size() {
+        return fail(format!(
+            "the log was rolled back: you kept a checkpoint of {} entries, this bundle's has {}",
+            kept.size(),
+            checkpoint.size()
+        ));
+    }
+    let Some(bytes) = leaf_hashes else {
+        return fail(format!(
+            "the bundle has no {} to prove consistency with",
+            files::LEAF_HASHES
+        ));
+    };
+    let leaves = match parse_leaf_hashes(bytes) {
+        Ok(leaves) => leaves,
+        Err(why) => return fail(format!("{}: {why}", files::LEAF_HASHES)),
+    };
+    if leaves.len() as u64 != checkpoint.size() || tree_root(&leaves) != *checkpoint.root() {
+        return fail(format!(
+            "{} is not the tree the checkpoint signs",
+            files::LEAF_HASHES
+        ));
+    }
+    let covered = usize::try_from(kept.size()).unwrap_or(usize::MAX);
+    if tree_root(&leaves[..covered]) != *kept.root() {
+        return fail(format!(
+            "the log is not a consistent extension of the checkpoint you kept: the first {} \
+             entries were rewritten (a fork)",
+            kept.size()
+        ));
+    }
+    Some(kept.size())
+}
+
+/// One base64 hash per line.
+fn parse_leaf_hashes(bytes: &[u8]) -> Result<Vec<Hash>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "not text".to_owned())?;
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let body = text
+        .strip_suffix('\n')
+        .ok_or("does not end with a newline")?;
+    body.split('\n')
+        .enumerate()
+        .map(|(i, line)| {
+            STANDARD
+                .decode(line)
+                .ok()
+                .and_then(|b| Hash::try_from(b.as_slice()).ok())
+                .ok_or_else(|| format!("line {} is not a base64 hash", i + 1))
+        })
+        .collect()
 }
 
 /// Checks one line of `records.jsonl`; returns its report and its entries' leaf hashes.

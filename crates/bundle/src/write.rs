@@ -6,6 +6,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use countersign_audit::{Checkpoint, Hash, NoteSigner, leaf_hash, open_note};
 use countersign_chain::digest::canonical_json;
 use countersign_wire::TrustStore;
@@ -159,8 +161,14 @@ impl BundleWriter {
             format!("sha256:{:x}", self.hasher.finalize_reset()),
         );
         let vkey = format!("{verifier}\n");
-        let written: [(&str, Vec<u8>); 4] = [
+        let mut leaf_hashes = String::with_capacity(leaves.len() * 45);
+        for leaf in leaves {
+            leaf_hashes.push_str(&STANDARD.encode(leaf));
+            leaf_hashes.push('\n');
+        }
+        let written: [(&str, Vec<u8>); 5] = [
             (files::CHECKPOINT, log.signed_checkpoint.as_bytes().to_vec()),
+            (files::LEAF_HASHES, leaf_hashes.into_bytes()),
             (files::PROOF, jcs(&proof)?),
             (files::LOG_KEY, vkey.into_bytes()),
             (files::IDENTITIES, jcs(identities)?),

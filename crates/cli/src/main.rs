@@ -4,6 +4,9 @@
 //! Exit codes follow the wire contract: `verify` exits 0 when the report has no error finding,
 //! 1 when it has any, and 2 for usage errors or unreadable input (as does every command).
 
+mod follow;
+mod witness;
+
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -99,9 +102,37 @@ enum Command {
         /// where the bundle came from.
         #[arg(long)]
         log_key: Option<String>,
+        /// A signed checkpoint you kept from before (a file, e.g. check-log's --state): the
+        /// bundle's log must be a consistent extension of it (no rollback, no rewrite)
+        #[arg(long, value_name = "FILE")]
+        since: Option<PathBuf>,
+        #[command(flatten)]
+        witnesses: WitnessArgs,
         /// Print only the records with problems.
         #[arg(long)]
         quiet: bool,
+    },
+    /// Fetch a gateway's audit checkpoint and accept it only as a consistent extension of the
+    /// one remembered from the last run (`--state`), which it then replaces. Exits 1 on a
+    /// rolled-back or rewritten log (the remembered checkpoint stays), 0 otherwise.
+    CheckLog {
+        /// The gateway's base URL.
+        #[arg(long)]
+        gateway: String,
+        /// The log key (`name+keyid+base64` from /v1/audit/log-key, or @FILE).
+        #[arg(long)]
+        log_key: String,
+        /// Where the latest verified checkpoint is remembered.
+        #[arg(long, value_name = "FILE")]
+        state: PathBuf,
+        #[command(flatten)]
+        witnesses: WitnessArgs,
+    },
+    /// A transparency-log witness (c2sp.org/tlog-witness): cosigns checkpoints of the logs
+    /// it is given, only as consistent extensions of the last one it cosigned.
+    Witness {
+        #[command(subcommand)]
+        command: WitnessCommand,
     },
     /// Print the sha256 digest of a file: of its JCS canonical form with --json, else of its bytes.
     Digest {
@@ -144,13 +175,81 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum WitnessCommand {
+    /// Serve `POST /add-checkpoint` and `GET /<origin hash>/checkpoint`.
+    Serve {
+        /// The witness's Ed25519 key (PKCS#8 PEM from `countersign keygen`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The witness's name (a schemeless URL by convention, e.g. witness.example.com/w1).
+        #[arg(long)]
+        name: String,
+        /// A log key to witness (`name+keyid+base64`, the name being the log's origin), or
+        /// @FILE; repeat for several logs.
+        #[arg(long = "log", value_name = "VKEY", required = true)]
+        logs: Vec<String>,
+        /// Directory for the latest cosigned checkpoint of each log.
+        #[arg(long)]
+        state: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7380")]
+        listen: std::net::SocketAddr,
+    },
+    /// Print the witness's cosignature key (what logs and verifiers configure).
+    Key {
+        /// The witness's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The witness's name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// The witnesses an auditor relies on.
+#[derive(clap::Args)]
+struct WitnessArgs {
+    /// A witness cosignature key (name+keyid+base64, type 0x04) the checkpoint must carry a
+    /// valid cosignature from; repeat for several
+    #[arg(long = "witness", value_name = "VKEY")]
+    witnesses: Vec<String>,
+    /// How many of the --witness keys must have cosigned [default: all]
+    #[arg(long, value_name = "K", requires = "witnesses")]
+    witness_quorum: Option<usize>,
+}
+
+impl WitnessArgs {
+    fn policy(&self) -> anyhow::Result<Option<countersign_audit::WitnessPolicy>> {
+        if self.witnesses.is_empty() {
+            return Ok(None);
+        }
+        let keys = self
+            .witnesses
+            .iter()
+            .map(|k| countersign_audit::WitnessKey::parse(k))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("--witness: {e}"))?;
+        let quorum = self.witness_quorum.unwrap_or(keys.len());
+        countersign_audit::WitnessPolicy::new(keys, quorum)
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("--witness-quorum: {e}"))
+    }
+}
+
 fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("not an RFC 3339 time: {e}"))
 }
 
-fn verify_bundle(path: &Path, log_key: Option<&str>, quiet: bool) -> anyhow::Result<ExitCode> {
+fn verify_bundle(
+    path: &Path,
+    log_key: Option<&str>,
+    since: Option<&Path>,
+    witnesses: &WitnessArgs,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
     let pinned = log_key
         .map(countersign_audit::parse_pinned_key)
         .transpose()
@@ -162,7 +261,20 @@ fn verify_bundle(path: &Path, log_key: Option<&str>, quiet: bool) -> anyhow::Res
              it serves at /v1/audit/log-key."
         );
     }
-    let mut report = countersign_bundle::verify_bundle(path, pinned.as_ref())?;
+    let since = since
+        .map(|p| {
+            fs::read_to_string(p).with_context(|| format!("--since: cannot read {}", p.display()))
+        })
+        .transpose()?;
+    let policy = witnesses.policy()?;
+    let mut report = countersign_bundle::verify_bundle_with(
+        path,
+        &countersign_bundle::BundleChecks {
+            pinned_log_key: pinned.as_ref(),
+            since: since.as_deref(),
+            witnesses: policy.as_ref(),
+        },
+    )?;
     let failed = report.record_reports.iter().filter(|r| !r.ok).count();
     if quiet {
         report.record_reports.retain(|r| !r.ok);
@@ -229,8 +341,42 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::VerifyBundle {
             path,
             log_key,
+            since,
+            witnesses,
             quiet,
-        } => verify_bundle(&path, log_key.as_deref(), quiet),
+        } => verify_bundle(
+            &path,
+            log_key.as_deref(),
+            since.as_deref(),
+            &witnesses,
+            quiet,
+        ),
+        Command::CheckLog {
+            gateway,
+            log_key,
+            state,
+            witnesses,
+        } => {
+            let key = countersign_audit::parse_pinned_key(&log_key)
+                .map_err(|e| anyhow::anyhow!("--log-key: {e}"))?;
+            follow::check_log(&gateway, &key, &state, witnesses.policy()?.as_ref())
+        }
+        Command::Witness {
+            command:
+                WitnessCommand::Serve {
+                    key,
+                    name,
+                    logs,
+                    state,
+                    listen,
+                },
+        } => witness::serve(&key, &name, &logs, &state, listen),
+        Command::Witness {
+            command: WitnessCommand::Key { key, name },
+        } => {
+            println!("{}", witness::cosigner(&key, &name)?.witness_key());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::DemoWorkflow {
             gateway,
             token,

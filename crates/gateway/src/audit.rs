@@ -10,7 +10,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use countersign_audit::{
-    Checkpoint, Frontier, NoteSigner, NoteVerifier, leaf_hash, open_note, tree_root,
+    Checkpoint, Frontier, NoteSigner, NoteVerifier, WitnessPolicy, leaf_hash, open_note, tree_root,
 };
 use countersign_chain::digest::{canonical_json, sha256_digest};
 use countersign_store::{AuditEntry, EventForAudit, Store, StoreError};
@@ -162,6 +162,10 @@ pub struct LogReport {
     pub entries: usize,
     /// Signed checkpoints checked.
     pub checkpoints: usize,
+    /// The size of the checkpoint the auditor kept, when the log was proven to extend it.
+    pub since_size: Option<u64>,
+    /// Witnesses whose cosignature on the latest checkpoint verified, under the policy.
+    pub witnessed_by: Vec<String>,
     /// Everything that does not hold; empty when the log is intact.
     pub problems: Vec<String>,
 }
@@ -176,6 +180,7 @@ pub async fn verify_log(
     verifier: &NoteVerifier,
     origin: &str,
     now: Timestamp,
+    checks: &LogChecks,
 ) -> Result<LogReport, StoreError> {
     let mut problems = Vec::new();
     let entries = store.audit_entries().await?;
@@ -315,9 +320,88 @@ pub async fn verify_log(
             entries.len()
         ));
     }
+    let since_size = checks
+        .since
+        .as_deref()
+        .and_then(|since| check_since(since, verifier, origin, &leaves, &mut problems));
+    let mut witnessed_by = Vec::new();
+    if let Some(policy) = checks.witnesses.as_ref().filter(|p| !p.is_empty()) {
+        match crate::witnesses::cosigned_checkpoint(store).await? {
+            None => problems.push("the witness policy is not met: no checkpoint".into()),
+            Some((_, note)) => match policy.check(&note) {
+                Ok(found) => witnessed_by = found.into_iter().map(|c| c.witness).collect(),
+                Err(e) => problems.push(format!(
+                    "the latest checkpoint does not meet the witness policy: {e}"
+                )),
+            },
+        }
+    }
     Ok(LogReport {
         entries: entries.len(),
         checkpoints: checkpoints.len(),
+        since_size,
+        witnessed_by,
         problems,
     })
+}
+
+/// What an auditor brings to `audit verify` beyond the log key.
+#[derive(Clone, Debug, Default)]
+pub struct LogChecks {
+    /// A signed checkpoint the auditor kept: the log must be a consistent extension of it.
+    pub since: Option<String>,
+    /// Witnesses that must have cosigned the latest checkpoint.
+    pub witnesses: Option<WitnessPolicy>,
+}
+
+/// The stored log extends the checkpoint the auditor kept: it verifies with the log key,
+/// names this log, is no larger than the log, and its root is that of the log's first
+/// entries. Anything else is a rollback or a fork, even if every stored checkpoint was
+/// re-signed with the genuine key.
+fn check_since(
+    since: &str,
+    verifier: &NoteVerifier,
+    origin: &str,
+    leaves: &[countersign_audit::Hash],
+    problems: &mut Vec<String>,
+) -> Option<u64> {
+    let kept = open_note(since, std::slice::from_ref(verifier))
+        .map_err(|e| e.to_string())
+        .and_then(|note| Checkpoint::parse(note.text()).map_err(|e| e.to_string()));
+    let kept = match kept {
+        Ok(kept) => kept,
+        Err(e) => {
+            problems.push(format!(
+                "--since: the checkpoint you kept does not verify: {e}"
+            ));
+            return None;
+        }
+    };
+    let covered = usize::try_from(kept.size()).unwrap_or(usize::MAX);
+    let problem = if kept.origin() != origin {
+        Some(format!(
+            "--since: the checkpoint you kept is for log {:?}",
+            kept.origin()
+        ))
+    } else if covered > leaves.len() {
+        Some(format!(
+            "--since: the log was rolled back: you kept a checkpoint of {} entries, {} are stored",
+            kept.size(),
+            leaves.len()
+        ))
+    } else if tree_root(&leaves[..covered]) != *kept.root() {
+        Some(format!(
+            "--since: the log is not a consistent extension of the checkpoint you kept: its \
+             first {covered} entries were rewritten (a fork)"
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => {
+            problems.push(problem);
+            None
+        }
+        None => Some(kept.size()),
+    }
 }

@@ -86,9 +86,7 @@ pub async fn write_bundle(
     actor: &str,
     mut progress: impl FnMut(u64, u64),
 ) -> anyhow::Result<BundleSummary> {
-    let (size, checkpoint) = source
-        .store
-        .latest_checkpoint()
+    let (size, checkpoint) = crate::witnesses::cosigned_checkpoint(source.store)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the audit log has no checkpoint yet"))?;
     let leaves: Vec<Hash> = source
@@ -169,6 +167,11 @@ pub(crate) async fn export_bundle(
         .map_err(Failure::internal)?
         > 0
     {}
+    // And have it cosigned, so the bundle carries what a witness policy asks for.
+    if !state.witnesses.is_empty() {
+        let http = crate::witnesses::client().map_err(Failure::internal)?;
+        crate::witnesses::submit_all(&state, &http).await;
+    }
     let dir = tempfile::tempdir().map_err(Failure::internal)?;
     let path = dir.path().join("bundle");
     let trust = state.trust.current();

@@ -20,7 +20,9 @@
 //!   auditor): review records, and the offline-verifiable bundle.
 //! - `POST /` (workflow): A2A 1.0 JSON-RPC (`SendMessage`, `SendStreamingMessage`, `GetTask`,
 //!   `ListTasks`, `CancelTask`, `SubscribeToTask`); `GET /.well-known/agent-card.json` (public).
-//! - `GET /.well-known/jwks.json` (public): keys that verify decisions and webhooks.
+//! - `GET /.well-known/jwks.json` (public): keys that verify decisions.
+//! - `GET /v1/audit/checkpoint`, `/v1/audit/tile/…`, `/v1/audit/consistency` (public): the
+//!   audit log in the c2sp.org/tlog-tiles layout (`tlog`), cosigned by witnesses (`witnesses`).
 
 mod a2a;
 pub mod audit;
@@ -36,7 +38,9 @@ pub mod metrics;
 mod notes;
 mod outbox;
 mod supervision;
+mod tlog;
 pub mod trust;
+pub mod witnesses;
 mod workers;
 
 use std::net::SocketAddr;
@@ -84,6 +88,8 @@ pub struct AppState {
     pub(crate) stopping: watch::Receiver<bool>,
     /// The agent card, built once from the configured public URL.
     pub(crate) card: Arc<a2a::PublishedCard>,
+    /// Witnesses every new checkpoint is submitted to.
+    pub(crate) witnesses: Arc<Vec<witnesses::WitnessEndpoint>>,
 }
 
 impl AppState {
@@ -118,6 +124,9 @@ pub struct GatewayConfig {
     /// to `http://` and the bound address. Never taken from a request's `Host` header.
     #[serde(default)]
     pub public_url: Option<String>,
+    /// Witnesses (c2sp.org/tlog-witness) to submit every checkpoint to, as `URL=VKEY`.
+    #[serde(default)]
+    pub witnesses: Vec<String>,
 }
 
 /// The gateway's public base URL, ending in `/`: the configured one, or on loopback the
@@ -240,6 +249,11 @@ pub async fn start(
     let policy = Arc::new(load_policy(config.policy.as_deref())?);
     let state_policy = policy.clone();
     let gateway_key = load_or_create_key(&config.key)?;
+    let witnesses = config
+        .witnesses
+        .iter()
+        .map(|w| witnesses::WitnessEndpoint::parse(w))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let (events, _) = broadcast::channel(4096);
     let (shutdown, mut stop) = watch::channel(false);
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -270,6 +284,7 @@ pub async fn start(
         delivering: Arc::default(),
         stopping: shutdown.subscribe(),
         card: Arc::new(card),
+        witnesses: Arc::new(witnesses),
     };
     let mut workers = workers::spawn(state.clone(), shutdown.subscribe());
     workers.push(tokio::spawn(trust::watch(
@@ -329,7 +344,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/.well-known/agent-card.json", get(a2a::card))
         .route("/", post(a2a::rpc))
-        .route("/v1/audit/checkpoint", get(audit_checkpoint))
+        .route("/v1/audit/checkpoint", get(tlog::checkpoint))
+        .route("/v1/audit/tile/{*rest}", get(tlog::tile))
+        .route("/v1/audit/consistency", get(tlog::consistency))
         .route("/v1/audit/log-key", get(audit_log_key))
         .merge(a2a::routes())
         .fallback(|uri: Uri| async move { no_such_route(&uri, false) })
@@ -374,19 +391,6 @@ pub fn log_key_path(gateway_key: &Path) -> PathBuf {
 /// The audit log's origin, from the gateway's audience.
 pub fn log_origin(audience: &str) -> String {
     format!("{audience}/audit")
-}
-
-/// The latest signed checkpoint (a C2SP signed note), public like the JWKS so anyone can
-/// witness it.
-async fn audit_checkpoint(
-    axum::extract::State(state): axum::extract::State<AppState>,
-) -> error::Result<String> {
-    Ok(state
-        .store
-        .latest_checkpoint()
-        .await?
-        .map(|(_, note)| note)
-        .unwrap_or_default())
 }
 
 /// The verifier key for checkpoints (`name+keyid+base64`).

@@ -157,6 +157,10 @@ struct ServeArgs {
     /// listens on loopback [default on loopback: http://LISTEN/]
     #[arg(long, env = "COUNTERSIGN_PUBLIC_URL")]
     public_url: Option<String>,
+    /// A witness to submit every audit checkpoint to (c2sp.org/tlog-witness), as URL=VKEY
+    /// (the witness's submission prefix and cosignature key); repeat for several
+    #[arg(long = "witness", value_name = "URL=VKEY")]
+    witnesses: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -177,7 +181,53 @@ enum AuditCommand {
         /// holding it, instead of trusting the key file found on this machine.
         #[arg(long)]
         log_key: Option<String>,
+        #[command(flatten)]
+        auditor: AuditorChecks,
     },
+}
+
+/// What an auditor holds from before: a checkpoint, and the witnesses they rely on.
+#[derive(clap::Args)]
+struct AuditorChecks {
+    /// A signed checkpoint you kept (a file): the log must be a consistent extension of it,
+    /// or the run fails (a rolled-back or rewritten log)
+    #[arg(long, value_name = "FILE")]
+    since: Option<PathBuf>,
+    /// A witness cosignature key (name+keyid+base64, type 0x04) the latest checkpoint must
+    /// carry a cosignature from; repeat for several
+    #[arg(long = "witness", value_name = "VKEY")]
+    witnesses: Vec<String>,
+    /// How many of the --witness keys must have cosigned [default: all of them]
+    #[arg(long, value_name = "K", requires = "witnesses")]
+    witness_quorum: Option<usize>,
+}
+
+impl AuditorChecks {
+    fn into_checks(self) -> anyhow::Result<countersign_gateway::audit::LogChecks> {
+        let since = self
+            .since
+            .map(|path| {
+                std::fs::read_to_string(&path)
+                    .with_context(|| format!("--since: cannot read {}", path.display()))
+            })
+            .transpose()?;
+        let witnesses = if self.witnesses.is_empty() {
+            None
+        } else {
+            let keys = self
+                .witnesses
+                .iter()
+                .map(|k| countersign_audit::WitnessKey::parse(k))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| anyhow::anyhow!("--witness: {e}"))?;
+            let quorum = self.witness_quorum.unwrap_or(keys.len());
+            Some(
+                countersign_audit::WitnessPolicy::new(keys, quorum)
+                    .map_err(|e| anyhow::anyhow!("--witness-quorum: {e}"))?,
+            )
+        };
+        Ok(countersign_gateway::audit::LogChecks { since, witnesses })
+    }
 }
 
 #[derive(Subcommand)]
@@ -272,6 +322,8 @@ struct FileConfig {
     policy: Option<PathBuf>,
     log_format: Option<String>,
     public_url: Option<String>,
+    #[serde(default)]
+    witnesses: Vec<String>,
 }
 
 fn file_config(path: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -317,7 +369,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             audience,
             key,
             log_key,
+            auditor,
         }) => {
+            let checks = auditor.into_checks()?;
             let file = file_config(settings.config.as_deref())?;
             let audience = audience_or_default(audience, &file);
             let key = key_or_default(key, &file);
@@ -343,6 +397,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 &verifier,
                 &origin,
                 Utc::now().into(),
+                &checks,
             )
             .await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
@@ -573,6 +628,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         key: args.gateway.key(&file),
         policy: args.policy.or(file.policy),
         public_url: args.public_url.or(file.public_url),
+        witnesses: if args.witnesses.is_empty() {
+            file.witnesses
+        } else {
+            args.witnesses
+        },
     };
     let gateway = start(&config, Arc::new(SystemClock)).await?;
     #[cfg(unix)]

@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::AppState;
 use crate::outbox::{self, Outbound};
+use crate::witnesses;
 
 /// The longest a worker sleeps before looking at the clock again (tests move a manual clock).
 const TICK: Duration = Duration::from_millis(200);
@@ -36,11 +37,24 @@ async fn pause(state: &AppState, stop: &mut watch::Receiver<bool>) -> bool {
     }
 }
 
-/// Seals committed events into the audit log every tick, and once more when stopping.
+/// Passes between submissions to a witness when no new checkpoint was signed (a witness that
+/// failed is tried again after this many ticks).
+const WITNESS_RETRY_TICKS: u32 = 25;
+
+/// Seals committed events into the audit log every tick, and once more when stopping; each
+/// new checkpoint goes to the witnesses.
 async fn seal(state: AppState, mut stop: watch::Receiver<bool>) {
+    let http = witnesses::client().ok();
+    let mut idle = 0;
     loop {
         let running = pause(&state, &mut stop).await;
-        seal_once(&state).await;
+        let sealed = seal_once(&state).await;
+        idle = if sealed > 0 { 0 } else { idle + 1 };
+        if let Some(http) = &http
+            && (idle == 0 || idle % WITNESS_RETRY_TICKS == 0)
+        {
+            witnesses::submit_all(&state, http).await;
+        }
         if !running {
             return;
         }
@@ -96,21 +110,27 @@ pub(crate) async fn run_once(state: &AppState) {
         Err(e) => tracing::error!(error = %e, "cannot build the webhook client"),
     }
     seal_once(state).await;
+    match witnesses::client() {
+        Ok(http) => witnesses::submit_all(state, &http).await,
+        Err(e) => tracing::error!(error = %e, "cannot build the witness client"),
+    }
 }
 
-/// Seals everything committed so far, in batches.
-async fn seal_once(state: &AppState) {
+/// Seals everything committed so far, in batches; returns how many events.
+pub(crate) async fn seal_once(state: &AppState) -> usize {
     let at = state.clock.timestamp();
+    let mut sealed = 0;
     loop {
         match state.audit.seal(&state.store, at).await {
             Ok(0) => break,
-            Ok(_) => {}
+            Ok(n) => sealed += n,
             Err(e) => {
                 tracing::error!(error = %e, "audit seal failed");
                 break;
             }
         }
     }
+    sealed
 }
 
 /// Expires every open request past its expiry (fail-closed).

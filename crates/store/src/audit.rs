@@ -160,4 +160,95 @@ impl Store {
             .map(|row| Ok((row.col("size")?, row.col("note")?)))
             .transpose()
     }
+
+    /// Leaf hashes of the entries `[start, end)`, in order.
+    pub async fn leaf_hash_range(&self, start: i64, end: i64) -> Result<Vec<Vec<u8>>> {
+        Ok(sqlx::query_scalar(
+            "SELECT leaf_hash FROM audit_entries WHERE seq >= ? AND seq < ? ORDER BY seq",
+        )
+        .bind(start)
+        .bind(end)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// The entries' bytes `[start, end)`, in order.
+    pub async fn entry_range(&self, start: i64, end: i64) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT entry FROM audit_entries WHERE seq >= ? AND seq < ? ORDER BY seq",
+        )
+        .bind(start)
+        .bind(end)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// The signed checkpoint of one size, if the log signed one.
+    pub async fn checkpoint_of_size(&self, size: i64) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT note FROM audit_checkpoints WHERE size = ?")
+                .bind(size)
+                .fetch_optional(&self.read)
+                .await?,
+        )
+    }
+
+    /// Records a witness's cosignature on the checkpoint of `size`, and that the witness now
+    /// holds that size, in one transaction.
+    pub async fn add_cosignature(&self, size: i64, witness: &str, line: &str) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "INSERT INTO audit_cosignatures (size, witness, line) VALUES (?, ?, ?)
+             ON CONFLICT (size, witness) DO UPDATE SET line = excluded.line",
+        )
+        .bind(size)
+        .bind(witness)
+        .bind(line)
+        .execute(&mut *tx)
+        .await?;
+        set_witness_size(&mut tx, witness, size).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Cosignature lines on the checkpoint of `size`, by witness name.
+    pub async fn cosignatures(&self, size: i64) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT line FROM audit_cosignatures WHERE size = ? ORDER BY witness",
+        )
+        .bind(size)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// The size of the latest checkpoint `witness` is known to hold (0: none).
+    pub async fn witness_size(&self, witness: &str) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT size FROM audit_witnesses WHERE witness = ?")
+                .bind(witness)
+                .fetch_optional(&self.read)
+                .await?
+                .unwrap_or(0),
+        )
+    }
+
+    /// What a witness said it holds (its answer to a stale `old` size).
+    pub async fn set_witness_size(&self, witness: &str, size: i64) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        set_witness_size(&mut tx, witness, size).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn set_witness_size(tx: &mut sqlx::SqliteConnection, witness: &str, size: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_witnesses (witness, size) VALUES (?, ?)
+         ON CONFLICT (witness) DO UPDATE SET size = excluded.size",
+    )
+    .bind(witness)
+    .bind(size)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }

@@ -67,6 +67,7 @@ impl GatewayFiles {
             key: dir.path().join("gateway-key.pem"),
             policy,
             public_url: None,
+            witnesses: Vec::new(),
         };
         GatewayFiles { dir, config }
     }

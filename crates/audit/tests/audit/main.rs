@@ -9,3 +9,4 @@ mod proofs;
 mod properties;
 mod support;
 mod tlog_proof;
+mod witnessing;

@@ -425,3 +425,177 @@ fn the_log_key_is_a_key_or_an_explicit_file_and_an_unpinned_check_says_what_it_d
         String::from_utf8_lossy(&unpinned.stderr).contains("NOT that they come from your gateway")
     );
 }
+
+/// A `countersign witness serve` on loopback with the given state directory; its URL and key.
+fn spawn_witness(
+    key: &Path,
+    state: &Path,
+    log_vkey: &str,
+) -> (std::process::Child, String, String) {
+    use std::io::BufRead as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_countersign"))
+        .args([
+            "witness",
+            "serve",
+            "--name",
+            "witness.test/w1",
+            "--log",
+            log_vkey,
+        ])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--key",
+            path(key),
+            "--state",
+            path(state),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(words.get(2), Some(&"listening"), "{line:?}");
+    (child, words[4].to_owned(), words[7].to_owned())
+}
+
+#[test]
+fn the_witness_speaks_tlog_witness_and_never_cosigns_a_rollback_or_a_fork() {
+    use countersign_audit::{
+        AddCheckpoint, Checkpoint, NoteSigner, WitnessKey, consistency_proof, leaf_hash, tree_root,
+    };
+    const ORIGIN: &str = "log.test/audit";
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("witness.pem");
+    assert!(
+        countersign(&["keygen", "--out", path(&key)])
+            .status
+            .success()
+    );
+    let state = dir.path().join("state");
+    let log = NoteSigner::new(ORIGIN, ed25519_dalek::SigningKey::from_bytes(&[7; 32])).unwrap();
+    let log_vkey = log.verifier().to_string();
+    let leaves: Vec<[u8; 32]> = (0..30).map(|i: u32| leaf_hash(&i.to_be_bytes())).collect();
+    let mut forked = leaves.clone();
+    forked[3] = leaf_hash(b"rewritten");
+    let signed = |signer: &NoteSigner, leaves: &[[u8; 32]]| {
+        signer
+            .sign(
+                &Checkpoint::new(signer.name(), leaves.len() as u64, tree_root(leaves))
+                    .unwrap()
+                    .body(),
+            )
+            .unwrap()
+    };
+    let body = |old: usize, all: &[[u8; 32]], new: usize| {
+        AddCheckpoint {
+            old_size: old as u64,
+            proof: consistency_proof(all, old as u64, new as u64).unwrap(),
+            checkpoint: signed(&log, &all[..new]),
+        }
+        .body()
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let post = |url: &str, body: String| {
+        runtime.block_on(async {
+            let response = reqwest::Client::new()
+                .post(format!("{url}/add-checkpoint"))
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let kind = response
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            (status, kind, response.text().await.unwrap())
+        })
+    };
+
+    let (mut child, url, vkey) = spawn_witness(&key, &state, &log_vkey);
+    let printed = countersign(&[
+        "witness",
+        "key",
+        "--key",
+        path(&key),
+        "--name",
+        "witness.test/w1",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&printed.stdout).trim(), vkey);
+    let witness = WitnessKey::parse(&vkey).unwrap();
+
+    let (status, _, line) = post(&url, body(0, &leaves, 10));
+    assert_eq!(status, 200, "{line}");
+    let cosigned = format!("{}{line}", signed(&log, &leaves[..10]));
+    assert!(witness.cosignature_on(&cosigned).unwrap().is_some());
+    // A stale old size: 409 with the size held, as text/x.tlog.size.
+    let (status, kind, text) = post(&url, body(0, &leaves, 12));
+    assert_eq!(
+        (status, kind.as_str(), text.as_str()),
+        (409, "text/x.tlog.size", "10\n")
+    );
+    assert_eq!(post(&url, body(10, &leaves, 12)).0, 200);
+    // A fork (entry 3 rewritten, signed with the genuine key) and a rollback: never cosigned.
+    assert_eq!(post(&url, body(12, &forked, 20)).0, 422);
+    let rollback = AddCheckpoint {
+        old_size: 12,
+        proof: vec![],
+        checkpoint: signed(&log, &leaves[..8]),
+    };
+    assert_eq!(post(&url, rollback.body()).0, 400);
+    // Another log, another key, a broken body.
+    let stranger = NoteSigner::new(
+        "other.test/log",
+        ed25519_dalek::SigningKey::from_bytes(&[8; 32]),
+    )
+    .unwrap();
+    let unknown = AddCheckpoint {
+        old_size: 0,
+        proof: vec![],
+        checkpoint: signed(&stranger, &leaves[..3]),
+    };
+    assert_eq!(post(&url, unknown.body()).0, 404);
+    let impostor =
+        NoteSigner::new(ORIGIN, ed25519_dalek::SigningKey::from_bytes(&[9; 32])).unwrap();
+    let forged = AddCheckpoint {
+        old_size: 12,
+        proof: consistency_proof(&leaves, 12, 20).unwrap(),
+        checkpoint: signed(&impostor, &leaves[..20]),
+    };
+    assert_eq!(post(&url, forged.body()).0, 403);
+    assert_eq!(post(&url, "old 12\n".to_owned()).0, 400);
+
+    // Persisted before answering: a restarted witness still holds 12.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (mut child, url, _) = spawn_witness(&key, &state, &log_vkey);
+    let (status, _, text) = post(&url, body(0, &leaves, 20));
+    assert_eq!((status, text.as_str()), (409, "12\n"));
+    assert_eq!(post(&url, body(12, &leaves, 20)).0, 200);
+    // The monitoring endpoint serves the latest cosigned checkpoint.
+    let hash: String = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(ORIGIN.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let latest = runtime.block_on(async {
+        reqwest::get(format!("{url}/{hash}/checkpoint"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    assert_eq!(latest.lines().nth(1), Some("20"), "{latest}");
+    assert!(witness.cosignature_on(&latest).unwrap().is_some());
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -6,7 +6,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use countersign_audit::{Checkpoint, NoteVerifier, open_note};
-use countersign_gateway::audit::{log_verifier, verify_log};
+use countersign_gateway::audit::{LogChecks, log_verifier, verify_log};
 use countersign_gateway::{log_key_path, log_origin};
 use countersign_store::Store;
 use countersign_wire::DecisionKind;
@@ -54,10 +54,16 @@ async fn text(gw: &TestGateway, path: &str) -> String {
 
 async fn problems(db: &Path, verifier: &NoteVerifier, now: DateTime<Utc>) -> Vec<String> {
     let store = Store::open(db).await.unwrap();
-    verify_log(&store, verifier, &log_origin(AUDIENCE), now.into())
-        .await
-        .unwrap()
-        .problems
+    verify_log(
+        &store,
+        verifier,
+        &log_origin(AUDIENCE),
+        now.into(),
+        &LogChecks::default(),
+    )
+    .await
+    .unwrap()
+    .problems
 }
 
 /// A copy of the gateway's database with `sql` applied: what an insider with write access

@@ -9,3 +9,4 @@ mod demo;
 mod envelopes;
 mod intake;
 mod supervision;
+mod transparency;

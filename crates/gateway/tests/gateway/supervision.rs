@@ -703,6 +703,7 @@ async fn a_refusal_without_a_request_id_is_sealed_in_the_audit_log_but_not_sent_
         &verifier,
         &countersign_gateway::log_origin(AUDIENCE),
         countersign_wire::Timestamp::from(gw.clock_now()),
+        &countersign_gateway::audit::LogChecks::default(),
     )
     .await
     .unwrap();
