@@ -6,6 +6,7 @@
 //! Events are sealed by a worker within one tick of being committed, and once more on a
 //! graceful stop; after a crash the next seal picks up where the last committed one ended.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -221,11 +222,69 @@ pub async fn verify_log(
     // What is after the last entry is waiting for the sealer; past the grace period it was
     // left out, and an insider could be holding it back.
     let grace = chrono::Duration::seconds(SEAL_GRACE_SECONDS);
-    for event in events_iter.filter(|e| now - e.at > grace) {
-        problems.push(format!(
-            "event {} ({} of {}) has waited since {} and is still not sealed",
-            event.id, event.kind, event.request_id, event.at
-        ));
+    let mut unsealed = std::collections::HashSet::new();
+    for event in events_iter {
+        unsealed.insert(event.request_id.clone());
+        if now - event.at > grace {
+            problems.push(format!(
+                "event {} ({} of {}) has waited since {} and is still not sealed",
+                event.id, event.kind, event.request_id, event.at
+            ));
+        }
+    }
+    // A request's state is what its last sealed event says, and a receipt what its sealed
+    // event recorded: a state or receipt changed (or added) behind the gateway is found.
+    let mut last_state: HashMap<String, String> = HashMap::new();
+    let mut sealed_receipts: HashMap<String, Option<serde_json::Value>> = HashMap::new();
+    for entry in &entries {
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(&entry.entry) else {
+            continue;
+        };
+        let (Some(request_id), Some(state)) = (
+            value.get("request_id").and_then(|v| v.as_str()),
+            value.get("state").and_then(|v| v.as_str()),
+        ) else {
+            continue;
+        };
+        last_state.insert(request_id.to_owned(), state.to_owned());
+        if value.get("kind").and_then(|v| v.as_str()) == Some("receipt_recorded") {
+            sealed_receipts.insert(request_id.to_owned(), value.get("detail").cloned());
+        }
+    }
+    for (request_id, state) in store.request_states().await? {
+        if unsealed.contains(&request_id) {
+            continue;
+        }
+        match last_state.get(&request_id) {
+            None => problems.push(format!("request {request_id} is named by no sealed entry")),
+            Some(sealed) if *sealed != state => problems.push(format!(
+                "request {request_id} is stored as {state}; its last sealed event says {sealed}"
+            )),
+            Some(_) => {}
+        }
+    }
+    for (request_id, stored) in store.all_receipts().await? {
+        if unsealed.contains(&request_id) {
+            continue;
+        }
+        match sealed_receipts.get(&request_id) {
+            None => problems.push(format!(
+                "the receipt for {request_id} is named by no sealed entry"
+            )),
+            // Receipts sealed before their content was: only their existence is proven.
+            Some(None) => {}
+            Some(Some(sealed)) => {
+                if serde_json::from_str::<serde_json::Value>(&stored)
+                    .ok()
+                    .as_ref()
+                    != Some(sealed)
+                {
+                    problems.push(format!(
+                        "the receipt for {request_id} is stored with content its sealed event does not say"
+                    ));
+                }
+            }
+        }
     }
     // Every decision row is named by a sealed entry and says what its own JWS says: a row
     // added, or a verdict or reason changed beside an untouched JWS, is found.

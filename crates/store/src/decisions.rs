@@ -240,9 +240,14 @@ impl Store {
         if !matches!(state, RequestState::Approved | RequestState::Rejected) {
             return Ok(ReceiptWrite::NotDecided(state));
         }
+        let receipt_status = serde_json::to_value(receipt.status)
+            .map_err(|e| corrupt("receipt", e))?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let inserted = sqlx::query("INSERT OR IGNORE INTO receipts (request_id, status, executed_at, detail, result_digest, recorded_at) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(request_id)
-            .bind(serde_json::to_value(receipt.status).map_err(|e| corrupt("receipt", e))?.as_str().unwrap_or_default().to_owned())
+            .bind(&receipt_status)
             .bind(&receipt.executed_at)
             .bind(&receipt.detail)
             .bind(&receipt.result_digest)
@@ -253,18 +258,73 @@ impl Store {
         if inserted == 0 {
             return Ok(ReceiptWrite::AlreadyRecorded);
         }
-        let event = append_event(
-            &mut tx,
-            EventRow::new(
-                EventKind::ReceiptRecorded,
-                request_id,
-                state,
-                at,
-                Some(workflow),
-            ),
-        )
-        .await?;
+        // The receipt's content is sealed with its event, so a receipt row changed later is
+        // found by `audit verify`.
+        let mut row = EventRow::new(
+            EventKind::ReceiptRecorded,
+            request_id,
+            state,
+            at,
+            Some(workflow),
+        );
+        row.detail = Some(receipt_detail(
+            &receipt_status,
+            &receipt.executed_at,
+            &receipt.detail,
+            receipt.result_digest.as_deref(),
+        ));
+        let event = append_event(&mut tx, row).await?;
         tx.commit().await?;
         Ok(ReceiptWrite::Recorded(event))
+    }
+}
+
+/// The JSON detail a `receipt_recorded` event seals: the receipt's columns as stored.
+pub fn receipt_detail(
+    status: &str,
+    executed_at: &str,
+    detail: &str,
+    result_digest: Option<&str>,
+) -> String {
+    serde_json::json!({
+        "status": status,
+        "executed_at": executed_at,
+        "detail": detail,
+        "result_digest": result_digest,
+    })
+    .to_string()
+}
+
+impl Store {
+    /// Every receipt's columns as stored: (request id, its event detail form).
+    pub async fn all_receipts(&self) -> Result<Vec<(String, String)>> {
+        sqlx::query(
+            "SELECT request_id, status, executed_at, detail, result_digest FROM receipts ORDER BY request_id",
+        )
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|row| {
+            let request_id: String = row.col("request_id")?;
+            let status: String = row.col("status")?;
+            let executed_at: String = row.col("executed_at")?;
+            let detail: String = row.col("detail")?;
+            let digest: Option<String> = row.col("result_digest")?;
+            Ok((
+                request_id,
+                receipt_detail(&status, &executed_at, &detail, digest.as_deref()),
+            ))
+        })
+        .collect()
+    }
+
+    /// Every request's state column: (request id, state as stored).
+    pub async fn request_states(&self) -> Result<Vec<(String, String)>> {
+        sqlx::query("SELECT request_id, state FROM requests ORDER BY request_id")
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|row| Ok((row.col("request_id")?, row.col("state")?)))
+            .collect()
     }
 }

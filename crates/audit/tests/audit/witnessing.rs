@@ -131,7 +131,10 @@ fn a_cosignature_verifies_and_any_change_to_it_or_the_checkpoint_fails() {
     let body = note.split_once("\n\n").unwrap().0.to_owned() + "\n";
     let line = witness.cosign(&body, 1_790_000_000).unwrap();
     let cosigned = with_cosignatures(&note, std::slice::from_ref(&line));
-    assert_eq!(with_cosignatures(&cosigned, std::slice::from_ref(&line)), cosigned);
+    assert_eq!(
+        with_cosignatures(&cosigned, std::slice::from_ref(&line)),
+        cosigned
+    );
     let key = WitnessKey::parse(&witness.witness_key().to_string()).unwrap();
     let found = key.cosignature_on(&cosigned).unwrap().unwrap();
     assert_eq!(

@@ -139,6 +139,14 @@ async fn changing_or_removing_anything_sealed_is_found() {
             "is still not sealed",
         ),
         (
+            "UPDATE requests SET state = 'approved' WHERE request_id = 'supplier-payment-t'",
+            "its last sealed event says pending",
+        ),
+        (
+            "INSERT INTO receipts (request_id, status, executed_at, detail, recorded_at) VALUES ('supplier-payment-t', 'executed', '2026-01-01T00:00:00Z', 'paid', '2026-01-01T00:00:00Z')",
+            "is named by no sealed entry",
+        ),
+        (
             "DELETE FROM audit_checkpoints",
             "no signed checkpoint covers them",
         ),
@@ -180,4 +188,48 @@ async fn changing_or_removing_anything_sealed_is_found() {
             .any(|p| p.contains("do not hash to the root signed")),
         "{found:?}"
     );
+}
+
+#[tokio::test]
+async fn a_receipt_changed_after_it_was_sealed_is_found() {
+    let mut gw = TestGateway::start().await;
+    gw.submit(&gw.scenario("refund-exception")).await;
+    let (status, _) = gw
+        .decide_as(
+            &gw.reviewer,
+            "refund-exception-t",
+            DecisionKind::Approve,
+            "ok by policy",
+        )
+        .await;
+    assert!((200..300).contains(&status), "{status}");
+    let receipt = serde_json::json!({"status": "executed", "executed_at": "2026-11-22T09:05:00Z", "detail": "refund issued"});
+    let response = countersign_testkit::http()
+        .post(gw.url("/v1/requests/refund-exception-t/receipt"))
+        .bearer_auth(countersign_testkit::WORKFLOW_TOKEN)
+        .json(&receipt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    gw.run_workers().await;
+    gw.stop().await;
+    let verifier = verifier(&gw);
+    assert_eq!(
+        problems(&gw.config.database, &verifier, gw.clock_now()).await,
+        Vec::<String>::new()
+    );
+    for sql in [
+        "UPDATE receipts SET detail = 'refund never issued'",
+        "UPDATE receipts SET status = 'failed'",
+    ] {
+        let (_dir, copy) = tampered(&gw, sql).await;
+        let found = problems(&copy, &verifier, gw.clock_now()).await;
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("content its sealed event does not say")),
+            "{sql}: {found:?}"
+        );
+    }
 }
