@@ -3,6 +3,22 @@
 Build a delegation chain (`Delegation.issue` → `delegate`), a `DelegationRequest` on it, and
 `Client.request_approval()` it: the `Decision` you get back has been verified against the
 gateway's published keys and binds exactly the request you sent.
+
+Everything below is importable from `countersign`; the modules it comes from:
+
+- `countersign.chain`: hop 0 and `delegate()`, with the gateway's attenuation rules.
+- `countersign.request`: the DelegationRequest, its action, evidence and uncertainty.
+- `countersign.client`: the gateway's REST API, sync and async.
+- `countersign.decision`: verifying decisions and webhook deliveries.
+- `countersign.errors`: the typed exceptions.
+- `countersign.keys`: Ed25519 key files, JWKs and thumbprints.
+- `countersign.digest`: RFC 8785 digests and I-JSON parsing.
+- `countersign.models`: the wire contract's models.
+
+Adapters, imported on their own (each needs its extra):
+
+- `countersign.langgraph`: a node that waits for a countersignature (`[langgraph]`).
+- `countersign.openai_agents`: approvals for `needs_approval` tools (`[openai-agents]`).
 """
 
 from .chain import Delegation, Hop, sign_hop

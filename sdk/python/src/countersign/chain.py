@@ -128,7 +128,9 @@ def _constraints_within(child: Optional[dict[str, Any]], parent: Optional[dict[s
 
 
 def check_covered(child: AuthorizationDetail, parents: Sequence[AuthorizationDetail]) -> Optional[tuple[str, str]]:
-    """None when `child` is covered by some parent entry; else (finding code, detail)."""
+    """None when `child` is covered by some parent entry of its type (its actions and
+    locations among the parent's, its constraints within the parent's); else (finding code,
+    detail): `LIMIT_INCREASED` when only a constraint is wider, else `GHOST_PERMISSION`."""
     same_type = [p for p in parents if p.type == child.type]
     if not same_type:
         return (FindingCode.GHOST_PERMISSION.value,
@@ -189,7 +191,9 @@ def _constraints_hold(constraints: Optional[dict[str, Any]], arguments: Mapping[
 
 def check_action_in_scope(action_type: str, operation: str, resource: str,
                           arguments: Mapping[str, Any], leaf: Sequence[AuthorizationDetail]) -> Optional[str]:
-    """None when the action is covered by the leaf hop's scope; else why not."""
+    """None when the action is covered by some entry of the leaf hop's scope (its type, the
+    operation among its actions, the resource among its locations, the arguments within its
+    constraints); else why not, as text."""
     same_type = [e for e in leaf if e.type == action_type]
     if not same_type:
         return f"the leaf hop grants no {action_type} authority"
@@ -211,7 +215,8 @@ def hop_findings(index: int, claims: HopClaims, parent: Optional[HopClaims], par
                  signer_jkt: Optional[str], request_purpose_id: Optional[str] = None,
                  now: Optional[int] = None) -> list[LocalFinding]:
     """What the contract's verifier would find about hop `index` given its parent (signature
-    and trust-store checks excepted: those need the gateway's trust store)."""
+    and trust-store checks excepted: those need the gateway's trust store). Returns the
+    findings, empty when there are none; `now` None skips the time checks."""
     out: list[LocalFinding] = []
 
     def found(code: FindingCode, detail: str) -> None:
@@ -277,15 +282,17 @@ def hop_findings(index: int, claims: HopClaims, parent: Optional[HopClaims], par
 
 
 def sign_hop(claims: HopClaims | Mapping[str, Any], key: KeyPair) -> str:
-    """Signs hop claims as a `delegation-hop+jwt` compact JWS, with no checks at all (the
-    equivalent of `countersign sign-hop`). Prefer `Delegation.issue()` / `delegate()`."""
+    """Signs hop claims as a `delegation-hop+jwt` compact JWS and returns it, with no checks
+    at all (the equivalent of `countersign sign-hop`). Prefer `Delegation.issue()` /
+    `delegate()`."""
     body = claims.to_wire() if isinstance(claims, HopClaims) else dict(claims)
     return key.sign_jws(HOP_TYP, body)
 
 
 @dataclass(frozen=True)
 class Hop:
-    """One signed hop: its compact JWS and its claims."""
+    """One signed hop: its compact JWS, its claims and the `kid` of its header (None when
+    the header has none)."""
 
     jws: str
     claims: HopClaims
@@ -294,7 +301,8 @@ class Hop:
     @classmethod
     def parse(cls, jws: str) -> "Hop":
         """Reads a hop's header and claims WITHOUT verifying its signature (the gateway
-        verifies every hop against its trust store)."""
+        verifies every hop against its trust store). Raises `ChainError` with MALFORMED (not a
+        JWS, or claims off the contract), TYPE_CONFUSION (`typ`) or ALG_NOT_ALLOWED (`alg`)."""
         try:
             header = jwt.get_unverified_header(jws)
             payload = jwt.decode(jws, options={"verify_signature": False})
@@ -314,7 +322,9 @@ class Hop:
 
 
 class Delegation:
-    """A delegation chain, root first. Immutable: `delegate()` returns a longer chain."""
+    """A delegation chain, root first. Immutable: `delegate()` returns a longer chain. Start
+    one with `issue()`, or read one received from upstream with `from_chain()`. Constructing
+    one from no hops raises `ValueError`."""
 
     __slots__ = ("_hops",)
 
@@ -332,8 +342,12 @@ class Delegation:
               issuer: Optional[str] = None, evidence: Iterable[EvidenceCommitment] = (),
               now: Optional[int] = None, jti: Optional[str] = None) -> "Delegation":
         """Hop 0: the principal (or a grant-issuing service, `issuer`) grants `scope` to `to`,
-        whose key (`to_key`) must sign the next hop. `max_depth` is how many further
-        delegations are allowed."""
+        whose key (`to_key`: a key or its thumbprint) must sign the next hop. `max_depth` is how
+        many further delegations are allowed; the hop expires at `expires_at`, else
+        `ttl_seconds` from `now`. Returns the one-hop chain, signed by `key`. Raises
+        `WideningRefused` for a hop 0 that is already unusable (PURPOSE_MISSING, EXPIRED,
+        DEPTH_EXCEEDED for a negative `max_depth`), pydantic's `ValidationError` for a scope or
+        purpose off the contract, `TypeError` for a `to_key` that is none of the three."""
         now = int(time.time()) if now is None else now
         claims = HopClaims(
             iss=issuer or principal, sub=to, jti=jti or str(uuid.uuid4()), iat=now,
@@ -354,7 +368,8 @@ class Delegation:
                         evidence: Iterable[EvidenceCommitment] = (), now: Optional[int] = None,
                         jti: Optional[str] = None) -> HopClaims:
         """The claims the next hop would carry (defaults: the parent's expiry, depth − 1 and
-        purpose), without any check. `delegate()` checks and signs them."""
+        purpose), without any check of the rules: `delegate()` checks and signs them. Raises
+        only for input off the contract (`ValidationError`, `TypeError` for `to_key`)."""
         leaf = self.leaf
         now = int(time.time()) if now is None else now
         return HopClaims(
@@ -370,7 +385,8 @@ class Delegation:
         )
 
     def check_next(self, claims: HopClaims, signer: KeyPair, now: Optional[int] = None) -> list[LocalFinding]:
-        """Every finding the next hop (`claims`, signed by `signer`) would get."""
+        """Every finding the next hop (`claims`, signed by `signer`) would get, against the
+        leaf and the root's purpose; empty when it would pass. Signs nothing."""
         now = int(time.time()) if now is None else now
         root_purpose = self.root.purpose.id if self.root.purpose else None
         return hop_findings(len(self._hops), claims, self.leaf, self._hops[-1].jws,
@@ -382,10 +398,11 @@ class Delegation:
                  evidence: Iterable[EvidenceCommitment] = (), now: Optional[int] = None,
                  jti: Optional[str] = None) -> "Delegation":
         """The current delegatee (holding `key`, the key the leaf's `cnf.jkt` names) delegates
-        `scope` to `to`. Raises `WideningRefused` naming the finding code(s) if the new hop
-        would widen authority (GHOST_PERMISSION, LIMIT_INCREASED, EXPIRY_EXTENDED,
-        DEPTH_EXCEEDED, PURPOSE_DRIFT, PURPOSE_MISSING) or is signed by the wrong key
-        (KEY_BINDING_MISMATCH); nothing is signed then."""
+        `scope` to `to`. Returns the longer chain (this one is unchanged). Raises
+        `WideningRefused` naming the finding code(s) if the new hop would widen authority
+        (GHOST_PERMISSION, LIMIT_INCREASED, EXPIRY_EXTENDED, DEPTH_EXCEEDED, PURPOSE_DRIFT,
+        PURPOSE_MISSING), is signed by the wrong key (KEY_BINDING_MISMATCH) or the chain has
+        expired (EXPIRED); nothing is signed then."""
         claims = self.next_hop_claims(to=to, to_key=to_key, scope=scope, max_depth=max_depth,
                                       expires_at=expires_at, purpose=purpose, evidence=evidence,
                                       now=now, jti=jti)
@@ -397,13 +414,16 @@ class Delegation:
     @classmethod
     def from_chain(cls, chain: Sequence[str]) -> "Delegation":
         """A chain received from upstream (compact JWS strings, root first). Signatures are NOT
-        verified here (the gateway verifies against its trust store); the hops' structure is."""
+        verified here (the gateway verifies against its trust store), nor the links between
+        hops; each hop's header and claims are (`Hop.parse`: raises `ChainError`). An empty
+        chain raises `ValueError`."""
         return cls([Hop.parse(jws) for jws in chain])
 
     # -- reading ------------------------------------------------------------------------------
 
     @property
     def hops(self) -> tuple[Hop, ...]:
+        """The hops, root first."""
         return self._hops
 
     @property
@@ -413,18 +433,22 @@ class Delegation:
 
     @property
     def root(self) -> HopClaims:
+        """Hop 0's claims (the principal's grant)."""
         return self._hops[0].claims
 
     @property
     def leaf(self) -> HopClaims:
+        """The last hop's claims: its `sub` is who may act, its scope what they may do."""
         return self._hops[-1].claims
 
     @property
     def txn(self) -> str:
+        """The chain's transaction id: hop 0's (`delegate()` copies it into each new hop)."""
         return self.root.txn
 
     @property
     def principal(self) -> str:
+        """Hop 0's principal: the human on whose behalf the chain acts."""
         return self.root.principal
 
     def __len__(self) -> int:

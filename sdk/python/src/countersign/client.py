@@ -7,7 +7,8 @@
         client.post_receipt(request, "executed", detail="paid", result=result)
 
 Every answer from the gateway is parsed as I-JSON and validated before use. Gateway errors are
-`GatewayError` (with the gateway's `code`); transport failures are `NetworkError`.
+`GatewayError` (with the gateway's `code`); transport failures are `NetworkError`; an answer
+that breaks the contract is `ProtocolError`. Every call to the gateway can raise these three.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .request import DecisionSubject, DelegationRequest, rfc3339
 __all__ = ["Client", "AsyncClient", "MAX_WAIT_SECONDS"]
 
 MAX_WAIT_SECONDS = 60  # the gateway's long-poll cap
+"""The longest one long-poll asks the gateway to hold (its cap); longer waits poll again."""
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -42,12 +44,13 @@ def _path(*segments: str) -> str:
     return "/".join(quote(s, safe="") for s in segments)
 
 
-#: Where the gateway publishes the key it signs webhooks with (apart from the decision keys).
 WEBHOOK_KEYS_PATH = "/.well-known/countersign-webhook-keys.json"
+"""Where the gateway publishes the key it signs webhooks with (apart from the decision keys)."""
 
 
 class _Core:
-    """What the sync and async clients share: URLs, bodies, and reading answers."""
+    """What the sync and async clients share: URLs, bodies, and reading answers. Its methods
+    are the clients' plumbing, public by name only: most code needs none of them."""
 
     def prepare(self, json_body: Any, auth: bool) -> tuple[Optional[bytes], dict[str, str]]:
         """A call's body (compact UTF-8 JSON) and headers (the credential only when `auth`)."""
@@ -60,6 +63,7 @@ class _Core:
 
     @staticmethod
     def key_set(document: Any) -> KeySet:
+        """A `KeySet` from a JWKS the gateway served; raises `ProtocolError` if it is none."""
         try:
             return KeySet(document)
         except ValueError as e:
@@ -82,6 +86,7 @@ class _Core:
 
     @staticmethod
     def json_of(response: httpx.Response) -> Any:
+        """The answer's body as I-JSON; raises `ProtocolError` if it is not."""
         try:
             return loads_ijson(response.content)
         except ValueError as e:
@@ -89,6 +94,9 @@ class _Core:
                                 f"{response.status_code} with a body that is not I-JSON: {e}") from e
 
     def check(self, response: httpx.Response, ok: tuple[int, ...]) -> Any:
+        """The answer's JSON body (None if empty) when its status is in `ok`. Otherwise raises
+        `ChainRefused` / `GatewayError` with the gateway's error, or `ProtocolError` when the
+        answer carries no error body."""
         if response.status_code in ok:
             return self.json_of(response) if response.content else None
         body: Any = None
@@ -111,12 +119,15 @@ class _Core:
 
     @staticmethod
     def model(cls: type[M], data: Any, what: str) -> M:
+        """`data` validated as `cls`; raises `ProtocolError` (naming `what`) if it is not one."""
         try:
             return cls.model_validate(data)
         except ValidationError as e:
             raise ProtocolError(f"{what} does not follow the contract: {e}") from e
 
     def submitted(self, request: DelegationRequest, data: Any) -> SubmitResponse:
+        """The submit answer for `request`; raises `ProtocolError` if it is for another
+        request or its report's digests are not those of the request sent."""
         answer = self.model(SubmitResponse, data, "the submit answer")
         if answer.request_id != request.request_id:
             raise ProtocolError(f"the gateway answered for {answer.request_id}, not {request.request_id}")
@@ -128,6 +139,8 @@ class _Core:
         return answer
 
     def outcome(self, request_id: str, data: Any) -> DecisionOutcome:
+        """The decision outcome for `request_id`; raises `ProtocolError` if it is for another
+        request, or approved/rejected without a decision JWS."""
         outcome = self.model(DecisionOutcome, data, "the decision outcome")
         if outcome.request_id != request_id:
             raise ProtocolError(f"the gateway answered for {outcome.request_id}, not {request_id}")
@@ -136,7 +149,10 @@ class _Core:
         return outcome
 
     def decide(self, outcome: DecisionOutcome, subject: DecisionSubject, keys: KeySet) -> Decision:
-        """The verified decision of a settled outcome; raises if it does not verify."""
+        """The verified decision of a settled outcome, checked against `keys` and the
+        outcome's state (every quorum approval too). Raises `DecisionVerificationError` if it
+        does not verify or says otherwise than the state, `RequestEnded` if the request ended
+        without a decision, `ProtocolError` if it is still open."""
         if outcome.state.is_open:
             raise ProtocolError("the request is still open")
         if outcome.state not in (RequestState.APPROVED, RequestState.REJECTED):
@@ -157,6 +173,8 @@ class _Core:
     @staticmethod
     def receipt_body(status: Union[ReceiptStatus, str], detail: str, result: Any,
                      result_digest: Optional[str], executed_at: Optional[str]) -> dict[str, Any]:
+        """A receipt's wire object; `result_digest` defaults to the digest of `result`.
+        Raises `ValueError` for an unknown status or a result with no RFC 8785 form."""
         if result is not None and result_digest is None:
             result_digest = json_digest(result)
         return Receipt(status=ReceiptStatus(status), executed_at=executed_at or rfc3339(),
@@ -164,6 +182,8 @@ class _Core:
 
     @staticmethod
     def note_body(message_id: str, text: str) -> dict[str, Any]:
+        """A note's wire object. Raises `ValueError` without a `message_id`, or for text that
+        is blank or longer than 4,000 characters."""
         if not message_id:
             raise ValueError("a note needs a message_id (sending it again is one note)")
         if not text.strip() or len(text) > 4000:
@@ -172,6 +192,7 @@ class _Core:
 
     @staticmethod
     def request_id_of(request: Union[DelegationRequest, str]) -> str:
+        """The request id of a request, or the id itself."""
         return request.request_id if isinstance(request, DelegationRequest) else request
 
 
@@ -180,8 +201,10 @@ def _network(e: httpx.HTTPError) -> NetworkError:
 
 
 class Client(_Core):
-    """Synchronous client. `audience` is the gateway's audience, which decisions must name.
-    `jwks` pins the decision keys instead of fetching `/.well-known/jwks.json`."""
+    """Synchronous client. `token` is the workflow's credential (`cswf_…`; empty raises
+    `ValueError`), `audience` the gateway's audience, which decisions must name. `jwks` pins
+    the decision keys instead of fetching `/.well-known/jwks.json`. `http` is an
+    `httpx.Client` to use (then not closed here). A context manager: `close()` on exit."""
 
     def __init__(self, base_url: str, token: str, *, audience: str = "countersign-gateway",
                  timeout: float = 30.0, jwks: Optional[Mapping[str, Any]] = None,
@@ -191,6 +214,7 @@ class Client(_Core):
         self._owns_http = http is None
 
     def close(self) -> None:
+        """Closes the HTTP client, if this client made it."""
         if self._owns_http:
             self._http.close()
 
@@ -211,11 +235,14 @@ class Client(_Core):
 
     def submit(self, request: DelegationRequest) -> SubmitResponse:
         """Submits the request (`201`); the same request again gets the same answer, so a retry
-        after a `NetworkError` is safe. `ChainRefused` when forged or malformed."""
+        after a `NetworkError` is safe. Returns the state and the gateway's verification
+        report; raises `ChainRefused` when the chain is forged or malformed, `GatewayError`
+        (e.g. `request_id_conflict`: another request under this id)."""
         response = self._send("POST", "/v1/requests", json_body=request.to_wire())
         return self.submitted(request, self.check(response, (200, 201)))
 
     def status(self, request: Union[DelegationRequest, str]) -> DecisionOutcome:
+        """The request's outcome now, without waiting (not verified: see `verify()`)."""
         request_id = self.request_id_of(request)
         response = self._send("GET", f"/v1/requests/{_path(request_id)}/decision", params={"wait": 0})
         return self.outcome(request_id, self.check(response, (200,)))
@@ -223,8 +250,9 @@ class Client(_Core):
     def wait(self, request: Union[DelegationRequest, str], *, timeout: Optional[float] = None,
              poll: int = 55) -> DecisionOutcome:
         """Long-polls until the request is settled or `timeout` seconds pass (None: no limit);
-        returns the outcome (still open if the time ran out). Stateless, so it can be resumed
-        after a restart with the request id alone."""
+        returns the outcome (still open if the time ran out; not verified: see `verify()`).
+        Each long-poll lasts at most `poll` seconds (capped at `MAX_WAIT_SECONDS`). Stateless,
+        so it can be resumed after a restart with the request id alone."""
         request_id = self.request_id_of(request)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -237,7 +265,9 @@ class Client(_Core):
                 return outcome
 
     def keys(self, *, refresh: bool = False) -> KeySet:
-        """The gateway's published keys (fetched once; `refresh` fetches again)."""
+        """The gateway's published decision keys (fetched once; `refresh` fetches again,
+        unless the keys were pinned with `jwks`). Raises `ProtocolError` for a JWKS that is
+        not one."""
         if self._keys is None or (refresh and not self._pinned):
             response = self._send("GET", "/.well-known/jwks.json", auth=False)
             self._keys = self.key_set(self.check(response, (200,)))
@@ -245,14 +275,17 @@ class Client(_Core):
 
     def webhook_keys(self) -> KeySet:
         """The gateway's own key, which signs webhooks (published apart from the decision
-        keys, so a reviewer's key never verifies a webhook). Fetched once."""
+        keys, so a reviewer's key never verifies a webhook). Fetched once, at
+        `WEBHOOK_KEYS_PATH`."""
         if self._webhook_keys is None:
             response = self._send("GET", WEBHOOK_KEYS_PATH, auth=False)
             self._webhook_keys = self.key_set(self.check(response, (200,)))
         return self._webhook_keys
 
     def verify(self, outcome: DecisionOutcome, request: DelegationRequest) -> Decision:
-        """The verified decision of a settled outcome of `request`."""
+        """The verified decision of a settled outcome of `request` (see `decide()`), fetching
+        the keys again once for an unknown `kid` (a newly enrolled reviewer) unless pinned.
+        Raises `DecisionVerificationError`, or `RequestEnded` if it ended without one."""
         try:
             return self.decide(outcome, request.subject, self.keys())
         except DecisionVerificationError as e:
@@ -262,9 +295,9 @@ class Client(_Core):
 
     def request_approval(self, request: DelegationRequest, *, timeout: Optional[float] = None) -> Decision:
         """Submit → wait → verify. Returns a verified `Decision` (approve or reject: check
-        `decision.approved`); raises `RequestEnded` if it expired or was withdrawn,
+        `decision.approved`); raises `RequestEnded` if it expired, was withdrawn or refused,
         `TimeoutError` if `timeout` passed first, `DecisionVerificationError` if the decision
-        does not verify."""
+        does not verify, and what `submit()` raises."""
         self.submit(request)
         outcome = self.wait(request, timeout=timeout)
         if outcome.state.is_open:
@@ -274,7 +307,9 @@ class Client(_Core):
     def post_receipt(self, request: Union[DelegationRequest, str],
                      status: Union[ReceiptStatus, str], *, detail: str = "", result: Any = None,
                      result_digest: Optional[str] = None, executed_at: Optional[str] = None) -> bool:
-        """Reports what was done; True when recorded now, False when already recorded."""
+        """Reports what was done with the decision (`result` is digested, never sent); True
+        when recorded now, False when already recorded. Raises `ValueError` as
+        `receipt_body()` does, `GatewayError` as the gateway answers."""
         body = self.receipt_body(status, detail, result, result_digest, executed_at)
         response = self._send("POST", f"/v1/requests/{_path(self.request_id_of(request))}/receipt", json_body=body)
         self.check(response, (200, 201))
@@ -282,7 +317,8 @@ class Client(_Core):
 
     def post_note(self, request: Union[DelegationRequest, str], message_id: str, text: str) -> bool:
         """A note for the reviewer while the request waits (untrusted text, never signed);
-        True when added, False when `message_id` was already taken with this text."""
+        True when added, False when `message_id` was already taken with this text. Raises
+        `ValueError` as `note_body()` does, `GatewayError` as the gateway answers."""
         response = self._send("POST", f"/v1/requests/{_path(self.request_id_of(request))}/notes",
                               json_body=self.note_body(message_id, text))
         self.check(response, (200, 201))
@@ -290,7 +326,10 @@ class Client(_Core):
 
     def verify_webhook(self, body: bytes, headers: Mapping[str, str], request: DelegationRequest) -> tuple[WebhookDelivery, Optional[Decision]]:
         """Verifies a webhook delivery for `request` (signature, body digest, delivery id) and
-        the decision it carries; returns both (no decision for expired/withdrawn)."""
+        the decision it carries; returns both (the decision is None unless approved or
+        rejected). `body` is the exact bytes received, `headers` the request's headers (any
+        case). Raises `WebhookVerificationError` for the delivery,
+        `DecisionVerificationError` for its decision."""
         lower = {k.lower(): v for k, v in headers.items()}
         signature = lower.get("countersign-signature")
         if not signature:
@@ -309,7 +348,8 @@ class Client(_Core):
 
 
 class AsyncClient(_Core):
-    """Asynchronous client, the same API as `Client` with `await`."""
+    """Asynchronous client: the API of `Client` with `await`, less `status()` and
+    `verify_webhook()`. An async context manager: `aclose()` on exit."""
 
     def __init__(self, base_url: str, token: str, *, audience: str = "countersign-gateway",
                  timeout: float = 30.0, jwks: Optional[Mapping[str, Any]] = None,
@@ -319,6 +359,7 @@ class AsyncClient(_Core):
         self._owns_http = http is None
 
     async def aclose(self) -> None:
+        """Closes the HTTP client, if this client made it."""
         if self._owns_http:
             await self._http.aclose()
 
@@ -338,11 +379,13 @@ class AsyncClient(_Core):
             raise _network(e) from e
 
     async def submit(self, request: DelegationRequest) -> SubmitResponse:
+        """As `Client.submit()`."""
         response = await self._send("POST", "/v1/requests", json_body=request.to_wire())
         return self.submitted(request, self.check(response, (200, 201)))
 
     async def wait(self, request: Union[DelegationRequest, str], *, timeout: Optional[float] = None,
                    poll: int = 55) -> DecisionOutcome:
+        """As `Client.wait()`."""
         request_id = self.request_id_of(request)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -355,18 +398,21 @@ class AsyncClient(_Core):
                 return outcome
 
     async def keys(self, *, refresh: bool = False) -> KeySet:
+        """As `Client.keys()`."""
         if self._keys is None or (refresh and not self._pinned):
             response = await self._send("GET", "/.well-known/jwks.json", auth=False)
             self._keys = self.key_set(self.check(response, (200,)))
         return self._keys
 
     async def webhook_keys(self) -> KeySet:
+        """As `Client.webhook_keys()`."""
         if self._webhook_keys is None:
             response = await self._send("GET", WEBHOOK_KEYS_PATH, auth=False)
             self._webhook_keys = self.key_set(self.check(response, (200,)))
         return self._webhook_keys
 
     async def verify(self, outcome: DecisionOutcome, request: DelegationRequest) -> Decision:
+        """As `Client.verify()`."""
         try:
             return self.decide(outcome, request.subject, await self.keys())
         except DecisionVerificationError as e:
@@ -375,6 +421,7 @@ class AsyncClient(_Core):
             return self.decide(outcome, request.subject, await self.keys(refresh=True))
 
     async def request_approval(self, request: DelegationRequest, *, timeout: Optional[float] = None) -> Decision:
+        """As `Client.request_approval()`."""
         await self.submit(request)
         outcome = await self.wait(request, timeout=timeout)
         if outcome.state.is_open:
@@ -384,12 +431,14 @@ class AsyncClient(_Core):
     async def post_receipt(self, request: Union[DelegationRequest, str],
                            status: Union[ReceiptStatus, str], *, detail: str = "", result: Any = None,
                            result_digest: Optional[str] = None, executed_at: Optional[str] = None) -> bool:
+        """As `Client.post_receipt()`."""
         body = self.receipt_body(status, detail, result, result_digest, executed_at)
         response = await self._send("POST", f"/v1/requests/{_path(self.request_id_of(request))}/receipt", json_body=body)
         self.check(response, (200, 201))
         return response.status_code == 201
 
     async def post_note(self, request: Union[DelegationRequest, str], message_id: str, text: str) -> bool:
+        """As `Client.post_note()`."""
         response = await self._send("POST", f"/v1/requests/{_path(self.request_id_of(request))}/notes",
                                     json_body=self.note_body(message_id, text))
         self.check(response, (200, 201))

@@ -30,9 +30,12 @@ _ALLOWED = {"EdDSA": ("OKP", "Ed25519"), "ES256": ("EC", "P-256")}
 
 
 class KeySet:
-    """Public keys by RFC 7638 thumbprint, from a JWKS document (`{"keys": [...]}`).
+    """Public keys by RFC 7638 thumbprint, from a JWKS document (`{"keys": [...]}`) or a list
+    of JWKs. Only OKP/Ed25519 (EdDSA) and EC/P-256 (ES256) keys are kept, each under the
+    thumbprint computed here (a JWK's own `kid` member is not read).
 
-    Keys of other types, and malformed keys, are ignored (never trusted)."""
+    Keys of other types, and malformed keys, are ignored (never trusted). Raises `ValueError`
+    when the document has no list of keys."""
 
     def __init__(self, jwks: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> None:
         keys = jwks.get("keys") if isinstance(jwks, Mapping) else jwks
@@ -53,6 +56,7 @@ class KeySet:
                 continue
 
     def get(self, kid: str) -> Optional[tuple[str, Any]]:
+        """(algorithm, PyJWT key) of the key whose thumbprint is `kid`, or None."""
         return self._keys.get(kid)
 
     def __contains__(self, kid: object) -> bool:
@@ -64,7 +68,9 @@ class KeySet:
 
 @dataclass(frozen=True)
 class Decision:
-    """A verified decision. `approved` is True only for `decision == "approve"`."""
+    """A verified decision: its JWS, the `kid` that signed it and its claims. Only
+    `verify_decision()` (and the clients, through it) makes one that can be trusted.
+    `approved` is True only for `decision == "approve"`; a rejection is a `Decision` too."""
 
     jws: str
     kid: str
@@ -72,22 +78,27 @@ class Decision:
 
     @property
     def approved(self) -> bool:
+        """True for an approval, False for a rejection."""
         return self.claims.decision == "approve"
 
     @property
     def decision(self) -> str:
+        """`"approve"` or `"reject"`."""
         return self.claims.decision
 
     @property
     def reviewer(self) -> str:
+        """The reviewer's identity (the claims' `iss`)."""
         return self.claims.iss
 
     @property
     def reason(self) -> str:
+        """The reviewer's reason, as they wrote it (untrusted text)."""
         return self.claims.reason
 
     @property
     def request_id(self) -> str:
+        """The request decided."""
         return self.claims.request_id
 
 
@@ -132,8 +143,10 @@ def _verified(token: str, keys: KeySet, typ: str, error: type, **decode: Any) ->
 
 def verify_decision(jws: str, keys: KeySet, *, audience: str, subject: DecisionSubject,
                     now: Optional[float] = None, leeway: int = 60) -> Decision:
-    """Verifies a decision for `subject` (the request this workflow sent). Raises
-    `DecisionVerificationError` naming the failed check."""
+    """Verifies a decision for `subject` (the request this workflow sent) against `keys`
+    and `audience`, allowing `leeway` seconds of clock skew on `exp` and `iat`. Returns the
+    `Decision` (approve or reject); raises `DecisionVerificationError` naming the failed
+    check."""
     kid, payload = _verified(jws, keys, DECISION_TYP, DecisionVerificationError)
     try:
         claims = DecisionClaims.model_validate(payload)
@@ -160,7 +173,9 @@ def verify_webhook(body: bytes, signature: str, keys: KeySet, *, issuer: str,
     `countersign-webhook+jwt`, a key of the JWKS, `iss` the gateway's audience, `iat` within
     `max_age` seconds), that its `body_digest` is the digest of the exact `body` bytes and its
     `delivery_id` the body's (and the `Idempotency-Key` header's, when given). Returns the
-    delivery; its `decision_jws` must still go through `verify_decision`."""
+    delivery; its `decision_jws` must still go through `verify_decision`. Raises
+    `WebhookVerificationError` naming the failed check, `TypeError` when `body` is not
+    bytes."""
     if not isinstance(body, (bytes, bytearray)):
         raise TypeError("pass the exact body bytes as received")
     _, payload = _verified(signature, keys, WEBHOOK_TYP, WebhookVerificationError)
@@ -187,6 +202,7 @@ def verify_webhook(body: bytes, signature: str, keys: KeySet, *, issuer: str,
 
 
 def keyset(documents: Iterable[Mapping[str, Any]]) -> KeySet:
+    """One `KeySet` of the keys of several JWKS documents."""
     keys: list[Any] = []
     for doc in documents:
         keys.extend(doc.get("keys", []))

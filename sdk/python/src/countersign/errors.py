@@ -1,4 +1,5 @@
-"""Typed exceptions. Every failure the SDK reports is a `CountersignError`:
+"""Typed exceptions. Every failure the SDK reports about a chain, a request, the gateway or a
+decision is a `CountersignError`:
 
 - `ChainError` (and `WideningRefused`): a delegation the SDK refuses to sign; carries the
   contract's finding code(s). Nothing was signed or sent.
@@ -9,6 +10,10 @@
 - `ProtocolError`: the gateway's answer is not what the contract says (untrusted input).
 - `DecisionVerificationError`: a decision (or webhook) failed verification. Never acted on.
 - `RequestEnded`: the request ended without a decision (expired, withdrawn, refused).
+
+Not `CountersignError`s, because they are the caller's to prevent: `ValueError` / `TypeError`
+for arguments the SDK cannot use (pydantic's `ValidationError` and `countersign.keys.KeyError_`
+are `ValueError`s), `OSError` from key files, and `TimeoutError` when a wait runs out.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ __all__ = [
 
 
 class CountersignError(Exception):
-    """Base of every error the SDK raises."""
+    """Base of the SDK's typed errors (see the module's list). Catch it to catch them all."""
 
 
 @dataclass(frozen=True)
@@ -38,8 +43,9 @@ class LocalFinding:
 
 
 class ChainError(CountersignError):
-    """A delegation step the SDK will not sign. `code` is the first finding's code;
-    `findings` are all of them."""
+    """A delegation step the SDK will not sign, or a hop it cannot read (`Hop.parse`:
+    MALFORMED, TYPE_CONFUSION, ALG_NOT_ALLOWED). `code` and `hop` are the first finding's;
+    `findings` are all of them. Constructing one without findings raises `ValueError`."""
 
     def __init__(self, findings: Sequence[LocalFinding]) -> None:
         if not findings:
@@ -51,21 +57,27 @@ class ChainError(CountersignError):
 
     @property
     def codes(self) -> set[str]:
+        """The codes of all findings."""
         return {f.code for f in self.findings}
 
 
 class WideningRefused(ChainError):
     """`delegate()` would widen authority (GHOST_PERMISSION, LIMIT_INCREASED,
-    EXPIRY_EXTENDED, DEPTH_EXCEEDED, PURPOSE_DRIFT, …)."""
+    EXPIRY_EXTENDED, DEPTH_EXCEEDED, PURPOSE_DRIFT, …) or sign with the wrong key
+    (KEY_BINDING_MISMATCH); `Delegation.issue()` raises it too for a hop 0 that is already
+    unusable (PURPOSE_MISSING, EXPIRED, a negative max_depth). Nothing was signed."""
 
 
 class InvalidRequest(ChainError):
     """A DelegationRequest the SDK knows is invalid (e.g. ACTION_OUTSIDE_LEAF_SCOPE,
-    UNDELEGATED_ACTOR, EVIDENCE_DIGEST_MISMATCH, EXPIRED)."""
+    UNDELEGATED_ACTOR, EVIDENCE_DIGEST_MISMATCH, EXPIRED), raised by
+    `DelegationRequest.build()` and `evidence()`. Nothing was sent."""
 
 
 class GatewayError(CountersignError):
-    """The gateway answered with `{"error": {"code", "message"}}`."""
+    """The gateway answered with `{"error": {"code", "message"}}`: `status` is the HTTP
+    status, `code` the gateway's stable error code (match on it, never on `message`), `body`
+    the parsed answer."""
 
     def __init__(self, status: int, code: str, message: str, body: Any = None) -> None:
         self.status = status
@@ -76,7 +88,8 @@ class GatewayError(CountersignError):
 
 
 class ChainRefused(GatewayError):
-    """`422 chain_refused`: forged or malformed at intake; `report` says why."""
+    """`422 chain_refused`: forged or malformed at intake. `report` is the gateway's
+    `VerificationReport` saying why (None when the answer carried no readable report)."""
 
     def __init__(self, status: int, code: str, message: str, body: Any, report: Any) -> None:
         super().__init__(status, code, message, body)
@@ -84,7 +97,8 @@ class ChainRefused(GatewayError):
 
 
 class NetworkError(CountersignError):
-    """The gateway was unreachable, or the connection failed or timed out."""
+    """The gateway was unreachable, or the connection failed or timed out. Retrying a submit
+    is safe: the gateway is idempotent on `request_id`."""
 
 
 class ProtocolError(CountersignError):
@@ -103,7 +117,10 @@ class DecisionVerificationError(CountersignError):
 
 
 class WebhookVerificationError(CountersignError):
-    """A webhook delivery whose signature or body does not verify."""
+    """A webhook delivery that must not be acted on. `check` names the failed check: those
+    of a JWS (`format`, `typ`, `alg`, `kid`, `signature`, `claims`), then `iss`, `iat`,
+    `body_digest`, `body`, `delivery_id`, and from `Client.verify_webhook` also `signature`
+    (no header) and `request_id` (a delivery about another request)."""
 
     def __init__(self, check: str, message: str) -> None:
         self.check = check
@@ -111,7 +128,8 @@ class WebhookVerificationError(CountersignError):
 
 
 class RequestEnded(CountersignError):
-    """The request ended without a decision to act on: expired, withdrawn or refused."""
+    """The request ended without a decision to act on: `state` is the gateway's final state
+    (`expired`, `withdrawn` or `refused`)."""
 
     def __init__(self, request_id: str, state: str) -> None:
         self.request_id = request_id

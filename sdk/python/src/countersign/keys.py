@@ -23,7 +23,8 @@ _PEM_END = "-----END PRIVATE KEY-----"
 
 
 class KeyError_(ValueError):  # noqa: N801 - `KeyError` is a builtin with other meaning
-    """A key file or JWK that is not a usable Ed25519 key."""
+    """A key file or JWK that is not a usable Ed25519 key. A `ValueError`, not a
+    `CountersignError`: keys are the caller's input."""
 
 
 def _b64url_decode(text: str) -> bytes:
@@ -37,7 +38,9 @@ def _b64url_decode(text: str) -> bytes:
 
 def thumbprint_of_jwk(jwk: Mapping[str, Any]) -> str:
     """RFC 7638 thumbprint of a public JWK (OKP/Ed25519 or EC/P-256), over its required
-    members only, canonicalized by RFC 8785 (which for these members is RFC 7638 §3.2's form)."""
+    members only, canonicalized by RFC 8785 (which for these members is RFC 7638 §3.2's form).
+    Returns it in base64url; raises `KeyError_` for another `kty` or a required member that is
+    not a string. The key itself is not checked."""
     kty = jwk.get("kty")
     if kty == "OKP":
         required = {k: jwk.get(k) for k in ("crv", "kty", "x")}
@@ -51,7 +54,8 @@ def thumbprint_of_jwk(jwk: Mapping[str, Any]) -> str:
 
 
 class PublicKey:
-    """An Ed25519 public key, identified by its RFC 7638 thumbprint."""
+    """An Ed25519 public key, identified by its RFC 7638 thumbprint. Equal (and hashed) by
+    thumbprint. Built from a `cryptography` key, or from a JWK with `from_jwk()`."""
 
     __slots__ = ("_key", "_x", "_thumbprint")
 
@@ -62,6 +66,8 @@ class PublicKey:
 
     @classmethod
     def from_jwk(cls, jwk: Mapping[str, Any]) -> "PublicKey":
+        """The key of an Ed25519 public JWK (`kty` OKP, `crv` Ed25519, a 32-byte `x`); other
+        members, `kid` included, are not read. Raises `KeyError_` for anything else."""
         if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
             raise KeyError_(f"not an Ed25519 JWK: kty={jwk.get('kty')!r} crv={jwk.get('crv')!r}")
         raw = _b64url_decode(jwk.get("x", ""))
@@ -97,7 +103,8 @@ class PublicKey:
 
 
 class KeyPair:
-    """An Ed25519 private key with its public half. Never printed: `repr` shows the thumbprint."""
+    """An Ed25519 private key with its public half (`public`, a `PublicKey`). Never printed:
+    `repr` shows the thumbprint. Make one with `generate()`, `load()` or `from_pem()`."""
 
     __slots__ = ("_private", "public")
 
@@ -107,12 +114,15 @@ class KeyPair:
 
     @classmethod
     def generate(cls) -> "KeyPair":
+        """A new random key pair (not saved: see `save()`)."""
         return cls(Ed25519PrivateKey.generate())
 
     @classmethod
     def from_pem(cls, pem: str | bytes) -> "KeyPair":
         """Reads a PKCS#8 PEM Ed25519 private key, v1 or v2 (RFC 5958, as `countersign keygen`
-        writes it). A v2 key's embedded public key must match its seed."""
+        writes it). A v2 key's embedded public key must match its seed. Raises `KeyError_` for
+        anything else (another PEM type, an encrypted key, another algorithm, DER that is not
+        strict); bytes that are not ASCII raise `UnicodeDecodeError`."""
         text = pem.decode("ascii") if isinstance(pem, bytes) else pem
         lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
         if len(lines) < 3 or lines[0] != _PEM_BEGIN or lines[-1] != _PEM_END:
@@ -134,16 +144,19 @@ class KeyPair:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "KeyPair":
+        """Reads the key file at `path` (see `from_pem()`). Raises `OSError` if it cannot be
+        read, `KeyError_` if it is not an Ed25519 private key."""
         return cls.from_pem(Path(path).read_bytes())
 
     def to_pem(self) -> str:
-        """PKCS#8 v1 PEM (RFC 8410): the layout `countersign keygen` writes, and the one
-        OpenSSL and `cryptography` read."""
+        """The private key as PKCS#8 v1 PEM text (RFC 8410, unencrypted): the layout
+        `countersign keygen` writes, and the one OpenSSL and `cryptography` read."""
         return self._private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8,
                                            NoEncryption()).decode("ascii")
 
     def save(self, path: str | os.PathLike[str], *, force: bool = False) -> None:
-        """Writes the key with mode 0600; refuses to replace a file unless `force`."""
+        """Writes `to_pem()` to `path` with mode 0600. Raises `FileExistsError` if the file
+        exists, unless `force` (then it is replaced); other `OSError`s as the OS reports them."""
         flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
         fd = os.open(path, flags, 0o600)
         try:
@@ -154,6 +167,7 @@ class KeyPair:
 
     @property
     def thumbprint(self) -> str:
+        """The public key's RFC 7638 thumbprint: the `kid` of what it signs."""
         return self.public.thumbprint
 
     def jwk(self) -> dict[str, str]:
@@ -161,7 +175,8 @@ class KeyPair:
         return self.public.jwk()
 
     def sign_jws(self, typ: str, claims: Mapping[str, Any]) -> str:
-        """A compact JWS: header `{"alg":"EdDSA","typ":typ,"kid":thumbprint}` over `claims`."""
+        """A compact JWS: header `{"alg":"EdDSA","typ":typ,"kid":thumbprint}` over `claims`.
+        Signs whatever it is given; no claim is checked."""
         return jwt.encode(dict(claims), self._private, algorithm="EdDSA",
                           headers={"typ": typ, "kid": self.thumbprint})
 

@@ -36,6 +36,8 @@ __all__ = ["ApprovalGate", "approval_tool_node", "resume_with_decision", "pendin
            "INTERRUPT_KEY"]
 
 INTERRUPT_KEY = "countersign"
+"""The key of a Countersign interrupt's value: `{INTERRUPT_KEY: {"request_id", "request",
+"refused"?}}`, `refused` (`{"check", "message", "value"}`) after a resume value was refused."""
 log = logging.getLogger("countersign.langgraph")
 
 RequestLike = Union[DelegationRequest, Mapping[str, Any]]
@@ -49,14 +51,17 @@ class ApprovalGate:
     """Pauses a node until a verified decision for a DelegationRequest arrives.
 
     `client` provides the gateway's published keys (its JWKS, fetched once and again for an
-    unknown `kid`) and audience, and receives receipts."""
+    unknown `kid`) and audience, and receives receipts. `leeway` is the clock skew allowed on
+    a decision's `exp` and `iat`, in seconds."""
 
     def __init__(self, client: Client, *, leeway: int = 60) -> None:
         self.client = client
         self.leeway = leeway
 
     def verify(self, value: Any, request: DelegationRequest) -> Decision:
-        """The verified decision `value` (a decision JWS) for `request`, or raises."""
+        """The verified decision `value` (a decision JWS) for `request`, fetching the keys
+        again once for an unknown `kid`. Raises `DecisionVerificationError` (check `format`
+        for a value that is not a string)."""
         if not isinstance(value, str):
             raise DecisionVerificationError("format", f"the resume value is a {type(value).__name__}, not a decision JWS")
         try:
@@ -71,7 +76,12 @@ class ApprovalGate:
     def require(self, request: RequestLike) -> Decision:
         """Call inside a node: interrupts with the request and returns the verified decision
         (approve or reject) it is resumed with. A resume value that does not verify is
-        refused: the node interrupts again, saying why, and waits for a real decision."""
+        refused: the node interrupts again, saying why, and waits for a real decision.
+
+        `request` is a `DelegationRequest` or its wire object (read with `from_wire()`:
+        `ValueError` if it does not read back). Like any `interrupt()`, the first call pauses
+        the graph by raising LangGraph's `GraphInterrupt`: do not catch it. Client errors
+        while fetching keys propagate."""
         request = _request(request)
         payload: dict[str, Any] = {"request_id": request.request_id, "request": request.to_wire()}
         value = interrupt({INTERRUPT_KEY: payload})
@@ -85,8 +95,9 @@ class ApprovalGate:
                 value = interrupt({INTERRUPT_KEY: dict(payload, refused=refused)})
 
     def receipt(self, request: DelegationRequest, status: ReceiptStatus, detail: str, result: Any = None) -> None:
-        """Best effort: a receipt that cannot be posted is logged, never raised (raising after
-        the tool ran would make LangGraph run the node, and the tool, again)."""
+        """Posts a receipt for `request`, with the digest of `result` when it has an RFC 8785
+        form. Best effort: a `CountersignError` while posting is logged, never raised (raising
+        after the tool ran would make LangGraph run the node, and the tool, again)."""
         try:
             self.client.post_receipt(request, status, detail=detail,
                                      result=result if _jsonable(result) else None)
@@ -109,8 +120,10 @@ def approval_tool_node(gate: ApprovalGate, tool: Any, *, request_key: str = "app
     keywords) only after a verified approval of the DelegationRequest in `state[request_key]`,
     and with exactly the arguments that were approved (`action.arguments`).
 
-    It returns `{outcome_key: {"decision", "reviewer", "reason", "decision_jws"}, result_key: …}`
-    (`result_key` is None after a rejection) and posts a receipt."""
+    Returns the node function. The node returns `{outcome_key: {"decision", "reviewer",
+    "reason", "decision_jws", "request_id"}, result_key: …}` (`result_key` is None after a
+    rejection) and posts a receipt (`executed`, `skipped`, or `failed` before re-raising what
+    the tool raised). The node raises `KeyError` when the state has no `request_key`."""
 
     def node(state: Mapping[str, Any]) -> dict[str, Any]:
         request = _request(state[request_key])
@@ -134,7 +147,9 @@ def approval_tool_node(gate: ApprovalGate, tool: Any, *, request_key: str = "app
 
 
 def pending_requests(graph: Any, config: Mapping[str, Any]) -> list[tuple[str, DelegationRequest, Optional[dict[str, Any]]]]:
-    """The Countersign interrupts the graph is paused on: (interrupt id, request, refusal)."""
+    """The Countersign interrupts the graph is paused on, as (interrupt id, request,
+    refusal) tuples; refusal is None, or why the last resume value was refused. Empty when
+    there are none. Raises `ValueError` if a stored request does not read back."""
     state = graph.get_state(config)
     found = []
     for pending in state.interrupts:
@@ -149,8 +164,12 @@ def resume_with_decision(graph: Any, config: Mapping[str, Any], client: Client, 
                          timeout: Optional[float] = None, submit: bool = True) -> Any:
     """The runner: for each Countersign interrupt the graph is paused on, submit its request
     (idempotent), wait for the decision and resume the graph with the decision JWS. Returns
-    what the graph returns; raises `TimeoutError` if no decision came within `timeout`, and
-    `DecisionVerificationError` if the node refused the gateway's own decision."""
+    what the graph's last run returns (the state's values if that is None, or if there was
+    nothing to resume). Raises `TimeoutError` if no decision came within `timeout` (seconds,
+    per request; None: no limit), `RequestEnded` if a request ended without one,
+    `DecisionVerificationError` if the decision does not verify or the node refused the
+    gateway's own decision, and the client's errors. `submit=False` skips the submit (the
+    request is already there)."""
     result: Any = None
     sent: dict[str, str] = {}
     while True:
@@ -180,7 +199,9 @@ def request_for_tool_call(tool_call: Mapping[str, Any], *, delegation: Any, acti
                           server: Optional[str] = None, expires_in_seconds: int = 1800,
                           request_id: Optional[str] = None) -> DelegationRequest:
     """A DelegationRequest for a LangChain tool call (`{"name", "args", "id"}`): the action's
-    arguments are the call's arguments, requested by the chain's leaf delegatee."""
+    arguments are the call's arguments, requested by the chain's leaf delegatee, and its tool
+    the call's tool (the summary defaults to `name(k=v, …)`). Raises as `action()` and
+    `DelegationRequest.build()` do (`InvalidRequest`, `ValueError`)."""
     from .request import action as make_action
 
     name, args = tool_call["name"], dict(tool_call.get("args") or {})

@@ -37,7 +37,7 @@ from .errors import CountersignError, DecisionVerificationError
 from .models import DecisionOutcome, RequestState
 from .request import DelegationRequest
 
-__all__ = ["CountersignApprovals", "Ticket", "ApprovalMismatch", "call_of"]
+__all__ = ["CountersignApprovals", "Ticket", "ApprovalMismatch", "PendingCall", "call_of"]
 
 
 class ApprovalMismatch(CountersignError):
@@ -47,13 +47,18 @@ class ApprovalMismatch(CountersignError):
 
 @dataclass(frozen=True)
 class PendingCall:
+    """A tool call waiting for approval: its call id, tool name and parsed arguments (what
+    `request_for` builds a DelegationRequest from)."""
+
     call_id: str
     tool_name: str
     arguments: dict[str, Any]
 
 
 def call_of(item: ToolApprovalItem) -> PendingCall:
-    """The pending call of an interruption: its id, tool name and parsed arguments."""
+    """The pending call of an interruption: its id, tool name and parsed arguments. Raises
+    `ApprovalMismatch` without a call id or tool name, or for arguments that are not an
+    I-JSON object."""
     raw = item.raw_item
     get = (lambda k: raw.get(k)) if isinstance(raw, dict) else (lambda k: getattr(raw, k, None))
     call_id, arguments = get("call_id") or get("id"), get("arguments")
@@ -70,22 +75,28 @@ def call_of(item: ToolApprovalItem) -> PendingCall:
 
 @dataclass
 class Ticket:
-    """What waits for the reviewer: the serialized run state and one request per call id."""
+    """What waits for the reviewer: the serialized run state and one request (its wire
+    object) per call id. Store `to_json()`; read it back with `from_json()`."""
 
     run_state: str
     requests: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> str:
+        """The ticket as JSON text (version 1)."""
         return json.dumps({"version": 1, "run_state": self.run_state, "requests": self.requests})
 
     @classmethod
     def from_json(cls, text: str) -> "Ticket":
+        """A ticket back from `to_json()`. Raises `ValueError` for text that is not I-JSON or
+        not a version 1 ticket (and `KeyError` / `TypeError` when one lacks its members)."""
         data = loads_ijson(text)
         if not isinstance(data, dict) or data.get("version") != 1:
             raise ValueError("not a countersign ticket (version 1)")
         return cls(run_state=data["run_state"], requests=dict(data["requests"]))
 
     def request(self, call_id: str) -> DelegationRequest:
+        """The request stored for `call_id`. Raises `ApprovalMismatch` when there is none,
+        `ValueError` when it does not read back."""
         if call_id not in self.requests:
             raise ApprovalMismatch(f"the ticket has no request for call {call_id}")
         return DelegationRequest.from_wire(self.requests[call_id])
@@ -96,7 +107,10 @@ class CountersignApprovals:
 
     `request_for(call)` builds the DelegationRequest for a `PendingCall` (its delegation chain,
     action type, resource, tier…); the action's arguments must be the call's arguments and its
-    tool the call's tool."""
+    tool the call's tool.
+
+    `client` submits, waits and provides the keys: a sync `Client` (its calls run in a worker
+    thread inside `apply()`)."""
 
     def __init__(self, client: Client, *, request_for: Callable[[PendingCall], DelegationRequest]) -> None:
         self.client = client
@@ -112,7 +126,9 @@ class CountersignApprovals:
 
     def submit(self, result: Any) -> Ticket:
         """Submits a DelegationRequest for each interruption of `result` (a RunResult) and
-        returns the ticket to store. Idempotent per request id."""
+        returns the ticket to store. Idempotent per request id. Raises `ApprovalMismatch` when
+        a request is not for its call, `ValueError` when the run has no interruptions, and
+        what `request_for` and `Client.submit()` raise."""
         ticket = Ticket(run_state=result.to_state().to_string())
         for item in result.interruptions:
             call = call_of(item)
@@ -125,6 +141,8 @@ class CountersignApprovals:
         return ticket
 
     def verify(self, jws: str, request: DelegationRequest) -> Decision:
+        """The verified decision `jws` for `request`, fetching the keys again once for an
+        unknown `kid`. Raises `DecisionVerificationError`."""
         try:
             return verify_decision(jws, self.client.keys(), audience=self.client.audience, subject=request.subject)
         except DecisionVerificationError as e:
@@ -140,7 +158,8 @@ class CountersignApprovals:
         gateway's (waiting up to `timeout` seconds; None: no limit). Raises, with nothing
         applied, if any decision is missing (`TimeoutError`), does not verify
         (`DecisionVerificationError`), the request ended without one (`RequestEnded`) or a
-        call is not its request's (`ApprovalMismatch`)."""
+        call is not its request's (`ApprovalMismatch`). Returns the state, for
+        `Runner.run(agent, state)`. The default `timeout` of 0 asks the gateway once."""
         state = await RunState.from_string(agent, ticket.run_state)
         plan: list[tuple[ToolApprovalItem, Decision]] = []
         for item in state.get_interruptions():

@@ -28,7 +28,9 @@ __all__ = ["DelegationRequest", "DecisionSubject", "action", "evidence", "uncert
 
 
 def rfc3339(at: Union[_dt.datetime, int, float, None] = None) -> str:
-    """RFC 3339 in UTC with milliseconds (the gateway's one text form for times)."""
+    """`at` (an aware datetime or Unix seconds; None: now) as RFC 3339 in UTC with
+    milliseconds, the gateway's one text form for times. Raises `ValueError` for a naive
+    datetime."""
     if at is None:
         at = _dt.datetime.now(_dt.timezone.utc)
     elif isinstance(at, (int, float)):
@@ -43,8 +45,10 @@ def action(*, type: str, operation: str, resource: str, arguments: Mapping[str, 
            requested_by: str, summary: str, tier: Union[Tier, str], reversible: bool,
            value: Optional[tuple[str, str]] = None, tool: Optional[str] = None,
            tool_server: Optional[str] = None) -> Action:
-    """An action with `arguments_digest` computed (RFC 8785 over `arguments`). Amounts and
-    ids belong in strings: integers beyond 2^53 or non-finite numbers raise `ValueError`."""
+    """An action with `arguments_digest` computed (RFC 8785 over `arguments`). `value` is
+    (amount, currency) at stake, `tool` / `tool_server` the tool that would carry it out.
+    Amounts and ids belong in strings: integers beyond 2^53 or non-finite numbers raise
+    `ValueError`, as do an unknown `tier` and fields off the contract (`ValidationError`)."""
     args = dict(arguments)
     return Action(
         type=type, operation=operation, resource=resource, arguments=args,
@@ -63,7 +67,10 @@ def evidence(*, id: str, kind: Union[EvidenceKind, str], produced_by: str, title
     """An evidence item. With inline `content` (text, or bytes that are UTF-8) the digest is
     computed over its exact UTF-8 bytes (a `digest` passed too must equal it). Content kept
     elsewhere (binary attachments) goes behind `uri` with the `digest` of its bytes, e.g.
-    `sha256_digest(data)`."""
+    `sha256_digest(data)`. `captured_at` defaults to now. Raises `InvalidRequest`
+    (EVIDENCE_DIGEST_MISMATCH) when `digest` is not that of `content`, and `ValueError` for
+    content that is not UTF-8, no content without both `uri` and `digest`, or an unknown
+    `kind`."""
     if content is not None:
         raw = content if isinstance(content, bytes) else content.encode("utf-8")
         try:
@@ -85,13 +92,17 @@ def evidence(*, id: str, kind: Union[EvidenceKind, str], produced_by: str, title
 
 
 def commitment(item: Evidence) -> EvidenceCommitment:
-    """A hop's commitment to an evidence item (for `delegate(evidence=[...])`)."""
+    """A hop's commitment to an evidence item, its id and digest (for
+    `delegate(evidence=[...])`: the request must then carry that item unchanged)."""
     return EvidenceCommitment(id=item.id, digest=item.digest)
 
 
 def uncertainty(confidence: float, method: str, *, assumptions: Sequence[str] = (),
                 known_unknowns: Sequence[str] = (),
                 alternatives: Sequence[tuple[str, str]] = ()) -> Uncertainty:
+    """The agent's account of its uncertainty: `confidence` in [0, 1], how it was obtained
+    (`method`), its assumptions and known unknowns, and the alternatives it considered as
+    (summary, why not) pairs. Raises `ValidationError` for a confidence outside [0, 1]."""
     return Uncertainty(confidence=confidence, method=method, assumptions=list(assumptions),
                        known_unknowns=list(known_unknowns),
                        alternatives=[Alternative(summary=s, why_not=w) for s, w in alternatives])
@@ -99,7 +110,8 @@ def uncertainty(confidence: float, method: str, *, assumptions: Sequence[str] = 
 
 @dataclass(frozen=True)
 class DecisionSubject:
-    """What a decision must name to decide this request: its ids and the three digests."""
+    """What a decision must name to decide this request: its ids and the three digests
+    (RFC 8785 digests of the request, its `chain` and its `action`)."""
 
     request_id: str
     txn: str
@@ -109,7 +121,11 @@ class DecisionSubject:
 
 
 class DelegationRequest:
-    """An immutable DelegationRequest, ready to submit."""
+    """A DelegationRequest, ready to submit: `model` is its wire model, `subject` what a
+    decision on it must name. Make one with `build()`, or read one back with `from_wire()`.
+
+    Treat it as immutable: the wire form and the digests are taken once, when it is made, so
+    a change to `model` afterwards is in neither."""
 
     __slots__ = ("_wire", "model", "subject")
 
@@ -127,6 +143,16 @@ class DelegationRequest:
               expires_in_seconds: int = 1800, expires_at: Optional[str] = None,
               created_at: Optional[str] = None, callback_url: Optional[str] = None,
               escalate_note: Optional[str] = None, now: Optional[_dt.datetime] = None) -> "DelegationRequest":
+        """The request for `action` under `delegation` (its leaf may act), with `evidence`
+        and `uncertainty`. Defaults: `request_id` a fresh `req-<uuid4>`, `created_at` now,
+        `expires_at` `expires_in_seconds` after now (`now` an aware datetime).
+        `callback_url` asks for a webhook, `escalate_note` for a supervisor from the start.
+
+        Raises `InvalidRequest` with every finding it knows the gateway would report:
+        UNDELEGATED_ACTOR (`requested_by` is not the leaf's `sub`), ACTION_OUTSIDE_LEAF_SCOPE,
+        ARGUMENTS_DIGEST_MISMATCH, EVIDENCE_DIGEST_MISMATCH (content off its digest, or a hop
+        committing to evidence the request does not carry), MALFORMED (an evidence id twice),
+        EXPIRED (a hop). Nothing is sent."""
         now = now or _dt.datetime.now(_dt.timezone.utc)
         items = list(evidence)
         leaf = delegation.leaf
@@ -172,7 +198,10 @@ class DelegationRequest:
 
     @classmethod
     def from_wire(cls, obj: Union[Mapping[str, Any], str, bytes]) -> "DelegationRequest":
-        """A request back from its JSON (e.g. from a checkpoint): validated, digests recomputed."""
+        """A request back from its JSON (e.g. from a checkpoint): validated, digests recomputed.
+        The contract's checks are not run again (see `build()`). Raises `ValueError` for JSON
+        that is not I-JSON, off the contract (`ValidationError`), or carrying members or values
+        the contract does not define."""
         data = loads_ijson(obj) if isinstance(obj, (str, bytes)) else dict(obj)
         request = cls(DelegationRequestModel.model_validate(data))
         if request._wire != data:
@@ -180,19 +209,23 @@ class DelegationRequest:
         return request
 
     def to_wire(self) -> dict[str, Any]:
-        """The JSON object to submit (a fresh copy)."""
+        """The JSON object to submit (a fresh copy: changing it changes nothing here)."""
         return loads_ijson(self.to_json())
 
     def to_json(self) -> str:
+        """The wire object as compact JSON text (not escaped to ASCII; not the RFC 8785 form
+        the digests are taken over)."""
         import json
         return json.dumps(self._wire, ensure_ascii=False, separators=(",", ":"))
 
     @property
     def request_id(self) -> str:
+        """The request's id, which submissions are idempotent on."""
         return self.model.request_id
 
     @property
     def action(self) -> Action:
+        """The action a decision on this request allows or refuses."""
         return self.model.action
 
     def __repr__(self) -> str:
