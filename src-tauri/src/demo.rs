@@ -107,6 +107,12 @@ pub(crate) async fn start(dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<S
             "countersign-gateway trust add --trust '{}' --identity agent:yours --name 'Your agent' --jwk @agent.jwk",
             trust_path.display()
         ),
+        example_commands: format!(
+            "export COUNTERSIGN_GATEWAY_URL={url} COUNTERSIGN_WORKFLOW_TOKEN={workflow_token} COUNTERSIGN_AUDIENCE={AUDIENCE}\n\
+             python examples/python/pay_invoice_langgraph.py keys --dir agent-keys --trust '{}'\n\
+             python examples/python/pay_invoice_langgraph.py run --dir agent-keys --amount 1250.00 --thread invoice-4711",
+            trust_path.display()
+        ),
     };
     let client = GatewayClient::new(&url);
     let workflow_client = client.clone();

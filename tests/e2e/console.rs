@@ -412,6 +412,14 @@ async fn settings_show_the_key_export_it_and_refuse_a_bad_gateway() {
         command.starts_with("countersign-gateway trust add --trust"),
         "{command}"
     );
+    let example = app.text("[data-testid=demo-example-commands]").await;
+    assert!(
+        example.contains(&format!("COUNTERSIGN_GATEWAY_URL={gateway_url} "))
+            && example.contains(&format!("COUNTERSIGN_WORKFLOW_TOKEN={token} "))
+            && example.contains("COUNTERSIGN_AUDIENCE=countersign-embedded-demo")
+            && example.contains("pay_invoice_langgraph.py keys --dir agent-keys --trust '"),
+        "{example}"
+    );
     let mine = countersign_scenarios::demo::demo(chrono::Utc::now(), "mine")
         .scenarios
         .into_iter()

@@ -190,7 +190,9 @@ fn DemoConnectionPanel(demo: DemoConnection) -> impl IntoView {
                 <dt>"Audience"</dt><dd class="mono">{demo.audience}</dd>
                 <dt>"Trust store"</dt><dd class="mono">{demo.trust_path}</dd>
             </dl>
-            <p class="muted">"Register your agent's public key (from countersign keygen); the gateway trusts it within a second, no restart:"</p>
+            <p class="muted">"Try the Python example (a LangGraph agent paying an invoice; pip install './sdk/python[langgraph]' first): its keys are merged into this trust store, which the gateway reloads within a second."</p>
+            <pre class="mono" data-testid="demo-example-commands">{demo.example_commands}</pre>
+            <p class="muted">"Or register any agent's public key (from countersign keygen) with the operator CLI (cargo build --release -p countersign-gateway -p countersign-cli builds both):"</p>
             <pre class="mono" data-testid="demo-trust-command">{demo.trust_command}</pre>
         </section>
     }

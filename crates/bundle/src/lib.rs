@@ -13,6 +13,8 @@
 //!                      what proves the log consistent with a checkpoint the auditor kept
 //! keys/log.vkey        the log's verifier key (name+id+key)
 //! keys/identities.json trust store (wire contract format): agents and reviewers with their keys
+//! keys/trust/<hex>.json each agents' trust store version a record was received under (JCS;
+//!                      named by its sha256, which the record's sealed arrival entry names)
 //! ```
 //!
 //! [`verify_bundle`] checks every signature (hops, decisions, checkpoint, manifest), every
@@ -57,6 +59,8 @@ pub mod files {
     pub const LOG_KEY: &str = "keys/log.vkey";
     /// Agents' and reviewers' keys.
     pub const IDENTITIES: &str = "keys/identities.json";
+    /// The directory of trust store versions, `<hex of sha256>.json` each.
+    pub const TRUST_VERSIONS: &str = "keys/trust/";
 }
 
 /// One audit-log entry about a record.
@@ -94,6 +98,12 @@ pub struct BundleRecord {
     pub decisions: Vec<String>,
     /// Audit entries about it, in log order.
     pub events: Vec<BundleEvent>,
+    /// The `sha256:` digest of the agents' trust store in force when it was received, which
+    /// its arrival entry names: the chain is re-verified against that version
+    /// (`keys/trust/<hex>.json`), so a key rotated out later cannot fail it and a key added
+    /// later cannot pass it. Absent for records received before versions were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<String>,
 }
 
 /// Who made a bundle.
@@ -136,6 +146,15 @@ pub struct Manifest {
     pub events: u64,
     /// `sha256:<hex>` of every other file, by relative path.
     pub files: BTreeMap<String, String>,
+}
+
+/// The file holding the trust store version with this `sha256:` digest.
+pub fn trust_version_file(digest: &str) -> String {
+    format!(
+        "{}{}.json",
+        files::TRUST_VERSIONS,
+        digest.strip_prefix("sha256:").unwrap_or(digest)
+    )
 }
 
 /// The text the manifest signature signs.

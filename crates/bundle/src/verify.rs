@@ -102,7 +102,41 @@ fn is_canonical(bytes: &[u8]) -> bool {
 /// The context every record is checked in.
 struct Context<'a> {
     trust: &'a TrustIndex,
+    /// Trust store versions by `sha256:` digest (`keys/trust/`).
+    versions: &'a BTreeMap<String, TrustIndex>,
     audience: &'a str,
+}
+
+/// The trust store versions the bundle carries: each file's name is the digest of its bytes,
+/// which are a trust store in RFC 8785 form.
+fn trust_versions(
+    contents: &BTreeMap<String, Vec<u8>>,
+    problems: &mut Vec<String>,
+) -> BTreeMap<String, TrustIndex> {
+    let mut versions = BTreeMap::new();
+    for (name, bytes) in contents.range(files::TRUST_VERSIONS.to_owned()..) {
+        let Some(file) = name.strip_prefix(files::TRUST_VERSIONS) else {
+            break;
+        };
+        let digest = sha256_digest(bytes);
+        if crate::trust_version_file(&digest) != *name {
+            problems.push(format!("{name} is not named by the digest of its content"));
+            continue;
+        }
+        if !is_canonical(bytes) {
+            problems.push(format!("{name} is not in its canonical (JCS) form"));
+        }
+        match serde_json::from_slice::<TrustStore>(bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|store| TrustIndex::from_store(&store).map_err(|e| e.to_string()))
+        {
+            Ok(index) => {
+                versions.insert(digest, index);
+            }
+            Err(e) => problems.push(format!("{name} ({file}): {e}")),
+        }
+    }
+    versions
 }
 
 /// What an auditor brings to a bundle beyond the bundle itself.
@@ -283,8 +317,10 @@ pub fn verify_bundle_with(
         .as_ref()
         .map(|m| m.audience.as_str())
         .unwrap_or_default();
+    let versions = trust_versions(&contents, &mut problems);
     let context = Context {
         trust: &trust,
+        versions: &versions,
         audience,
     };
     let records_bytes = file(files::RECORDS);
@@ -532,11 +568,43 @@ fn check_record(record: &BundleRecord, context: &Context<'_>, problems: &mut Vec
             Err(e) => problems.push(format!("the bytes the workflow sent are not I-JSON: {e}")),
         }
     }
-    // The chain, re-verified at the time the gateway received it.
+    // The chain, re-verified at the time the gateway received it, against the trust store
+    // in force then (the version its arrival entry names).
+    let trust = match &record.trust {
+        None => Some(context.trust),
+        Some(digest) => {
+            let found = context.versions.get(digest);
+            if found.is_none() {
+                problems.push(format!(
+                    "the trust store version it was received under ({digest}) is not in the bundle"
+                ));
+            }
+            found
+        }
+    };
+    let arrival_trust = record
+        .events
+        .iter()
+        .min_by_key(|e| e.index)
+        .and_then(|e| serde_json::from_str::<Value>(&e.entry).ok())
+        .and_then(|entry| {
+            entry
+                .pointer("/detail/trust")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+    if arrival_trust != record.trust {
+        problems.push(format!(
+            "the record names trust store version {:?}; its arrival entry names {:?}",
+            record.trust, arrival_trust
+        ));
+    }
     match DateTime::parse_from_rfc3339(&record.received_at) {
         Err(e) => problems.push(format!("received_at: {e}")),
+        Ok(_) if trust.is_none() => {}
         Ok(at) => {
-            let again = verify_value(&record.request, context.trust, at.with_timezone(&Utc)).report;
+            let trust = trust.unwrap_or(context.trust);
+            let again = verify_value(&record.request, trust, at.with_timezone(&Utc)).report;
             for (name, ours, theirs) in [
                 ("request", &again.request_digest, &report.request_digest),
                 ("chain", &again.chain_digest, &report.chain_digest),

@@ -14,6 +14,7 @@ use countersign_wire::TrustStore;
 use sha2::{Digest as _, Sha256};
 
 use crate::proof::prove;
+use crate::trust_version_file;
 use crate::{
     BundleError, BundleRecord, Creator, FORMAT, LogRef, Manifest, files, io, manifest_note_text,
 };
@@ -59,6 +60,7 @@ pub struct BundleWriter {
     hasher: Sha256,
     count: u64,
     entries: BTreeMap<u64, Hash>,
+    trust_versions: BTreeMap<String, String>,
 }
 
 fn jcs<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, BundleError> {
@@ -93,7 +95,24 @@ impl BundleWriter {
             hasher: Sha256::new(),
             count: 0,
             entries: BTreeMap::new(),
+            trust_versions: BTreeMap::new(),
         })
+    }
+
+    /// Adds a trust store version (its RFC 8785 text) that records name; returns its
+    /// digest. Adding one twice is harmless.
+    pub fn add_trust_version(&mut self, canonical: &str) -> Result<String, BundleError> {
+        let value: serde_json::Value = serde_json::from_str(canonical)
+            .map_err(|e| BundleError::Inconsistent(format!("trust store version: {e}")))?;
+        if canonical_json(&value).ok().as_deref() != Some(canonical.as_bytes()) {
+            return Err(BundleError::Inconsistent(
+                "a trust store version is not in its RFC 8785 form".into(),
+            ));
+        }
+        let digest = hex_digest(canonical.as_bytes());
+        self.trust_versions
+            .insert(digest.clone(), canonical.to_owned());
+        Ok(digest)
     }
 
     /// Appends a record; returns how many are written so far (for progress).
@@ -177,6 +196,16 @@ impl BundleWriter {
             let path = self.dir.join(name);
             std::fs::write(&path, bytes).map_err(io(&path))?;
             digests.insert((*name).to_owned(), hex_digest(bytes));
+        }
+        if !self.trust_versions.is_empty() {
+            let dir = self.dir.join(files::TRUST_VERSIONS);
+            std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        }
+        for (digest, canonical) in &self.trust_versions {
+            let name = trust_version_file(digest);
+            let path = self.dir.join(&name);
+            std::fs::write(&path, canonical).map_err(io(&path))?;
+            digests.insert(name, hex_digest(canonical.as_bytes()));
         }
         let events = self.entries.len() as u64;
         let manifest = Manifest {

@@ -54,7 +54,7 @@ async fn identities(source: &BundleSource<'_>) -> anyhow::Result<TrustStore> {
 
 fn bundle_record(review: StoredReview, size: u64) -> anyhow::Result<BundleRecord> {
     let stored = review.request;
-    Ok(BundleRecord {
+    let mut record = BundleRecord {
         request: serde_json::from_str(&stored.body)?,
         request_text: Some(stored.body),
         request_id: stored.request_id,
@@ -74,7 +74,24 @@ fn bundle_record(review: StoredReview, size: u64) -> anyhow::Result<BundleRecord
             .filter(|(index, _)| *index < size)
             .map(|(index, entry)| BundleEvent { index, entry })
             .collect(),
-    })
+        trust: None,
+    };
+    record.trust = arrival_trust(&record.events);
+    Ok(record)
+}
+
+/// The trust store version a record's arrival entry names, if it names one.
+fn arrival_trust(events: &[BundleEvent]) -> Option<String> {
+    events
+        .iter()
+        .min_by_key(|e| e.index)
+        .and_then(|e| serde_json::from_str::<serde_json::Value>(&e.entry).ok())
+        .and_then(|entry| {
+            entry
+                .pointer("/detail/trust")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        })
 }
 
 /// Writes the bundle of `selection` into `dir` (which must not hold anything), calling
@@ -112,8 +129,20 @@ pub async fn write_bundle(
             },
         },
     )?;
+    let mut versions = std::collections::HashSet::new();
     for review in reviews {
-        let done = writer.add(&bundle_record(review, size)?)?;
+        let record = bundle_record(review, size)?;
+        if let Some(digest) = &record.trust
+            && versions.insert(digest.clone())
+        {
+            let text = source
+                .store
+                .trust_version(digest)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("trust store version {digest} is not stored"))?;
+            writer.add_trust_version(&text)?;
+        }
+        let done = writer.add(&record)?;
         if done % 1000 == 0 || done == total {
             progress(done, total);
         }

@@ -54,8 +54,17 @@ pub(crate) async fn receive(
     let now = state.clock.now();
     let received_at = Timestamp::from(now);
     // Oversized and I-JSON violations (a member named twice) are refusals with a report.
-    let verification = countersign_chain::verify_request(bytes, &state.trust.current().index, now)
-        .map_err(|e| {
+    let trust = state.trust.current();
+    // The version verified against is kept before any arrival names it.
+    if !trust.kept.load(std::sync::atomic::Ordering::Acquire) {
+        state
+            .store
+            .remember_trust(&trust.digest, &trust.canonical, received_at)
+            .await?;
+        trust.kept.store(true, std::sync::atomic::Ordering::Release);
+    }
+    let verification =
+        countersign_chain::verify_request(bytes, &trust.index, now).map_err(|e| {
             Failure::new(
                 ErrorCode::InvalidBody,
                 format!("the body is not valid JSON: {}", e.0),
@@ -110,6 +119,7 @@ pub(crate) async fn receive(
         parties,
         callback_url: request.callback.as_ref().map(|c| c.url.clone()),
         hop_jtis,
+        trust_digest: Some(trust.digest.clone()),
     };
 
     let rules = state.policy.tier(request.action.impact.tier);

@@ -16,6 +16,26 @@ use countersign_wire::{Party, TrustStore};
 pub(crate) struct LoadedTrust {
     pub(crate) store: TrustStore,
     pub(crate) index: TrustIndex,
+    /// RFC 8785 text of `store`, and its `sha256:` digest: the version each arrival names.
+    pub(crate) canonical: String,
+    pub(crate) digest: String,
+    /// Whether this version is kept in the store yet (`trust_versions`).
+    pub(crate) kept: std::sync::atomic::AtomicBool,
+}
+
+impl LoadedTrust {
+    fn new(store: TrustStore, index: TrustIndex) -> anyhow::Result<Self> {
+        let canonical = countersign_chain::digest::canonical_json(&serde_json::to_value(&store)?)
+            .context("the trust store has no canonical form")?;
+        let digest = countersign_chain::digest::sha256_digest(&canonical);
+        Ok(Self {
+            store,
+            index,
+            canonical: String::from_utf8(canonical)?,
+            digest,
+            kept: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
 }
 
 /// What was last read: a changed time or length means the file changed.
@@ -40,7 +60,7 @@ impl Trust {
         let (store, index) = load_trust(path)?;
         Ok(Trust {
             path: path.to_owned(),
-            current: RwLock::new(Arc::new(LoadedTrust { store, index })),
+            current: RwLock::new(Arc::new(LoadedTrust::new(store, index)?)),
             read: Mutex::new(read),
         })
     }
@@ -68,7 +88,7 @@ impl Trust {
             path = %self.path.display(),
             "trust store reloaded"
         );
-        *current = Arc::new(LoadedTrust { store, index });
+        *current = Arc::new(LoadedTrust::new(store, index)?);
         Ok(true)
     }
 

@@ -245,7 +245,10 @@ async fn admit_all(
                 .bind(admission.state.as_str())
                 .bind(new.received_at)
                 .bind(&new.workflow)
-                .bind(admission.event_detail());
+                .bind(arrival_detail(
+                    admission.event_detail(),
+                    new.trust_digest.as_deref(),
+                ));
         }
         // RETURNING order is unspecified in SQLite: match rows by request id.
         for row in query.fetch_all(&mut *tx).await? {
@@ -289,4 +292,18 @@ async fn admit_all(
             }
         })
         .collect()
+}
+
+/// The arrival event's detail: admission's (escalations), with the trust store version the
+/// chain was verified against.
+fn arrival_detail(admission: Option<String>, trust: Option<&str>) -> Option<String> {
+    let Some(trust) = trust else {
+        return admission;
+    };
+    let mut detail = admission
+        .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+        .filter(serde_json::Value::is_object)
+        .unwrap_or_else(|| serde_json::json!({}));
+    detail["trust"] = serde_json::Value::String(trust.to_owned());
+    Some(detail.to_string())
 }

@@ -78,6 +78,9 @@ pub struct NewRequest {
     pub callback_url: Option<String>,
     /// Hop jtis with their hop index, for replay detection.
     pub hop_jtis: Vec<(u32, String)>,
+    /// The trust store version the chain was verified against (see
+    /// [`Store::remember_trust`]); sealed with the arrival.
+    pub trust_digest: Option<String>,
 }
 
 /// Outcome of [`Store::admit`].
@@ -255,5 +258,31 @@ impl Store {
         }
         tx.commit().await?;
         Ok(events)
+    }
+}
+
+impl Store {
+    /// Keeps a trust store version (its RFC 8785 text, by digest), once.
+    pub async fn remember_trust(&self, digest: &str, body: &str, at: Timestamp) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO trust_versions (digest, body, first_used_at) VALUES (?, ?, ?)
+             ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(digest)
+        .bind(body)
+        .bind(at)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// A trust store version's text, by digest.
+    pub async fn trust_version(&self, digest: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT body FROM trust_versions WHERE digest = ?")
+                .bind(digest)
+                .fetch_optional(&self.read)
+                .await?,
+        )
     }
 }

@@ -196,6 +196,9 @@ pub struct DemoConnection {
     pub trust_path: String,
     /// The command that registers an agent's public key in it.
     pub trust_command: String,
+    /// Shell lines that run the Python example against this gateway: the environment, its
+    /// keys merged into the trust store, the run.
+    pub example_commands: String,
 }
 
 /// `settings`: the settings screen.

@@ -102,6 +102,7 @@ fn build_one(cast: &Cast, trust: &TrustIndex, i: usize) -> (BundleRecord, [Hash;
         report,
         decisions: Vec::new(),
         events: Vec::new(),
+        trust: None,
     };
     let jws = decide(
         &cast.member(REVIEWER).key,

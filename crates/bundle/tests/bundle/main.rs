@@ -354,3 +354,55 @@ fn the_writer_refuses_entries_that_are_not_in_the_log() {
         Err(BundleError::NotEmpty(_))
     ));
 }
+
+#[test]
+fn a_record_names_the_trust_store_version_its_arrival_entry_names_and_nothing_else() {
+    let fixture = Fixture::new(2);
+    let canonical = String::from_utf8(
+        countersign_chain::digest::canonical_json(
+            &serde_json::to_value(&fixture.identities).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The record claims a version its sealed arrival does not name: another set of keys
+    // could be slipped in that way.
+    let mut records = fixture.records.clone();
+    let mut writer =
+        countersign_bundle::BundleWriter::create(&dir.path().join("b"), Fixture::header()).unwrap();
+    let digest = writer.add_trust_version(&canonical).unwrap();
+    records[0].trust = Some(digest.clone());
+    for record in &records {
+        writer.add(record).unwrap();
+    }
+    let summary = writer
+        .finish(
+            countersign_bundle::LogEvidence {
+                signed_checkpoint: &fixture.checkpoint,
+                leaves: &fixture.leaves,
+            },
+            &fixture.identities,
+            &fixture.signer,
+        )
+        .unwrap();
+    assert!(
+        summary
+            .dir
+            .join(countersign_bundle::trust_version_file(&digest))
+            .exists()
+    );
+    let report = verify(&summary.dir);
+    let problems = all_problems(&report);
+    assert!(!report.ok);
+    assert!(
+        problems.contains("its arrival entry names None"),
+        "{problems}"
+    );
+    // Only that record fails; the other verifies against keys/identities.json as before.
+    assert_eq!(report.record_reports.iter().filter(|r| r.ok).count(), 1);
+    // A version that is not in RFC 8785 form is refused when writing.
+    let mut writer =
+        countersign_bundle::BundleWriter::create(&dir.path().join("c"), Fixture::header()).unwrap();
+    assert!(writer.add_trust_version("{ \"parties\": {} }").is_err());
+}

@@ -233,3 +233,89 @@ async fn a_receipt_changed_after_it_was_sealed_is_found() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_record_is_verified_against_the_trust_store_in_force_when_it_arrived() {
+    let mut gw = TestGateway::start().await;
+    gw.submit(&gw.scenario("refund-exception")).await;
+    let (status, _) = gw
+        .decide_as(
+            &gw.reviewer,
+            "refund-exception-t",
+            DecisionKind::Approve,
+            "ok by policy",
+        )
+        .await;
+    assert!((200..300).contains(&status), "{status}");
+    // Every agent's key rotated after the request arrived; the gateway reloads.
+    let text = std::fs::read_to_string(&gw.config.trust).unwrap();
+    let mut trust: countersign_wire::TrustStore = serde_json::from_str(&text).unwrap();
+    for party in trust.parties.values_mut() {
+        if party.kind == countersign_wire::PartyKind::Agent {
+            party.keys = vec![
+                countersign_chain::SigningKeyPair::generate()
+                    .public()
+                    .to_jwk(),
+            ];
+        }
+    }
+    std::fs::write(&gw.config.trust, serde_json::to_vec(&trust).unwrap()).unwrap();
+    assert!(gw.gateway.as_ref().unwrap().reload_trust().unwrap());
+    gw.submit(&gw.scenario("supplier-payment")).await;
+    gw.run_workers().await;
+    gw.stop().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bundle");
+    let export = std::process::Command::new(env!("CARGO_BIN_EXE_countersign-gateway"))
+        .args(["export", "--format", "bundle", "--audience", AUDIENCE])
+        .arg("--out")
+        .arg(&out)
+        .arg("--database")
+        .arg(&gw.config.database)
+        .arg("--trust")
+        .arg(&gw.config.trust)
+        .arg("--key")
+        .arg(&gw.config.key)
+        .output()
+        .unwrap();
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    // Two versions: the one the first request arrived under, and the rotated one.
+    let versions = std::fs::read_dir(out.join("keys/trust")).unwrap().count();
+    assert_eq!(versions, 2);
+    let report = countersign_bundle::verify_bundle(&out, Some(&verifier(&gw))).unwrap();
+    assert!(report.ok, "{report:?}");
+    let records = std::fs::read_to_string(out.join("records.jsonl")).unwrap();
+    let trusts: std::collections::HashSet<String> = records
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["trust"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        trusts.len(),
+        2,
+        "each record names the version it arrived under"
+    );
+    // Verified against today's keys instead (what the bundle did before versions were kept),
+    // the old record would fail: the rotation is what the versions protect it from.
+    let current = countersign_chain::TrustIndex::from_store(&trust).unwrap();
+    let old: serde_json::Value = records
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["request_id"] == "refund-exception-t")
+        .unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339(old["received_at"].as_str().unwrap()).unwrap();
+    let again = countersign_chain::verify_value(&old["request"], &current, at.with_timezone(&Utc));
+    assert!(
+        !again.report.findings.is_empty(),
+        "rotated keys do not verify the old chain"
+    );
+}

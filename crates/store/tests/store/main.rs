@@ -41,6 +41,7 @@ fn new_request(id: &str, digest: &str, jtis: &[&str]) -> NewRequest {
             .enumerate()
             .map(|(i, j)| (i as u32, j.to_string()))
             .collect(),
+        trust_digest: None,
     }
 }
 
