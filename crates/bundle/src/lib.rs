@@ -9,6 +9,8 @@
 //! records.jsonl        one BundleRecord per line (JCS): request as submitted, report, decision JWSs, audit entries
 //! audit/checkpoint     the signed C2SP checkpoint every entry is proven against
 //! audit/proof.json     batch inclusion proof (see `proof`)
+//! audit/enrolments.jsonl the sealed enrolment entries of every reviewer the bundle names, as
+//!                      BundleEvent lines (JCS), proven with the records' entries
 //! audit/leaf-hashes    every leaf hash of the tree up to the checkpoint, base64, one per line:
 //!                      what proves the log consistent with a checkpoint the auditor kept
 //! keys/log.vkey        the log's verifier key (name+id+key)
@@ -53,6 +55,8 @@ pub mod files {
     pub const CHECKPOINT: &str = "audit/checkpoint";
     /// The batch inclusion proof.
     pub const PROOF: &str = "audit/proof.json";
+    /// The reviewers' sealed enrolment entries.
+    pub const ENROLMENTS: &str = "audit/enrolments.jsonl";
     /// Every leaf hash up to the checkpoint's size.
     pub const LEAF_HASHES: &str = "audit/leaf-hashes";
     /// The log's verifier key.

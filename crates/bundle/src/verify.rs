@@ -104,7 +104,58 @@ struct Context<'a> {
     trust: &'a TrustIndex,
     /// Trust store versions by `sha256:` digest (`keys/trust/`).
     versions: &'a BTreeMap<String, TrustIndex>,
+    /// Per reviewer, the key ids their proven enrolment entries name (`None`: the bundle
+    /// has no enrolments file, reported once for the bundle).
+    enrolled: Option<&'a Enrolled>,
     audience: &'a str,
+}
+
+/// Reviewer identity → key ids their enrolment entries name.
+type Enrolled = BTreeMap<String, BTreeSet<String>>;
+
+/// `audit/enrolments.jsonl`: the enrolled keys, and the entries' leaves for the proof.
+fn read_enrolments(bytes: &[u8], problems: &mut Vec<String>) -> (Enrolled, Vec<(u64, Hash)>) {
+    let mut enrolled = Enrolled::new();
+    let mut leaves = Vec::new();
+    let text = String::from_utf8_lossy(bytes);
+    for (n, line) in text.lines().enumerate() {
+        let event: crate::BundleEvent = match serde_json::from_str(line) {
+            Ok(event) => event,
+            Err(e) => {
+                problems.push(format!("{} line {}: {e}", files::ENROLMENTS, n + 1));
+                continue;
+            }
+        };
+        leaves.push((event.index, leaf_hash(event.entry.as_bytes())));
+        let entry: Value = serde_json::from_str(&event.entry).unwrap_or(Value::Null);
+        if entry.get("kind").and_then(Value::as_str) != Some("reviewer_enrolled") {
+            problems.push(format!(
+                "{} line {}: not an enrolment entry",
+                files::ENROLMENTS,
+                n + 1
+            ));
+            continue;
+        }
+        let Some(identity) = entry.pointer("/detail/identity").and_then(Value::as_str) else {
+            problems.push(format!(
+                "{} line {}: names no identity",
+                files::ENROLMENTS,
+                n + 1
+            ));
+            continue;
+        };
+        let kids = entry
+            .pointer("/detail/keys")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| k.get("kid").and_then(Value::as_str).map(str::to_owned));
+        enrolled
+            .entry(identity.to_owned())
+            .or_default()
+            .extend(kids);
+    }
+    (enrolled, leaves)
 }
 
 /// The trust store versions the bundle carries: each file's name is the digest of its bytes,
@@ -318,9 +369,20 @@ pub fn verify_bundle_with(
         .map(|m| m.audience.as_str())
         .unwrap_or_default();
     let versions = trust_versions(&contents, &mut problems);
+    let (enrolled, enrolment_leaves) = if listed.contains_key(files::ENROLMENTS) {
+        let (enrolled, leaves) = read_enrolments(file(files::ENROLMENTS), &mut problems);
+        (Some(enrolled), leaves)
+    } else {
+        problems.push(format!(
+            "the bundle has no {}: nothing proves the deciders' keys were enrolled",
+            files::ENROLMENTS
+        ));
+        (None, Vec::new())
+    };
     let context = Context {
         trust: &trust,
         versions: &versions,
+        enrolled: enrolled.as_ref(),
         audience,
     };
     let records_bytes = file(files::RECORDS);
@@ -358,6 +420,11 @@ pub fn verify_bundle_with(
     });
 
     let mut entries: BTreeMap<u64, Hash> = BTreeMap::new();
+    for (index, leaf) in enrolment_leaves {
+        if entries.insert(index, leaf).is_some() {
+            problems.push(format!("enrolment entry {index} appears twice"));
+        }
+    }
     let mut record_reports = Vec::with_capacity(checked.len());
     let mut ids = HashSet::new();
     for (mut report, leaves) in checked {
@@ -750,6 +817,15 @@ fn check_decision(
         return Err(format!(
             "issued by {} but signed with {owner}'s key",
             claims.iss
+        ));
+    }
+    if let Some(enrolled) = context.enrolled
+        && !enrolled
+            .get(owner)
+            .is_some_and(|kids| kids.contains(&verified.kid))
+    {
+        return Err(format!(
+            "signed with a key of {owner} whose enrolment is not a proven audit entry"
         ));
     }
     if claims.aud != context.audience {

@@ -16,7 +16,8 @@ use sha2::{Digest as _, Sha256};
 use crate::proof::prove;
 use crate::trust_version_file;
 use crate::{
-    BundleError, BundleRecord, Creator, FORMAT, LogRef, Manifest, files, io, manifest_note_text,
+    BundleError, BundleEvent, BundleRecord, Creator, FORMAT, LogRef, Manifest, files, io,
+    manifest_note_text,
 };
 
 /// What the manifest says about who made the bundle, for whom.
@@ -61,6 +62,7 @@ pub struct BundleWriter {
     count: u64,
     entries: BTreeMap<u64, Hash>,
     trust_versions: BTreeMap<String, String>,
+    enrolments: Vec<BundleEvent>,
 }
 
 fn jcs<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, BundleError> {
@@ -96,6 +98,7 @@ impl BundleWriter {
             count: 0,
             entries: BTreeMap::new(),
             trust_versions: BTreeMap::new(),
+            enrolments: Vec::new(),
         })
     }
 
@@ -113,6 +116,20 @@ impl BundleWriter {
         self.trust_versions
             .insert(digest.clone(), canonical.to_owned());
         Ok(digest)
+    }
+
+    /// Adds the sealed enrolment entry of a reviewer (kind `reviewer_enrolled`), proven with
+    /// the records' entries: what shows a decider's key was enrolled before it decided.
+    pub fn add_enrolment(&mut self, event: BundleEvent) -> Result<(), BundleError> {
+        let leaf = leaf_hash(event.entry.as_bytes());
+        if self.entries.insert(event.index, leaf).is_some() {
+            return Err(BundleError::Inconsistent(format!(
+                "entry {} is added twice",
+                event.index
+            )));
+        }
+        self.enrolments.push(event);
+        Ok(())
     }
 
     /// Appends a record; returns how many are written so far (for progress).
@@ -185,7 +202,14 @@ impl BundleWriter {
             leaf_hashes.push_str(&STANDARD.encode(leaf));
             leaf_hashes.push('\n');
         }
-        let written: [(&str, Vec<u8>); 5] = [
+        let mut enrolments = Vec::new();
+        self.enrolments.sort_by_key(|e| e.index);
+        for event in &self.enrolments {
+            enrolments.extend(jcs(event)?);
+            enrolments.push(b'\n');
+        }
+        let written: [(&str, Vec<u8>); 6] = [
+            (files::ENROLMENTS, enrolments),
             (files::CHECKPOINT, log.signed_checkpoint.as_bytes().to_vec()),
             (files::LEAF_HASHES, leaf_hashes.into_bytes()),
             (files::PROOF, jcs(&proof)?),

@@ -129,6 +129,12 @@ pub async fn write_bundle(
             },
         },
     )?;
+    for (index, entry) in source.store.enrolment_entries(i64::try_from(size)?).await? {
+        writer.add_enrolment(BundleEvent {
+            index: u64::try_from(index)?,
+            entry,
+        })?;
+    }
     let mut versions = std::collections::HashSet::new();
     for review in reviews {
         let record = bundle_record(review, size)?;

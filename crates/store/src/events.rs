@@ -82,7 +82,7 @@ impl Store {
     /// without a request id are only in the audit log).
     pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<GatewayEvent>> {
         sqlx::query(
-            "SELECT id, kind, request_id, state, at FROM events WHERE id > ? AND kind != 'records_exported' AND request_id NOT LIKE 'intake-refusal:%' ORDER BY id LIMIT ?",
+            "SELECT id, kind, request_id, state, at FROM events WHERE id > ? AND kind NOT IN ('records_exported', 'reviewer_enrolled') AND request_id NOT LIKE 'intake-refusal:%' ORDER BY id LIMIT ?",
         )
         .bind(after)
         .bind(limit)

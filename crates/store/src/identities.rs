@@ -1,11 +1,15 @@
 //! Who may call: workflow credentials, enrolled reviewers and their keys, console token jtis.
 
+use countersign_wire::api::EventKind;
 use countersign_wire::{Jwk, Role, Tier, Timestamp};
 
 use crate::Store;
 use crate::error::{Result, corrupt};
 use crate::rows::Column as _;
 use crate::rows::parse_tier;
+
+/// The `request_id` of an enrolment event: this, then the reviewer's identity.
+pub const ENROLMENT_PREFIX: &str = "enrolment:";
 
 /// An enrolled reviewer as stored.
 #[derive(Clone, Debug)]
@@ -73,8 +77,46 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        // The enrolment is an audit event, with the keys: a bundle then proves that every
+        // key a decision was signed with was enrolled for its reviewer.
+        let keys: Vec<serde_json::Value> = reviewer
+            .keys
+            .iter()
+            .zip(kids)
+            .map(|(jwk, kid)| serde_json::json!({ "kid": kid, "jwk": jwk }))
+            .collect();
+        let detail = serde_json::json!({
+            "identity": reviewer.identity,
+            "display_name": reviewer.display_name,
+            "roles": reviewer.roles,
+            "tiers": tiers,
+            "keys": keys,
+        });
+        sqlx::query(
+            "INSERT INTO events (kind, request_id, state, at, actor, detail) VALUES (?, ?, 'none', ?, NULL, ?)",
+        )
+        .bind(EventKind::ReviewerEnrolled.as_str())
+        .bind(format!("{ENROLMENT_PREFIX}{}", reviewer.identity))
+        .bind(at)
+        .bind(detail.to_string())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Sealed enrolment entries below leaf `size`: (leaf index, the exact bytes hashed).
+    pub async fn enrolment_entries(&self, size: i64) -> Result<Vec<(i64, String)>> {
+        sqlx::query(
+            "SELECT seq, entry FROM audit_entries
+             WHERE seq < ? AND json_extract(entry, '$.kind') = 'reviewer_enrolled' ORDER BY seq",
+        )
+        .bind(size)
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|row| Ok((row.col("seq")?, row.col("entry")?)))
+        .collect()
     }
 
     /// The reviewer who enrolled the key `kid`, with all their keys.

@@ -47,7 +47,7 @@ pub use console::{ConsoleCache, SignedDecision};
 pub use decisions::{DecisionWrite, NewDecision, ReceiptWrite};
 pub use error::StoreError;
 pub use export::{Selection, StoredReview};
-pub use identities::ReviewerRow;
+pub use identities::{ENROLMENT_PREFIX, ReviewerRow};
 pub use notes::NoteWrite;
 pub use outbox::{Delivery, DeliveryChannel};
 pub use requests::{AdmitOutcome, NewRequest, StoredRequest};

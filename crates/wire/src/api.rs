@@ -430,6 +430,9 @@ pub enum EventKind {
     RecordsExported,
     /// The requesting workflow sent a note while the request waited (see [`RequesterNote`]).
     RequesterNote,
+    /// A reviewer and their keys were enrolled (or keys added): audit only, not sent to
+    /// consoles; `request_id` is `enrolment:<identity>`.
+    ReviewerEnrolled,
 }
 
 impl EventKind {
@@ -449,6 +452,7 @@ impl EventKind {
             EventKind::DecisionDelivered => "decision_delivered",
             EventKind::RecordsExported => "records_exported",
             EventKind::RequesterNote => "requester_note",
+            EventKind::ReviewerEnrolled => "reviewer_enrolled",
         }
     }
 }

@@ -21,7 +21,11 @@ pub const ORIGIN: &str = "bundle-test-gateway/audit";
 pub const REVIEWER: &str = "user:rita";
 pub const OTHER_REVIEWER: &str = "user:sam";
 
+/// Leaves 0 and 1 enrol the two reviewers; records' entries follow.
+pub const ENROLMENTS: usize = 2;
+
 pub struct Fixture {
+    pub enrolments: Vec<BundleEvent>,
     pub cast: Cast,
     pub identities: TrustStore,
     pub signer: NoteSigner,
@@ -112,16 +116,17 @@ fn build_one(cast: &Cast, trust: &TrustIndex, i: usize) -> (BundleRecord, [Hash;
         &format!("d-{i}"),
     );
     let digest = record.report.request_digest.clone().unwrap();
-    let added = entry(3 * i, "request_added", &request_id, "pending", &digest);
+    let base = ENROLMENTS + 3 * i;
+    let added = entry(base, "request_added", &request_id, "pending", &digest);
     let other = entry(
-        3 * i + 1,
+        base + 1,
         "request_added",
         &format!("elsewhere-{i}"),
         "pending",
         "sha256:00",
     );
     let decided = entry(
-        3 * i + 2,
+        base + 2,
         "request_decided",
         &request_id,
         "approved",
@@ -135,11 +140,11 @@ fn build_one(cast: &Cast, trust: &TrustIndex, i: usize) -> (BundleRecord, [Hash;
     record.decisions.push(jws);
     record.events = vec![
         BundleEvent {
-            index: 3 * i as u64,
+            index: base as u64,
             entry: added,
         },
         BundleEvent {
-            index: 3 * i as u64 + 2,
+            index: base as u64 + 2,
             entry: decided,
         },
     ];
@@ -174,7 +179,25 @@ impl Fixture {
                 .collect()
         });
         let mut records = Vec::with_capacity(count);
-        let mut leaves = Vec::with_capacity(3 * count + 1);
+        let mut leaves = Vec::with_capacity(ENROLMENTS + 3 * count + 1);
+        let enrolments: Vec<BundleEvent> = [REVIEWER, OTHER_REVIEWER]
+            .iter()
+            .enumerate()
+            .map(|(index, who)| {
+                let key = &cast.member(who).key;
+                let value = json!({
+                    "v": 1, "event_id": index, "kind": "reviewer_enrolled",
+                    "request_id": format!("enrolment:{who}"), "state": "none",
+                    "at": "2026-11-22T08:00:00.000Z", "actor": null, "subject_digest": null,
+                    "detail": {"identity": who, "keys": [{"kid": key.public().thumbprint(), "jwk": key.public().to_jwk()}]},
+                });
+                BundleEvent {
+                    index: index as u64,
+                    entry: String::from_utf8(canonical_json(&value).unwrap()).unwrap(),
+                }
+            })
+            .collect();
+        leaves.extend(enrolments.iter().map(|e| leaf_hash(e.entry.as_bytes())));
         for (record, three) in built {
             records.push(record);
             leaves.extend(three);
@@ -187,6 +210,7 @@ impl Fixture {
             .body();
         let checkpoint = signer.sign(&body).unwrap();
         Fixture {
+            enrolments,
             cast,
             identities,
             signer,
@@ -214,6 +238,9 @@ impl Fixture {
         records: &[BundleRecord],
     ) -> Result<BundleSummary, countersign_bundle::BundleError> {
         let mut writer = BundleWriter::create(dir, Fixture::header())?;
+        for enrolment in &self.enrolments {
+            writer.add_enrolment(enrolment.clone())?;
+        }
         for record in records {
             writer.add(record)?;
         }

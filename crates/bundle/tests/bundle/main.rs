@@ -58,12 +58,13 @@ fn a_bundle_verifies_offline_record_by_record() {
     let fixture = Fixture::new(5);
     let dir = tempfile::tempdir().unwrap();
     let summary = fixture.write(&dir.path().join("b"));
-    assert_eq!((summary.records, summary.events), (5, 10));
+    // Two entries per record, and the two reviewers' enrolments.
+    assert_eq!((summary.records, summary.events), (5, 12));
     let report = verify(&summary.dir);
     assert!(report.ok, "{}", all_problems(&report));
     assert_eq!(report.records, 5);
-    assert_eq!(report.events, 10);
-    assert_eq!(report.checkpoint_size, 16);
+    assert_eq!(report.events, 12);
+    assert_eq!(report.checkpoint_size, 18);
     assert!(
         report
             .record_reports
@@ -372,6 +373,9 @@ fn a_record_names_the_trust_store_version_its_arrival_entry_names_and_nothing_el
     let mut writer =
         countersign_bundle::BundleWriter::create(&dir.path().join("b"), Fixture::header()).unwrap();
     let digest = writer.add_trust_version(&canonical).unwrap();
+    for enrolment in &fixture.enrolments {
+        writer.add_enrolment(enrolment.clone()).unwrap();
+    }
     records[0].trust = Some(digest.clone());
     for record in &records {
         writer.add(record).unwrap();
@@ -405,4 +409,37 @@ fn a_record_names_the_trust_store_version_its_arrival_entry_names_and_nothing_el
     let mut writer =
         countersign_bundle::BundleWriter::create(&dir.path().join("c"), Fixture::header()).unwrap();
     assert!(writer.add_trust_version("{ \"parties\": {} }").is_err());
+}
+
+#[test]
+fn a_decision_by_a_key_whose_enrolment_is_not_proven_fails() {
+    let fixture = Fixture::new(2);
+    let dir = tempfile::tempdir().unwrap();
+    // Written without the enrolment entries: the keys are in keys/identities.json, but no
+    // proven entry shows they were enrolled.
+    let mut writer =
+        countersign_bundle::BundleWriter::create(&dir.path().join("b"), Fixture::header()).unwrap();
+    for record in &fixture.records {
+        writer.add(record).unwrap();
+    }
+    let summary = writer
+        .finish(
+            countersign_bundle::LogEvidence {
+                signed_checkpoint: &fixture.checkpoint,
+                leaves: &fixture.leaves,
+            },
+            &fixture.identities,
+            &fixture.signer,
+        )
+        .unwrap();
+    let report = verify(&summary.dir);
+    assert!(!report.ok);
+    assert!(
+        report.record_reports.iter().all(|r| r
+            .problems
+            .iter()
+            .any(|p| p.contains("whose enrolment is not a proven audit entry"))),
+        "{}",
+        all_problems(&report)
+    );
 }

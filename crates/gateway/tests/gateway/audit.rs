@@ -29,10 +29,11 @@ async fn busy_gateway() -> TestGateway {
     );
     gw.post_decision(&gw.reviewer, &record.request_id, &jws)
         .await;
-    // request_added ×2, request_refused, request_decided: sealed now, checkpointed at 4.
+    // Five enrolments (the test gateway's people), then request_added ×2, request_refused,
+    // request_decided: sealed now, checkpointed at 9.
     gw.run_workers().await;
     let note = text(&gw, "/v1/audit/checkpoint").await;
-    assert_eq!(note.lines().nth(1), Some("4"), "{note}");
+    assert_eq!(note.lines().nth(1), Some("9"), "{note}");
     gw.stop().await;
     gw
 }
@@ -95,7 +96,7 @@ async fn every_event_is_sealed_under_a_signed_checkpoint_that_anyone_can_check()
     let opened = open_note(&note, std::slice::from_ref(&verifier)).unwrap();
     let checkpoint = Checkpoint::parse(opened.text()).unwrap();
     assert_eq!(checkpoint.origin(), "test-gateway/audit");
-    assert_eq!(checkpoint.size(), 4);
+    assert_eq!(checkpoint.size(), 9);
     gw.stop().await;
     assert_eq!(
         problems(&gw.config.database, &verifier, gw.clock_now()).await,
@@ -151,7 +152,7 @@ async fn changing_or_removing_anything_sealed_is_found() {
             "no signed checkpoint covers them",
         ),
         (
-            "UPDATE audit_entries SET entry = replace(entry, 'request_added', 'request_refused') WHERE seq = 0",
+            "UPDATE audit_entries SET entry = replace(entry, 'request_added', 'request_refused') WHERE seq = 5",
             "does not match its leaf hash",
         ),
         (
@@ -159,12 +160,12 @@ async fn changing_or_removing_anything_sealed_is_found() {
             "is not in the log",
         ),
         (
-            "DELETE FROM audit_entries WHERE seq = 3",
-            "covers 4 entries; 3 are stored",
+            "DELETE FROM audit_entries WHERE seq = 8",
+            "covers 9 entries; 8 are stored",
         ),
         (
-            "UPDATE audit_checkpoints SET note = replace(note, char(10) || '4' || char(10), char(10) || '3' || char(10))",
-            "checkpoint of size 4",
+            "UPDATE audit_checkpoints SET note = replace(note, char(10) || '9' || char(10), char(10) || '8' || char(10))",
+            "checkpoint of size 9",
         ),
     ];
     for (sql, expected) in cases {

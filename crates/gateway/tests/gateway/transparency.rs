@@ -135,7 +135,8 @@ async fn the_log_is_served_as_tiles_an_independent_client_verifies_with_witness_
     submit_many(&gw, 20).await;
     gw.run_workers().await;
     let kept = text(&gw, "/v1/audit/checkpoint").await;
-    assert_eq!(kept.lines().nth(1), Some("20"), "{kept}");
+    // The test gateway's five enrolments come first.
+    assert_eq!(kept.lines().nth(1), Some("25"), "{kept}");
     assert!(
         kept.contains("\u{2014} witness.test/w1 "),
         "cosigned: {kept}"
@@ -150,7 +151,7 @@ async fn the_log_is_served_as_tiles_an_independent_client_verifies_with_witness_
     )
     .await
     .unwrap();
-    assert_eq!(out["size"], 300, "{out}");
+    assert_eq!(out["size"], 305, "{out}");
     for check in [
         "root_matches",
         "entries_match",
@@ -220,7 +221,7 @@ async fn the_log_is_served_as_tiles_an_independent_client_verifies_with_witness_
     assert!(good.problems.is_empty(), "{:?}", good.problems);
     assert_eq!(
         (good.since_size, good.witnessed_by.clone()),
-        (Some(20), vec!["witness.test/w1".to_owned()])
+        (Some(25), vec!["witness.test/w1".to_owned()])
     );
     let strict = verify_log(
         &store,
@@ -338,7 +339,7 @@ async fn a_rollback_or_a_fork_resealed_with_the_genuine_key_is_caught_by_since_a
         .await;
     assert!((200..300).contains(&status), "{status}");
     gw.run_workers().await;
-    // The auditor's client remembers this checkpoint (7 entries).
+    // The auditor's client remembers this checkpoint (5 enrolments, 7 request entries).
     let state = dir.path().join("auditor/checkpoint");
     // Run off the runtime's thread: the gateway it calls is served by this runtime.
     let check_log = |gw: &TestGateway| {
@@ -363,7 +364,7 @@ async fn a_rollback_or_a_fork_resealed_with_the_genuine_key_is_caught_by_since_a
         String::from_utf8_lossy(&first.stdout)
     );
     let kept = std::fs::read_to_string(&state).unwrap();
-    assert_eq!(kept.lines().nth(1), Some("7"), "{kept}");
+    assert_eq!(kept.lines().nth(1), Some("12"), "{kept}");
     gw.stop().await;
     let verifier = log_verifier(&log_key_path(&gw.config.key), &log_origin(AUDIENCE)).unwrap();
 
@@ -439,7 +440,7 @@ async fn a_rollback_or_a_fork_resealed_with_the_genuine_key_is_caught_by_since_a
     assert!(report.ok, "{report:?}");
     assert_eq!(
         (report.since_size, report.witnessed_by.clone()),
-        (Some(7), vec!["witness.test/w1".to_owned()])
+        (Some(12), vec!["witness.test/w1".to_owned()])
     );
 
     // Served by a gateway, the forked log: the witness refuses to cosign it (422), and the
@@ -472,6 +473,6 @@ async fn a_rollback_or_a_fork_resealed_with_the_genuine_key_is_caught_by_since_a
     let held: Vec<_> = std::fs::read_dir(&w1.state).unwrap().collect();
     assert_eq!(held.len(), 1);
     let held = std::fs::read_to_string(held[0].as_ref().unwrap().path()).unwrap();
-    assert_eq!(held.lines().nth(1), Some("7"), "{held}");
+    assert_eq!(held.lines().nth(1), Some("12"), "{held}");
     gw.config.database = genuine_db;
 }
