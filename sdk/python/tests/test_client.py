@@ -90,6 +90,70 @@ def test_wait_runs_out_open_and_resumes_from_the_id_alone(gateway: Gateway, part
         assert later.verify(outcome, request).approved
 
 
+def _waits(requests: list[httpx.Request]) -> list[str]:
+    return [r.url.params["wait"] for r in requests if r.url.path.endswith("/decision")]
+
+
+@pytest.mark.parametrize("timeout, waits", [(0.9, ["1"]), (0.2, ["1"]), (0, ["0"])])
+def test_wait_with_under_a_second_left_long_polls_once(gateway: Gateway, parties: Parties,
+                                                       timeout: float, waits: list[str]) -> None:
+    """The time left rounds up: one long-poll of a second, never `wait=0` back to back."""
+    request = parties.payment()
+    sent: list[httpx.Request] = []
+    with httpx.Client(event_hooks={"request": [sent.append]}) as http, gateway.client(http=http) as c:
+        c.submit(request)
+        started = time.monotonic()
+        outcome = c.wait(request, timeout=timeout)
+    assert outcome.state == RequestState.PENDING
+    assert _waits(sent) == waits
+    assert time.monotonic() - started >= (0.9 if waits == ["1"] else 0)
+
+
+def test_async_wait_with_under_a_second_left_long_polls_once(gateway: Gateway, parties: Parties) -> None:
+    request = parties.payment()
+    sent: list[httpx.Request] = []
+
+    async def record(r: httpx.Request) -> None:
+        sent.append(r)
+
+    async def flow() -> DecisionOutcome:
+        async with httpx.AsyncClient(event_hooks={"request": [record]}) as http:
+            async with AsyncClient(gateway.url, gateway.token, audience=AUDIENCE, http=http) as c:
+                await c.submit(request)
+                return await c.wait(request, timeout=0.9)
+
+    assert asyncio.run(flow()).state == RequestState.PENDING
+    assert _waits(sent) == ["1"]
+
+
+def test_wait_never_spins_on_a_gateway_that_answers_at_once(parties: Parties) -> None:
+    """A gateway answering open at once (as one that is stopping does) is asked about once a
+    second, not in a loop."""
+    request = parties.payment()
+    sent: list[httpx.Request] = []
+
+    def at_once(req: httpx.Request) -> httpx.Response:
+        sent.append(req)
+        return httpx.Response(200, json={"request_id": request.request_id, "state": "pending"})
+
+    with Client("http://gateway.invalid", "cswf_x", audience=AUDIENCE,
+                http=httpx.Client(transport=httpx.MockTransport(at_once))) as c:
+        started = time.monotonic()
+        assert c.wait(request, timeout=2.5).state == RequestState.PENDING
+        assert time.monotonic() - started >= 2.5
+    assert 3 <= len(sent) <= 5, _waits(sent)
+    assert all(w != "0" for w in _waits(sent)[:-1])
+
+    async def flow() -> DecisionOutcome:
+        async with AsyncClient("http://gateway.invalid", "cswf_x", audience=AUDIENCE,
+                               http=httpx.AsyncClient(transport=httpx.MockTransport(at_once))) as c:
+            return await c.wait(request, timeout=1.5)
+
+    sent.clear()
+    assert asyncio.run(flow()).state == RequestState.PENDING
+    assert 2 <= len(sent) <= 4, _waits(sent)
+
+
 def test_a_forged_hop_is_refused_with_the_report(parties: Parties, client: Client) -> None:
     chain = parties.grant()
     intruder = KeyPair.generate()

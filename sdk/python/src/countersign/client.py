@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from typing import Any, Callable, Mapping, Optional, TypeVar, Union
 from urllib.parse import quote
@@ -195,6 +196,40 @@ class _Core:
         """The request id of a request, or the id itself."""
         return request.request_id if isinstance(request, DelegationRequest) else request
 
+    # -- waiting ------------------------------------------------------------------------------
+
+    @staticmethod
+    def deadline_of(timeout: Optional[float]) -> Optional[float]:
+        """The `time.monotonic()` at which a wait of `timeout` seconds ends (None: never)."""
+        return None if timeout is None else time.monotonic() + timeout
+
+    @staticmethod
+    def wait_seconds(deadline: Optional[float], poll: int) -> int:
+        """The `wait` of the next long-poll: the whole seconds left, rounded up, at least 1
+        and at most `poll` and `MAX_WAIT_SECONDS`; 0 (ask once, do not hold) only when the
+        deadline has already passed."""
+        if deadline is None:
+            return max(1, min(poll, MAX_WAIT_SECONDS))
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return 0
+        return max(1, min(poll, MAX_WAIT_SECONDS, math.ceil(left)))
+
+    @staticmethod
+    def done_waiting(outcome: DecisionOutcome, deadline: Optional[float]) -> bool:
+        """Whether a wait ends with `outcome`: settled, or the deadline has passed."""
+        return not outcome.state.is_open or (deadline is not None and time.monotonic() >= deadline)
+
+    @staticmethod
+    def pause_after(started: float, deadline: Optional[float]) -> float:
+        """Seconds to pause before the next long-poll, so that a gateway answering at once
+        (stopping, say) is asked at most once a second, never past the deadline."""
+        now = time.monotonic()
+        pause = started + 1 - now
+        if deadline is not None:
+            pause = min(pause, deadline - now)
+        return max(0.0, pause)
+
 
 def _network(e: httpx.HTTPError) -> NetworkError:
     return NetworkError(f"{type(e).__name__}: {e}")
@@ -251,18 +286,20 @@ class Client(_Core):
              poll: int = 55) -> DecisionOutcome:
         """Long-polls until the request is settled or `timeout` seconds pass (None: no limit);
         returns the outcome (still open if the time ran out; not verified: see `verify()`).
-        Each long-poll lasts at most `poll` seconds (capped at `MAX_WAIT_SECONDS`). Stateless,
-        so it can be resumed after a restart with the request id alone."""
+        Each long-poll asks the gateway to hold for the time left rounded up to whole seconds,
+        at least 1 and at most `poll` (capped at `MAX_WAIT_SECONDS`), so the wait may overrun
+        `timeout` by under a second; a `timeout` of 0 asks once. Long-polls start at most once
+        a second. Stateless, so it can be resumed after a restart with the request id alone."""
         request_id = self.request_id_of(request)
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = self.deadline_of(timeout)
         while True:
-            left = MAX_WAIT_SECONDS if deadline is None else deadline - time.monotonic()
-            wait = max(0, min(poll, MAX_WAIT_SECONDS, int(left)))
+            started, wait = time.monotonic(), self.wait_seconds(deadline, poll)
             response = self._send("GET", f"/v1/requests/{_path(request_id)}/decision",
                                   params={"wait": wait}, timeout=wait + self.timeout)
             outcome = self.outcome(request_id, self.check(response, (200,)))
-            if not outcome.state.is_open or (deadline is not None and time.monotonic() >= deadline):
+            if self.done_waiting(outcome, deadline):
                 return outcome
+            time.sleep(self.pause_after(started, deadline))
 
     def keys(self, *, refresh: bool = False) -> KeySet:
         """The gateway's published decision keys (fetched once; `refresh` fetches again,
@@ -387,15 +424,15 @@ class AsyncClient(_Core):
                    poll: int = 55) -> DecisionOutcome:
         """As `Client.wait()`."""
         request_id = self.request_id_of(request)
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = self.deadline_of(timeout)
         while True:
-            left = MAX_WAIT_SECONDS if deadline is None else deadline - time.monotonic()
-            wait = max(0, min(poll, MAX_WAIT_SECONDS, int(left)))
+            started, wait = time.monotonic(), self.wait_seconds(deadline, poll)
             response = await self._send("GET", f"/v1/requests/{_path(request_id)}/decision",
                                         params={"wait": wait}, timeout=wait + self.timeout)
             outcome = self.outcome(request_id, self.check(response, (200,)))
-            if not outcome.state.is_open or (deadline is not None and time.monotonic() >= deadline):
+            if self.done_waiting(outcome, deadline):
                 return outcome
+            await asyncio.sleep(self.pause_after(started, deadline))
 
     async def keys(self, *, refresh: bool = False) -> KeySet:
         """As `Client.keys()`."""
