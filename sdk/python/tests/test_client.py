@@ -20,7 +20,8 @@ from countersign import (
     KeyPair, NetworkError, ProtocolError, RequestState, WebhookVerificationError, sign_hop,
     verify_decision,
 )
-from countersign.decision import KeySet
+from countersign.client import WEBHOOK_KEYS_PATH
+from countersign.decision import KeySet, verify_webhook
 from countersign.digest import sha256_digest
 from countersign.models import DecisionOutcome
 
@@ -408,3 +409,46 @@ def test_a_decision_signed_by_the_consoles_rust_code_verifies_and_a_mismatched_o
     other = parties.payment(amount="311.00")
     with pytest.raises(DecisionVerificationError):
         verify_decision(jws, client.keys(), audience=AUDIENCE, subject=other.subject)
+
+
+# -- webhooks signed here, with the gateway's webhook keys served by a stand-in --------------------
+
+
+class _WebhookKeys:
+    """Serves `WEBHOOK_KEYS_PATH` from `keys` (rotate by changing it), counting fetches."""
+
+    def __init__(self, *keys: KeyPair) -> None:
+        self.keys, self.fetches = list(keys), 0
+
+    def __call__(self, req: httpx.Request) -> httpx.Response:
+        assert req.url.path == WEBHOOK_KEYS_PATH, req.url.path
+        self.fetches += 1
+        return httpx.Response(200, json={"keys": [k.jwk() for k in self.keys]})
+
+
+def _delivery(key: KeyPair, request_id: str, state: str, **extra: Any) -> tuple[bytes, dict[str, str]]:
+    """A webhook delivery as the gateway would send it, signed with `key`."""
+    delivery_id = f"{request_id}:{state}"
+    body = json.dumps({"delivery_id": delivery_id, "request_id": request_id, "state": state, **extra}).encode()
+    signature = key.sign_jws("countersign-webhook+jwt", {"iss": AUDIENCE, "iat": int(time.time()),
+                                                         "body_digest": sha256_digest(body),
+                                                         "delivery_id": delivery_id})
+    return body, {"Countersign-Signature": signature, "Idempotency-Key": delivery_id}
+
+
+@pytest.mark.parametrize("state", ["approved", "rejected"])
+def test_a_settled_webhook_without_its_decision_is_not_to_be_trusted(parties: Parties, state: str) -> None:
+    gateway_key, request = KeyPair.generate(), parties.payment()
+    body, headers = _delivery(gateway_key, request.request_id, state)
+    with Client("http://gateway.invalid", "cswf_x", audience=AUDIENCE,
+                http=httpx.Client(transport=httpx.MockTransport(_WebhookKeys(gateway_key)))) as c:
+        with pytest.raises(WebhookVerificationError) as refused:
+            c.verify_webhook(body, headers, request)
+    assert refused.value.check == "body"
+    with pytest.raises(WebhookVerificationError) as direct:
+        verify_webhook(body, headers["Countersign-Signature"], KeySet([gateway_key.jwk()]), issuer=AUDIENCE)
+    assert direct.value.check == "body"
+    # A delivery that ended without a decision carries none, and verifies.
+    body, headers = _delivery(gateway_key, request.request_id, "expired")
+    assert verify_webhook(body, headers["Countersign-Signature"], KeySet([gateway_key.jwk()]),
+                          issuer=AUDIENCE).state == RequestState.EXPIRED

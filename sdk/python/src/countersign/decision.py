@@ -21,7 +21,9 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 from .digest import loads_ijson, sha256_digest
 from .errors import DecisionVerificationError, WebhookVerificationError
 from .keys import KeyError_, thumbprint_of_jwk
-from .models import DECISION_TYP, WEBHOOK_TYP, DecisionClaims, WebhookDelivery, WebhookSignatureClaims
+from .models import (
+    DECISION_TYP, WEBHOOK_TYP, DecisionClaims, RequestState, WebhookDelivery, WebhookSignatureClaims,
+)
 from .request import DecisionSubject
 
 __all__ = ["Decision", "KeySet", "verify_decision", "verify_webhook"]
@@ -172,8 +174,9 @@ def verify_webhook(body: bytes, signature: str, keys: KeySet, *, issuer: str,
     """Verifies a webhook delivery: the `Countersign-Signature` JWS (typ
     `countersign-webhook+jwt`, a key of the JWKS, `iss` the gateway's audience, `iat` within
     `max_age` seconds), that its `body_digest` is the digest of the exact `body` bytes and its
-    `delivery_id` the body's (and the `Idempotency-Key` header's, when given). Returns the
-    delivery; its `decision_jws` must still go through `verify_decision`. Raises
+    `delivery_id` the body's (and the `Idempotency-Key` header's, when given), and that an
+    approved or rejected delivery carries a decision JWS. Returns the delivery; its
+    `decision_jws` must still go through `verify_decision`. Raises
     `WebhookVerificationError` naming the failed check, `TypeError` when `body` is not
     bytes."""
     if not isinstance(body, (bytes, bytearray)):
@@ -194,6 +197,8 @@ def verify_webhook(body: bytes, signature: str, keys: KeySet, *, issuer: str,
         delivery = WebhookDelivery.model_validate(loads_ijson(bytes(body)))
     except ValueError as e:
         raise WebhookVerificationError("body", f"the body is not a webhook delivery: {e}") from e
+    if delivery.state in (RequestState.APPROVED, RequestState.REJECTED) and not delivery.decision_jws:
+        raise WebhookVerificationError("body", f"the delivery says {delivery.state.value} but carries no decision")
     if delivery.delivery_id != claims.delivery_id:
         raise WebhookVerificationError("delivery_id", "the body's delivery id is not the signed one")
     if idempotency_key is not None and idempotency_key != claims.delivery_id:
