@@ -452,3 +452,35 @@ def test_a_settled_webhook_without_its_decision_is_not_to_be_trusted(parties: Pa
     body, headers = _delivery(gateway_key, request.request_id, "expired")
     assert verify_webhook(body, headers["Countersign-Signature"], KeySet([gateway_key.jwk()]),
                           issuer=AUDIENCE).state == RequestState.EXPIRED
+
+
+def test_a_rotated_webhook_key_is_fetched_once_and_an_unknown_one_still_refused(parties: Parties) -> None:
+    old, new, stranger = KeyPair.generate(), KeyPair.generate(), KeyPair.generate()
+    served, request = _WebhookKeys(old), parties.payment()
+    with Client("http://gateway.invalid", "cswf_x", audience=AUDIENCE,
+                http=httpx.Client(transport=httpx.MockTransport(served))) as c:
+        body, headers = _delivery(old, request.request_id, "expired")
+        assert c.verify_webhook(body, headers, request)[0].state == RequestState.EXPIRED
+        assert served.fetches == 1
+        served.keys = [new]                                           # the gateway rotates its key
+        body, headers = _delivery(new, request.request_id, "withdrawn")
+        assert c.verify_webhook(body, headers, request)[0].state == RequestState.WITHDRAWN
+        assert served.fetches == 2                                    # fetched again, once
+        assert c.verify_webhook(body, headers, request)[0].state == RequestState.WITHDRAWN
+        assert served.fetches == 2                                    # and kept
+        # A key the gateway does not publish: one more fetch, then refused (fail closed).
+        forged_body, forged = _delivery(stranger, request.request_id, "expired")
+        with pytest.raises(WebhookVerificationError) as refused:
+            c.verify_webhook(forged_body, forged, request)
+        assert refused.value.check == "kid" and served.fetches == 3
+        # Other failures fetch nothing.
+        with pytest.raises(WebhookVerificationError) as tampered:
+            c.verify_webhook(body.replace(b"withdrawn", b"expired"), headers, request)
+        assert tampered.value.check == "body_digest" and served.fetches == 3
+    # A client that has just fetched the keys does not fetch them again for the same delivery.
+    fresh = _WebhookKeys(old)
+    with Client("http://gateway.invalid", "cswf_x", audience=AUDIENCE,
+                http=httpx.Client(transport=httpx.MockTransport(fresh))) as c:
+        with pytest.raises(WebhookVerificationError):
+            c.verify_webhook(forged_body, forged, request)
+    assert fresh.fetches == 1

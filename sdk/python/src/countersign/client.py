@@ -27,6 +27,7 @@ from .decision import Decision, KeySet, verify_decision, verify_webhook
 from .digest import json_digest, loads_ijson
 from .errors import (
     ChainRefused, DecisionVerificationError, GatewayError, NetworkError, ProtocolError, RequestEnded,
+    WebhookVerificationError,
 )
 from .models import (
     DecisionOutcome, Receipt, ReceiptStatus, RequestState, SubmitResponse, VerificationReport,
@@ -196,6 +197,37 @@ class _Core:
         """The request id of a request, or the id itself."""
         return request.request_id if isinstance(request, DelegationRequest) else request
 
+    # -- webhooks -----------------------------------------------------------------------------
+
+    @staticmethod
+    def webhook_headers(headers: Mapping[str, str]) -> tuple[str, Optional[str]]:
+        """A delivery's `Countersign-Signature` and `Idempotency-Key` (None if absent), from
+        its headers in any case. Raises `WebhookVerificationError` (check `signature`)
+        without a signature."""
+        lower = {k.lower(): v for k, v in headers.items()}
+        signature = lower.get("countersign-signature")
+        if not signature:
+            raise WebhookVerificationError("signature", "no Countersign-Signature header")
+        return signature, lower.get("idempotency-key")
+
+    def delivery(self, body: bytes, signature: str, idempotency_key: Optional[str], keys: KeySet,
+                 request: DelegationRequest) -> WebhookDelivery:
+        """The delivery `body`, verified against `keys` (see `verify_webhook()`) and about
+        `request`. Raises `WebhookVerificationError`."""
+        delivery = verify_webhook(body, signature, keys, issuer=self.audience, idempotency_key=idempotency_key)
+        if delivery.request_id != request.request_id:
+            raise WebhookVerificationError("request_id", "the delivery is about another request")
+        return delivery
+
+    @staticmethod
+    def delivered_outcome(delivery: WebhookDelivery) -> Optional[DecisionOutcome]:
+        """The outcome a verified delivery carries, to verify as any other: None unless it is
+        approved or rejected."""
+        if delivery.state not in (RequestState.APPROVED, RequestState.REJECTED):
+            return None
+        return DecisionOutcome(request_id=delivery.request_id, state=delivery.state,
+                               decision_jws=delivery.decision_jws)
+
     # -- waiting ------------------------------------------------------------------------------
 
     @staticmethod
@@ -310,11 +342,11 @@ class Client(_Core):
             self._keys = self.key_set(self.check(response, (200,)))
         return self._keys
 
-    def webhook_keys(self) -> KeySet:
+    def webhook_keys(self, *, refresh: bool = False) -> KeySet:
         """The gateway's own key, which signs webhooks (published apart from the decision
         keys, so a reviewer's key never verifies a webhook). Fetched once, at
-        `WEBHOOK_KEYS_PATH`."""
-        if self._webhook_keys is None:
+        `WEBHOOK_KEYS_PATH`; `refresh` fetches again (a rotated key)."""
+        if self._webhook_keys is None or refresh:
             response = self._send("GET", WEBHOOK_KEYS_PATH, auth=False)
             self._webhook_keys = self.key_set(self.check(response, (200,)))
         return self._webhook_keys
@@ -365,23 +397,20 @@ class Client(_Core):
         """Verifies a webhook delivery for `request` (signature, body digest, delivery id) and
         the decision it carries; returns both (the decision is None unless approved or
         rejected). `body` is the exact bytes received, `headers` the request's headers (any
-        case). Raises `WebhookVerificationError` for the delivery,
-        `DecisionVerificationError` for its decision."""
-        lower = {k.lower(): v for k, v in headers.items()}
-        signature = lower.get("countersign-signature")
-        if not signature:
-            from .errors import WebhookVerificationError
-            raise WebhookVerificationError("signature", "no Countersign-Signature header")
-        delivery = verify_webhook(body, signature, self.webhook_keys(), issuer=self.audience,
-                                  idempotency_key=lower.get("idempotency-key"))
-        if delivery.request_id != request.request_id:
-            from .errors import WebhookVerificationError
-            raise WebhookVerificationError("request_id", "the delivery is about another request")
-        if delivery.state not in (RequestState.APPROVED, RequestState.REJECTED):
-            return delivery, None
-        outcome = DecisionOutcome(request_id=delivery.request_id, state=delivery.state,
-                                  decision_jws=delivery.decision_jws)
-        return delivery, self.verify(self.outcome(request.request_id, outcome.model_dump(mode="json")), request)
+        case). A signature by a key the client does not know fetches the webhook keys again,
+        once (the gateway may have rotated its key), unless they were fetched for this call.
+        Raises `WebhookVerificationError` for the delivery, `DecisionVerificationError` for its
+        decision."""
+        signature, idempotency_key = self.webhook_headers(headers)
+        fetched = self._webhook_keys is None
+        try:
+            delivery = self.delivery(body, signature, idempotency_key, self.webhook_keys(), request)
+        except WebhookVerificationError as e:
+            if e.check != "kid" or fetched:
+                raise
+            delivery = self.delivery(body, signature, idempotency_key, self.webhook_keys(refresh=True), request)
+        outcome = self.delivered_outcome(delivery)
+        return delivery, None if outcome is None else self.verify(outcome, request)
 
 
 class AsyncClient(_Core):
@@ -441,9 +470,9 @@ class AsyncClient(_Core):
             self._keys = self.key_set(self.check(response, (200,)))
         return self._keys
 
-    async def webhook_keys(self) -> KeySet:
+    async def webhook_keys(self, *, refresh: bool = False) -> KeySet:
         """As `Client.webhook_keys()`."""
-        if self._webhook_keys is None:
+        if self._webhook_keys is None or refresh:
             response = await self._send("GET", WEBHOOK_KEYS_PATH, auth=False)
             self._webhook_keys = self.key_set(self.check(response, (200,)))
         return self._webhook_keys
