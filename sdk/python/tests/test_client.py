@@ -484,3 +484,78 @@ def test_a_rotated_webhook_key_is_fetched_once_and_an_unknown_one_still_refused(
         with pytest.raises(WebhookVerificationError):
             c.verify_webhook(forged_body, forged, request)
     assert fresh.fetches == 1
+
+
+# -- the async client's status() and verify_webhook(), against the real gateway --------------------
+
+
+def _delivered(request_id: str, timeout: float = 20) -> tuple[bytes, dict[str, str]]:
+    """The gateway's webhook delivery about `request_id`, once it has arrived."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for body, headers in list(_Receiver.deliveries):
+            if json.loads(body)["request_id"] == request_id:
+                return body, headers
+        time.sleep(0.05)
+    raise AssertionError(f"the gateway never delivered the webhook for {request_id}")
+
+
+def test_async_client_status_and_verify_webhook(gateway: Gateway, parties: Parties) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    request = parties.payment(callback_url=f"http://127.0.0.1:{server.server_port}/countersign")
+    other = parties.payment()
+
+    async def flow() -> None:
+        async with AsyncClient(gateway.url, gateway.token, audience=AUDIENCE) as client:
+            await client.submit(request)
+            pending = await client.status(request)
+            assert (pending.request_id, pending.state, pending.decision_jws) == (
+                request.request_id, RequestState.PENDING, None)
+            with pytest.raises(GatewayError) as missing:
+                await client.status(f"req-{uuid.uuid4()}")
+            assert missing.value.code == "not_found"
+            jws = await asyncio.to_thread(gateway.reviewer.decide, request.request_id)
+            settled = await client.status(request.request_id)
+            assert settled.state == RequestState.APPROVED and settled.decision_jws == jws
+            body, headers = await asyncio.to_thread(_delivered, request.request_id)
+            delivery, decision = await client.verify_webhook(body, headers, request)
+            assert delivery.state == RequestState.APPROVED
+            assert decision is not None and decision.approved and decision.jws == jws
+            with pytest.raises(WebhookVerificationError) as tampered:
+                await client.verify_webhook(body.replace(b'"approved"', b'"rejected"'), headers, request)
+            assert tampered.value.check == "body_digest"
+            with pytest.raises(WebhookVerificationError) as elsewhere:
+                await client.verify_webhook(body, headers, other)
+            assert elsewhere.value.check == "request_id"
+            with pytest.raises(WebhookVerificationError) as unsigned:
+                await client.verify_webhook(body, {"Idempotency-Key": delivery.delivery_id}, request)
+            assert unsigned.value.check == "signature"
+
+    try:
+        asyncio.run(flow())
+    finally:
+        server.shutdown()
+
+
+def test_async_verify_webhook_fetches_a_rotated_key_once(parties: Parties) -> None:
+    old, new, stranger = KeyPair.generate(), KeyPair.generate(), KeyPair.generate()
+    served, request = _WebhookKeys(old), parties.payment()
+
+    async def flow() -> None:
+        async with AsyncClient("http://gateway.invalid", "cswf_x", audience=AUDIENCE,
+                               http=httpx.AsyncClient(transport=httpx.MockTransport(served))) as c:
+            body, headers = _delivery(old, request.request_id, "expired")
+            assert (await c.verify_webhook(body, headers, request))[1] is None
+            served.keys = [new]
+            body, headers = _delivery(new, request.request_id, "expired")
+            assert (await c.verify_webhook(body, headers, request))[0].state == RequestState.EXPIRED
+            assert served.fetches == 2
+            with pytest.raises(WebhookVerificationError) as refused:
+                await c.verify_webhook(*_delivery(stranger, request.request_id, "expired"), request)
+            assert refused.value.check == "kid" and served.fetches == 3
+            with pytest.raises(WebhookVerificationError) as undecided:
+                await c.verify_webhook(*_delivery(new, request.request_id, "approved"), request)
+            assert undecided.value.check == "body"
+
+    asyncio.run(flow())

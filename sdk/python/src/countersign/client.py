@@ -46,6 +46,10 @@ def _path(*segments: str) -> str:
     return "/".join(quote(s, safe="") for s in segments)
 
 
+def _decision_path(request_id: str) -> str:
+    return f"/v1/requests/{_path(request_id)}/decision"
+
+
 WEBHOOK_KEYS_PATH = "/.well-known/countersign-webhook-keys.json"
 """Where the gateway publishes the key it signs webhooks with (apart from the decision keys)."""
 
@@ -311,7 +315,7 @@ class Client(_Core):
     def status(self, request: Union[DelegationRequest, str]) -> DecisionOutcome:
         """The request's outcome now, without waiting (not verified: see `verify()`)."""
         request_id = self.request_id_of(request)
-        response = self._send("GET", f"/v1/requests/{_path(request_id)}/decision", params={"wait": 0})
+        response = self._send("GET", _decision_path(request_id), params={"wait": 0})
         return self.outcome(request_id, self.check(response, (200,)))
 
     def wait(self, request: Union[DelegationRequest, str], *, timeout: Optional[float] = None,
@@ -326,7 +330,7 @@ class Client(_Core):
         deadline = self.deadline_of(timeout)
         while True:
             started, wait = time.monotonic(), self.wait_seconds(deadline, poll)
-            response = self._send("GET", f"/v1/requests/{_path(request_id)}/decision",
+            response = self._send("GET", _decision_path(request_id),
                                   params={"wait": wait}, timeout=wait + self.timeout)
             outcome = self.outcome(request_id, self.check(response, (200,)))
             if self.done_waiting(outcome, deadline):
@@ -414,8 +418,8 @@ class Client(_Core):
 
 
 class AsyncClient(_Core):
-    """Asynchronous client: the API of `Client` with `await`, less `status()` and
-    `verify_webhook()`. An async context manager: `aclose()` on exit."""
+    """Asynchronous client: the API of `Client` with `await`. An async context manager:
+    `aclose()` on exit."""
 
     def __init__(self, base_url: str, token: str, *, audience: str = "countersign-gateway",
                  timeout: float = 30.0, jwks: Optional[Mapping[str, Any]] = None,
@@ -449,6 +453,12 @@ class AsyncClient(_Core):
         response = await self._send("POST", "/v1/requests", json_body=request.to_wire())
         return self.submitted(request, self.check(response, (200, 201)))
 
+    async def status(self, request: Union[DelegationRequest, str]) -> DecisionOutcome:
+        """As `Client.status()`."""
+        request_id = self.request_id_of(request)
+        response = await self._send("GET", _decision_path(request_id), params={"wait": 0})
+        return self.outcome(request_id, self.check(response, (200,)))
+
     async def wait(self, request: Union[DelegationRequest, str], *, timeout: Optional[float] = None,
                    poll: int = 55) -> DecisionOutcome:
         """As `Client.wait()`."""
@@ -456,7 +466,7 @@ class AsyncClient(_Core):
         deadline = self.deadline_of(timeout)
         while True:
             started, wait = time.monotonic(), self.wait_seconds(deadline, poll)
-            response = await self._send("GET", f"/v1/requests/{_path(request_id)}/decision",
+            response = await self._send("GET", _decision_path(request_id),
                                         params={"wait": wait}, timeout=wait + self.timeout)
             outcome = self.outcome(request_id, self.check(response, (200,)))
             if self.done_waiting(outcome, deadline):
@@ -509,3 +519,17 @@ class AsyncClient(_Core):
                                     json_body=self.note_body(message_id, text))
         self.check(response, (200, 201))
         return response.status_code == 201
+
+    async def verify_webhook(self, body: bytes, headers: Mapping[str, str],
+                             request: DelegationRequest) -> tuple[WebhookDelivery, Optional[Decision]]:
+        """As `Client.verify_webhook()`."""
+        signature, idempotency_key = self.webhook_headers(headers)
+        fetched = self._webhook_keys is None
+        try:
+            delivery = self.delivery(body, signature, idempotency_key, await self.webhook_keys(), request)
+        except WebhookVerificationError as e:
+            if e.check != "kid" or fetched:
+                raise
+            delivery = self.delivery(body, signature, idempotency_key, await self.webhook_keys(refresh=True), request)
+        outcome = self.delivered_outcome(delivery)
+        return delivery, None if outcome is None else await self.verify(outcome, request)
