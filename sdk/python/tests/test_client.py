@@ -297,6 +297,16 @@ def test_an_outcome_whose_state_contradicts_its_decision_is_refused(gateway: Gat
     assert refused.value.check == "decision"
 
 
+@pytest.mark.parametrize("state", [RequestState.APPROVED, RequestState.REJECTED])
+def test_a_settled_outcome_without_a_decision_is_refused_even_under_python_O(
+        parties: Parties, client: Client, state: RequestState) -> None:
+    """A real check, not an `assert` that `python -O` strips."""
+    request = parties.payment()
+    with pytest.raises(DecisionVerificationError) as refused:
+        client.verify(DecisionOutcome(request_id=request.request_id, state=state), request)
+    assert refused.value.check == "format"
+
+
 def test_a_submit_answer_with_other_digests_is_a_protocol_error(gateway: Gateway, parties: Parties) -> None:
     request = parties.payment()
 

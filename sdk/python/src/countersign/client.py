@@ -157,13 +157,16 @@ class _Core:
     def decide(self, outcome: DecisionOutcome, subject: DecisionSubject, keys: KeySet) -> Decision:
         """The verified decision of a settled outcome, checked against `keys` and the
         outcome's state (every quorum approval too). Raises `DecisionVerificationError` if it
-        does not verify or says otherwise than the state, `RequestEnded` if the request ended
-        without a decision, `ProtocolError` if it is still open."""
+        has no decision, it does not verify or it says otherwise than the state,
+        `RequestEnded` if the request ended without a decision, `ProtocolError` if it is still
+        open."""
         if outcome.state.is_open:
             raise ProtocolError("the request is still open")
         if outcome.state not in (RequestState.APPROVED, RequestState.REJECTED):
             raise RequestEnded(outcome.request_id, outcome.state.value)
-        assert outcome.decision_jws is not None
+        if not outcome.decision_jws:
+            raise DecisionVerificationError("format", f"request {outcome.request_id} is "
+                                            f"{outcome.state.value} but the outcome carries no decision")
         decision = verify_decision(outcome.decision_jws, keys, audience=self.audience, subject=subject)
         want = "approve" if outcome.state == RequestState.APPROVED else "reject"
         if decision.decision != want:
