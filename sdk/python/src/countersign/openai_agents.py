@@ -30,6 +30,7 @@ from typing import Any, Callable, Mapping, Optional
 from agents import Agent, RunState
 from agents.items import ToolApprovalItem
 
+from .chain import _json_equal
 from .client import Client
 from .decision import Decision, verify_decision
 from .digest import loads_ijson
@@ -106,8 +107,9 @@ class CountersignApprovals:
     """Turns a run's interruptions into DelegationRequests and applies verified decisions.
 
     `request_for(call)` builds the DelegationRequest for a `PendingCall` (its delegation chain,
-    action type, resource, tier…); the action's arguments must be the call's arguments and its
-    tool the call's tool.
+    action type, resource, tier…); the action's arguments must be the call's arguments, equal
+    as JSON values (`1`, `1.0` and `true` are three different values), and its tool the call's
+    tool.
 
     `client` submits, waits and provides the keys: a sync `Client` (its calls run in a worker
     thread inside `apply()`)."""
@@ -121,7 +123,7 @@ class CountersignApprovals:
         tool = request.action.tool.name if request.action.tool else None
         if tool != call.tool_name:
             raise ApprovalMismatch(f"call {call.call_id} is {call.tool_name}, the request is for {tool}")
-        if request.action.arguments != call.arguments:
+        if not _json_equal(request.action.arguments, call.arguments):  # 1, 1.0 and true differ
             raise ApprovalMismatch(f"call {call.call_id}'s arguments are not the request's")
 
     def submit(self, result: Any) -> Ticket:
