@@ -170,3 +170,25 @@ def test_a_run_state_edited_from_1_to_true_or_1_0_is_never_approved(
     with pytest.raises(ApprovalMismatch):
         asyncio.run(approvals.apply(edited, ship_agent(shipped), timeout=5))
     assert shipped == []
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"version": 1, "requests": {}}', "run_state"),
+    ('{"version": 1, "run_state": 7, "requests": {}}', "run_state"),
+    ('{"version": 1, "run_state": "{}"}', "requests"),
+    ('{"version": 1, "run_state": "{}", "requests": 5}', "requests"),
+    ('{"version": 1, "run_state": "{}", "requests": [["call-1", {}]]}', "requests"),
+    ('{"version": 1, "run_state": "{}", "requests": {"call-1": "req-1"}}', "requests"),
+    ('{"version": true, "run_state": "{}", "requests": {}}', "version 1"),
+    ('{"version": 1.0, "run_state": "{}", "requests": {}}', "version 1"),
+    ('[1]', "version 1"),
+    ('{"version": 1, "version": 1}', "twice"),
+])
+def test_a_malformed_ticket_is_a_value_error_that_says_what_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Ticket.from_json(text)
+
+
+def test_a_ticket_reads_back() -> None:
+    ticket = Ticket(run_state='{"x": 1}', requests={"call-1": {"request_id": "req-1"}})
+    assert Ticket.from_json(ticket.to_json()) == ticket

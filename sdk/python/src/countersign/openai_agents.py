@@ -88,12 +88,19 @@ class Ticket:
 
     @classmethod
     def from_json(cls, text: str) -> "Ticket":
-        """A ticket back from `to_json()`. Raises `ValueError` for text that is not I-JSON or
-        not a version 1 ticket (and `KeyError` / `TypeError` when one lacks its members)."""
+        """A ticket back from `to_json()`. Raises `ValueError` for text that is not I-JSON,
+        not a version 1 ticket, or one whose `run_state` is not a string or whose `requests`
+        is not an object of request objects (the requests are read by `request()`)."""
         data = loads_ijson(text)
-        if not isinstance(data, dict) or data.get("version") != 1:
+        version = data.get("version") if isinstance(data, dict) else None
+        if type(version) is not int or version != 1:
             raise ValueError("not a countersign ticket (version 1)")
-        return cls(run_state=data["run_state"], requests=dict(data["requests"]))
+        run_state, requests = data.get("run_state"), data.get("requests")
+        if not isinstance(run_state, str):
+            raise ValueError("a version 1 ticket's run_state is a string (RunState.to_string())")
+        if not isinstance(requests, dict) or not all(isinstance(r, dict) for r in requests.values()):
+            raise ValueError("a version 1 ticket's requests is an object of request objects by call id")
+        return cls(run_state=run_state, requests=dict(requests))
 
     def request(self, call_id: str) -> DelegationRequest:
         """The request stored for `call_id`. Raises `ApprovalMismatch` when there is none,
