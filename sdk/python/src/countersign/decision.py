@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import jwt
-from jwt.algorithms import ECAlgorithm, OKPAlgorithm
+from jwt.algorithms import ECAlgorithm
 
 from .digest import loads_ijson, sha256_digest
 from .errors import DecisionVerificationError, WebhookVerificationError
-from .keys import KeyError_, thumbprint_of_jwk
+from .keys import KeyError_, PublicKey, _b64url_decode, thumbprint_of_jwk
 from .models import (
     DECISION_TYP, WEBHOOK_TYP, DecisionClaims, RequestState, WebhookDelivery, WebhookSignatureClaims,
 )
@@ -36,8 +36,9 @@ class KeySet:
     of JWKs. Only OKP/Ed25519 (EdDSA) and EC/P-256 (ES256) keys are kept, each under the
     thumbprint computed here (a JWK's own `kid` member is not read).
 
-    Keys of other types, and malformed keys, are ignored (never trusted). Raises `ValueError`
-    when the document has no list of keys."""
+    Keys of other types, and malformed keys (coordinates included that are not strict,
+    canonical base64url of 32 bytes), are ignored (never trusted). Raises `ValueError` when
+    the document has no list of keys."""
 
     def __init__(self, jwks: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> None:
         keys = jwks.get("keys") if isinstance(jwks, Mapping) else jwks
@@ -51,8 +52,9 @@ class KeySet:
                 thumbprint = thumbprint_of_jwk(jwk)
                 public = {k: jwk[k] for k in ("kty", "crv", "x", "y") if k in jwk}
                 if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519":
-                    self._keys[thumbprint] = ("EdDSA", OKPAlgorithm.from_jwk(public))
+                    self._keys[thumbprint] = ("EdDSA", PublicKey.from_jwk(public).key)
                 elif jwk.get("kty") == "EC" and jwk.get("crv") == "P-256":
+                    _b64url_decode(jwk.get("x"), 32), _b64url_decode(jwk.get("y"), 32)
                     self._keys[thumbprint] = ("ES256", ECAlgorithm.from_jwk(public))
             except (KeyError_, jwt.PyJWTError, ValueError, TypeError, KeyError):
                 continue
