@@ -164,3 +164,18 @@ def test_an_ec_key_with_non_canonical_coordinates_is_not_trusted() -> None:
     for bad in ({**good, "x": x + "="}, {**good, "y": y[:4] + "!!!!" + y[4:]}, {**good, "x": "+" + x[1:]},
                 {**good, "y": "/" + y[1:]}):
         assert len(KeySet([bad])) == 0
+
+
+@pytest.mark.parametrize("pem", [
+    b"\xff\xfe-----BEGIN PRIVATE KEY-----\n",
+    "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\u00e9\n-----END PRIVATE KEY-----\n".encode("utf-8"),
+    "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\u00e9\n-----END PRIVATE KEY-----\n",
+    "-----BEGIN PRIVATE KEY-----\u00a0\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n",
+])
+def test_a_key_file_that_is_not_ascii_is_a_key_error(pem: str | bytes, tmp_path) -> None:
+    with pytest.raises(KeyError_, match="ASCII"):
+        KeyPair.from_pem(pem)
+    path = tmp_path / "key.pem"
+    path.write_bytes(pem if isinstance(pem, bytes) else pem.encode("utf-8"))
+    with pytest.raises(KeyError_):
+        KeyPair.load(path)

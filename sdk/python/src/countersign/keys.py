@@ -133,9 +133,14 @@ class KeyPair:
     def from_pem(cls, pem: str | bytes) -> "KeyPair":
         """Reads a PKCS#8 PEM Ed25519 private key, v1 or v2 (RFC 5958, as `countersign keygen`
         writes it). A v2 key's embedded public key must match its seed. Raises `KeyError_` for
-        anything else (another PEM type, an encrypted key, another algorithm, DER that is not
-        strict); bytes that are not ASCII raise `UnicodeDecodeError`."""
-        text = pem.decode("ascii") if isinstance(pem, bytes) else pem
+        anything else (text or bytes that are not ASCII, another PEM type, an encrypted key,
+        another algorithm, DER that is not strict)."""
+        try:
+            text = pem.decode("ascii") if isinstance(pem, bytes) else pem
+        except UnicodeDecodeError:
+            raise KeyError_("not a PEM file: it is not ASCII text") from None
+        if not text.isascii():
+            raise KeyError_("not a PEM file: it is not ASCII text")
         lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
         if len(lines) < 3 or lines[0] != _PEM_BEGIN or lines[-1] != _PEM_END:
             raise KeyError_("not a PEM 'PRIVATE KEY' (PKCS#8); encrypted keys are not supported")
