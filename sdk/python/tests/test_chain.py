@@ -252,3 +252,11 @@ def test_keys_given_as_thumbprints_bind_the_same(parties: Parties) -> None:
                                      to_key=other.thumbprint, scope=_entry())
     assert chain.leaf.cnf.jkt == other.thumbprint
     assert chain.leaf.prev == sha256_digest(chain.chain[0].encode())
+
+
+def test_hop_findings_needs_the_parents_jws_even_under_python_O(parties: Parties) -> None:
+    """A real check, not an `assert` that `python -O` strips."""
+    hops = parties.chain().hops
+    with pytest.raises(ValueError, match="parent's JWS"):
+        hop_findings(1, hops[1].claims, hops[0].claims, None, None)
+    assert hop_findings(1, hops[1].claims, hops[0].claims, hops[0].jws, None) == []

@@ -20,7 +20,8 @@ from countersign import (
     KeyPair, NetworkError, ProtocolError, RequestState, WebhookVerificationError, sign_hop,
     verify_decision,
 )
-from countersign.decision import KeySet
+from countersign.client import WEBHOOK_KEYS_PATH
+from countersign.decision import KeySet, verify_webhook
 from countersign.digest import sha256_digest
 from countersign.models import DecisionOutcome
 
@@ -88,6 +89,70 @@ def test_wait_runs_out_open_and_resumes_from_the_id_alone(gateway: Gateway, part
         outcome = later.wait(request.request_id, timeout=10)
         assert outcome.state == RequestState.APPROVED
         assert later.verify(outcome, request).approved
+
+
+def _waits(requests: list[httpx.Request]) -> list[str]:
+    return [r.url.params["wait"] for r in requests if r.url.path.endswith("/decision")]
+
+
+@pytest.mark.parametrize("timeout, waits", [(0.9, ["1"]), (0.2, ["1"]), (0, ["0"])])
+def test_wait_with_under_a_second_left_long_polls_once(gateway: Gateway, parties: Parties,
+                                                       timeout: float, waits: list[str]) -> None:
+    """The time left rounds up: one long-poll of a second, never `wait=0` back to back."""
+    request = parties.payment()
+    sent: list[httpx.Request] = []
+    with httpx.Client(event_hooks={"request": [sent.append]}) as http, gateway.client(http=http) as c:
+        c.submit(request)
+        started = time.monotonic()
+        outcome = c.wait(request, timeout=timeout)
+    assert outcome.state == RequestState.PENDING
+    assert _waits(sent) == waits
+    assert time.monotonic() - started >= (0.9 if waits == ["1"] else 0)
+
+
+def test_async_wait_with_under_a_second_left_long_polls_once(gateway: Gateway, parties: Parties) -> None:
+    request = parties.payment()
+    sent: list[httpx.Request] = []
+
+    async def record(r: httpx.Request) -> None:
+        sent.append(r)
+
+    async def flow() -> DecisionOutcome:
+        async with httpx.AsyncClient(event_hooks={"request": [record]}) as http:
+            async with AsyncClient(gateway.url, gateway.token, audience=AUDIENCE, http=http) as c:
+                await c.submit(request)
+                return await c.wait(request, timeout=0.9)
+
+    assert asyncio.run(flow()).state == RequestState.PENDING
+    assert _waits(sent) == ["1"]
+
+
+def test_wait_never_spins_on_a_gateway_that_answers_at_once(parties: Parties) -> None:
+    """A gateway answering open at once (as one that is stopping does) is asked about once a
+    second, not in a loop."""
+    request = parties.payment()
+    sent: list[httpx.Request] = []
+
+    def at_once(req: httpx.Request) -> httpx.Response:
+        sent.append(req)
+        return httpx.Response(200, json={"request_id": request.request_id, "state": "pending"})
+
+    with Client("http://gateway.invalid", "cswf_x", audience=AUDIENCE,
+                http=httpx.Client(transport=httpx.MockTransport(at_once))) as c:
+        started = time.monotonic()
+        assert c.wait(request, timeout=2.5).state == RequestState.PENDING
+        assert time.monotonic() - started >= 2.5
+    assert 3 <= len(sent) <= 5, _waits(sent)
+    assert all(w != "0" for w in _waits(sent)[:-1])
+
+    async def flow() -> DecisionOutcome:
+        async with AsyncClient("http://gateway.invalid", "cswf_x", audience=AUDIENCE,
+                               http=httpx.AsyncClient(transport=httpx.MockTransport(at_once))) as c:
+            return await c.wait(request, timeout=1.5)
+
+    sent.clear()
+    assert asyncio.run(flow()).state == RequestState.PENDING
+    assert 2 <= len(sent) <= 4, _waits(sent)
 
 
 def test_a_forged_hop_is_refused_with_the_report(parties: Parties, client: Client) -> None:
@@ -232,6 +297,16 @@ def test_an_outcome_whose_state_contradicts_its_decision_is_refused(gateway: Gat
     assert refused.value.check == "decision"
 
 
+@pytest.mark.parametrize("state", [RequestState.APPROVED, RequestState.REJECTED])
+def test_a_settled_outcome_without_a_decision_is_refused_even_under_python_O(
+        parties: Parties, client: Client, state: RequestState) -> None:
+    """A real check, not an `assert` that `python -O` strips."""
+    request = parties.payment()
+    with pytest.raises(DecisionVerificationError) as refused:
+        client.verify(DecisionOutcome(request_id=request.request_id, state=state), request)
+    assert refused.value.check == "format"
+
+
 def test_a_submit_answer_with_other_digests_is_a_protocol_error(gateway: Gateway, parties: Parties) -> None:
     request = parties.payment()
 
@@ -271,12 +346,10 @@ def test_async_client_request_approval(gateway: Gateway, parties: Parties) -> No
 
 class _Receiver(http.server.BaseHTTPRequestHandler):
     deliveries: list[tuple[bytes, dict[str, str]]] = []
-    arrived = threading.Event()
 
     def do_POST(self) -> None:  # noqa: N802
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         type(self).deliveries.append((body, {k: v for k, v in self.headers.items()}))
-        type(self).arrived.set()
         self.send_response(204)
         self.end_headers()
 
@@ -292,8 +365,7 @@ def test_webhook_signed_by_the_gateway_verifies_and_tampering_is_refused(
         request = parties.payment(callback_url=f"http://127.0.0.1:{server.server_port}/countersign")
         client.submit(request)
         gateway.reviewer.decide(request.request_id)
-        assert _Receiver.arrived.wait(20), "the gateway never delivered the webhook"
-        body, headers = _Receiver.deliveries[-1]
+        body, headers = _delivered(request.request_id)
         delivery, decision = client.verify_webhook(body, headers, request)
         assert delivery.state == RequestState.APPROVED and decision is not None and decision.approved
         tampered = body.replace(b'"approved"', b'"rejected"')
@@ -344,3 +416,153 @@ def test_a_decision_signed_by_the_consoles_rust_code_verifies_and_a_mismatched_o
     other = parties.payment(amount="311.00")
     with pytest.raises(DecisionVerificationError):
         verify_decision(jws, client.keys(), audience=AUDIENCE, subject=other.subject)
+
+
+# -- webhooks signed here, with the gateway's webhook keys served by a stand-in --------------------
+
+
+class _WebhookKeys:
+    """Serves `WEBHOOK_KEYS_PATH` from `keys` (rotate by changing it), counting fetches."""
+
+    def __init__(self, *keys: KeyPair) -> None:
+        self.keys, self.fetches = list(keys), 0
+
+    def __call__(self, req: httpx.Request) -> httpx.Response:
+        assert req.url.path == WEBHOOK_KEYS_PATH, req.url.path
+        self.fetches += 1
+        return httpx.Response(200, json={"keys": [k.jwk() for k in self.keys]})
+
+
+def _delivery(key: KeyPair, request_id: str, state: str, **extra: Any) -> tuple[bytes, dict[str, str]]:
+    """A webhook delivery as the gateway would send it, signed with `key`."""
+    delivery_id = f"{request_id}:{state}"
+    body = json.dumps({"delivery_id": delivery_id, "request_id": request_id, "state": state, **extra}).encode()
+    signature = key.sign_jws("countersign-webhook+jwt", {"iss": AUDIENCE, "iat": int(time.time()),
+                                                         "body_digest": sha256_digest(body),
+                                                         "delivery_id": delivery_id})
+    return body, {"Countersign-Signature": signature, "Idempotency-Key": delivery_id}
+
+
+@pytest.mark.parametrize("state", ["approved", "rejected"])
+def test_a_settled_webhook_without_its_decision_is_not_to_be_trusted(parties: Parties, state: str) -> None:
+    gateway_key, request = KeyPair.generate(), parties.payment()
+    body, headers = _delivery(gateway_key, request.request_id, state)
+    with Client("http://gateway.invalid", "cswf_x", audience=AUDIENCE,
+                http=httpx.Client(transport=httpx.MockTransport(_WebhookKeys(gateway_key)))) as c:
+        with pytest.raises(WebhookVerificationError) as refused:
+            c.verify_webhook(body, headers, request)
+    assert refused.value.check == "body"
+    with pytest.raises(WebhookVerificationError) as direct:
+        verify_webhook(body, headers["Countersign-Signature"], KeySet([gateway_key.jwk()]), issuer=AUDIENCE)
+    assert direct.value.check == "body"
+    # A delivery that ended without a decision carries none, and verifies.
+    body, headers = _delivery(gateway_key, request.request_id, "expired")
+    assert verify_webhook(body, headers["Countersign-Signature"], KeySet([gateway_key.jwk()]),
+                          issuer=AUDIENCE).state == RequestState.EXPIRED
+
+
+def test_a_rotated_webhook_key_is_fetched_once_and_an_unknown_one_still_refused(parties: Parties) -> None:
+    old, new, stranger = KeyPair.generate(), KeyPair.generate(), KeyPair.generate()
+    served, request = _WebhookKeys(old), parties.payment()
+    with Client("http://gateway.invalid", "cswf_x", audience=AUDIENCE,
+                http=httpx.Client(transport=httpx.MockTransport(served))) as c:
+        body, headers = _delivery(old, request.request_id, "expired")
+        assert c.verify_webhook(body, headers, request)[0].state == RequestState.EXPIRED
+        assert served.fetches == 1
+        served.keys = [new]                                           # the gateway rotates its key
+        body, headers = _delivery(new, request.request_id, "withdrawn")
+        assert c.verify_webhook(body, headers, request)[0].state == RequestState.WITHDRAWN
+        assert served.fetches == 2                                    # fetched again, once
+        assert c.verify_webhook(body, headers, request)[0].state == RequestState.WITHDRAWN
+        assert served.fetches == 2                                    # and kept
+        # A key the gateway does not publish: one more fetch, then refused (fail closed).
+        forged_body, forged = _delivery(stranger, request.request_id, "expired")
+        with pytest.raises(WebhookVerificationError) as refused:
+            c.verify_webhook(forged_body, forged, request)
+        assert refused.value.check == "kid" and served.fetches == 3
+        # Other failures fetch nothing.
+        with pytest.raises(WebhookVerificationError) as tampered:
+            c.verify_webhook(body.replace(b"withdrawn", b"expired"), headers, request)
+        assert tampered.value.check == "body_digest" and served.fetches == 3
+    # A client that has just fetched the keys does not fetch them again for the same delivery.
+    fresh = _WebhookKeys(old)
+    with Client("http://gateway.invalid", "cswf_x", audience=AUDIENCE,
+                http=httpx.Client(transport=httpx.MockTransport(fresh))) as c:
+        with pytest.raises(WebhookVerificationError):
+            c.verify_webhook(forged_body, forged, request)
+    assert fresh.fetches == 1
+
+
+# -- the async client's status() and verify_webhook(), against the real gateway --------------------
+
+
+def _delivered(request_id: str, timeout: float = 20) -> tuple[bytes, dict[str, str]]:
+    """The gateway's webhook delivery about `request_id`, once it has arrived."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for body, headers in list(_Receiver.deliveries):
+            if json.loads(body)["request_id"] == request_id:
+                return body, headers
+        time.sleep(0.05)
+    raise AssertionError(f"the gateway never delivered the webhook for {request_id}")
+
+
+def test_async_client_status_and_verify_webhook(gateway: Gateway, parties: Parties) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    request = parties.payment(callback_url=f"http://127.0.0.1:{server.server_port}/countersign")
+    other = parties.payment()
+
+    async def flow() -> None:
+        async with AsyncClient(gateway.url, gateway.token, audience=AUDIENCE) as client:
+            await client.submit(request)
+            pending = await client.status(request)
+            assert (pending.request_id, pending.state, pending.decision_jws) == (
+                request.request_id, RequestState.PENDING, None)
+            with pytest.raises(GatewayError) as missing:
+                await client.status(f"req-{uuid.uuid4()}")
+            assert missing.value.code == "not_found"
+            jws = await asyncio.to_thread(gateway.reviewer.decide, request.request_id)
+            settled = await client.status(request.request_id)
+            assert settled.state == RequestState.APPROVED and settled.decision_jws == jws
+            body, headers = await asyncio.to_thread(_delivered, request.request_id)
+            delivery, decision = await client.verify_webhook(body, headers, request)
+            assert delivery.state == RequestState.APPROVED
+            assert decision is not None and decision.approved and decision.jws == jws
+            with pytest.raises(WebhookVerificationError) as tampered:
+                await client.verify_webhook(body.replace(b'"approved"', b'"rejected"'), headers, request)
+            assert tampered.value.check == "body_digest"
+            with pytest.raises(WebhookVerificationError) as elsewhere:
+                await client.verify_webhook(body, headers, other)
+            assert elsewhere.value.check == "request_id"
+            with pytest.raises(WebhookVerificationError) as unsigned:
+                await client.verify_webhook(body, {"Idempotency-Key": delivery.delivery_id}, request)
+            assert unsigned.value.check == "signature"
+
+    try:
+        asyncio.run(flow())
+    finally:
+        server.shutdown()
+
+
+def test_async_verify_webhook_fetches_a_rotated_key_once(parties: Parties) -> None:
+    old, new, stranger = KeyPair.generate(), KeyPair.generate(), KeyPair.generate()
+    served, request = _WebhookKeys(old), parties.payment()
+
+    async def flow() -> None:
+        async with AsyncClient("http://gateway.invalid", "cswf_x", audience=AUDIENCE,
+                               http=httpx.AsyncClient(transport=httpx.MockTransport(served))) as c:
+            body, headers = _delivery(old, request.request_id, "expired")
+            assert (await c.verify_webhook(body, headers, request))[1] is None
+            served.keys = [new]
+            body, headers = _delivery(new, request.request_id, "expired")
+            assert (await c.verify_webhook(body, headers, request))[0].state == RequestState.EXPIRED
+            assert served.fetches == 2
+            with pytest.raises(WebhookVerificationError) as refused:
+                await c.verify_webhook(*_delivery(stranger, request.request_id, "expired"), request)
+            assert refused.value.check == "kid" and served.fetches == 3
+            with pytest.raises(WebhookVerificationError) as undecided:
+                await c.verify_webhook(*_delivery(new, request.request_id, "approved"), request)
+            assert undecided.value.check == "body"
+
+    asyncio.run(flow())

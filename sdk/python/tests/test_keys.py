@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import stat
+from typing import Any
 
 import jwt
 import pytest
@@ -14,6 +15,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from countersign import KeyPair, PublicKey, thumbprint_of_jwk
 from countersign._der import DerError, parse_ed25519_pkcs8
+from countersign.decision import KeySet
+from countersign.digest import b64url
 from countersign.keys import KeyError_
 
 from conftest import run_cli
@@ -115,3 +118,64 @@ def test_a_key_file_in_the_older_pkcs8_v2_layout_is_still_read() -> None:
     pem = "-----BEGIN PRIVATE KEY-----\n" + "\n".join(body[i:i + 64] for i in range(0, len(body), 64)) \
         + "\n-----END PRIVATE KEY-----\n"
     assert KeyPair.from_pem(pem.encode("ascii")).thumbprint == key.thumbprint
+
+
+RFC8037_X = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"  # RFC 8037 A.2 (32 bytes, canonical)
+
+
+@pytest.mark.parametrize("x", [
+    "+" + RFC8037_X[1:],                                            # standard base64's alphabet
+    RFC8037_X.replace("_", "/"),
+    RFC8037_X[:10] + "!!!!" + RFC8037_X[10:],                       # silently dropped before
+    RFC8037_X[:10] + "!" + RFC8037_X[10:],
+    RFC8037_X[:10] + " " + RFC8037_X[10:],
+    RFC8037_X[:10] + "." + RFC8037_X[10:],
+    RFC8037_X + "\n",
+    RFC8037_X + "=",                                                # padding
+    RFC8037_X[:-1] + "p",                                           # unused bits not zero: same bytes
+    RFC8037_X[:-1],                                                 # 31 bytes and change
+    RFC8037_X + "A",                                                # 44 characters: 33 bytes
+    RFC8037_X + "AAAA",                                             # 35 bytes
+    "",
+    "A",
+    "é" * 43,
+    None,
+    12,
+])
+def test_jwk_x_is_read_as_strict_base64url_of_32_bytes(x: Any) -> None:
+    with pytest.raises(KeyError_):
+        PublicKey.from_jwk({"kty": "OKP", "crv": "Ed25519", "x": x})
+    jwk = {"kty": "OKP", "crv": "Ed25519", "x": x}
+    assert len(KeySet([jwk])) == 0  # a malformed key is never trusted
+
+
+def test_the_canonical_x_still_reads() -> None:
+    key = PublicKey.from_jwk({"kty": "OKP", "crv": "Ed25519", "x": RFC8037_X})
+    assert key.jwk(with_kid=False)["x"] == RFC8037_X
+    assert len(KeySet([key.jwk()])) == 1
+
+
+def test_an_ec_key_with_non_canonical_coordinates_is_not_trusted() -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+    numbers = ec.generate_private_key(ec.SECP256R1()).public_key().public_numbers()
+    x, y = (b64url(n.to_bytes(32, "big")) for n in (numbers.x, numbers.y))
+    good = {"kty": "EC", "crv": "P-256", "x": x, "y": y}
+    assert len(KeySet([good])) == 1
+    for bad in ({**good, "x": x + "="}, {**good, "y": y[:4] + "!!!!" + y[4:]}, {**good, "x": "+" + x[1:]},
+                {**good, "y": "/" + y[1:]}):
+        assert len(KeySet([bad])) == 0
+
+
+@pytest.mark.parametrize("pem", [
+    b"\xff\xfe-----BEGIN PRIVATE KEY-----\n",
+    "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\u00e9\n-----END PRIVATE KEY-----\n".encode("utf-8"),
+    "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\u00e9\n-----END PRIVATE KEY-----\n",
+    "-----BEGIN PRIVATE KEY-----\u00a0\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n",
+])
+def test_a_key_file_that_is_not_ascii_is_a_key_error(pem: str | bytes, tmp_path) -> None:
+    with pytest.raises(KeyError_, match="ASCII"):
+        KeyPair.from_pem(pem)
+    path = tmp_path / "key.pem"
+    path.write_bytes(pem if isinstance(pem, bytes) else pem.encode("utf-8"))
+    with pytest.raises(KeyError_):
+        KeyPair.load(path)

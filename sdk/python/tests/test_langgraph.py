@@ -6,6 +6,8 @@ decision loses nothing."""
 from __future__ import annotations
 
 import json
+import logging
+import socket
 import subprocess
 import sys
 import time
@@ -13,11 +15,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from langgraph.types import Command
 
-from countersign import DecisionVerificationError, DelegationRequest
-from countersign.langgraph import pending_requests, resume_with_decision
+from countersign import Client, DecisionVerificationError, DelegationRequest, ReceiptStatus
+from countersign.langgraph import ApprovalGate, pending_requests, resume_with_decision
 
 import lg_agent
 from conftest import Gateway, Parties
@@ -156,3 +159,38 @@ def test_the_runner_refuses_to_loop_on_a_decision_the_node_refuses(agent, gatewa
     finally:
         ApprovalGate.verify = real_verify
     assert payments(marker) == []
+
+
+def _failing_client(failure: BaseException) -> Client:
+    def fail(req: httpx.Request) -> httpx.Response:
+        raise failure
+
+    return Client("http://gateway.invalid", "cswf_x", http=httpx.Client(transport=httpx.MockTransport(fail)))
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("client", [
+    lambda: Client("http://[::1", "cswf_x"),
+    lambda: _failing_client(ConnectionResetError("reset by peer")),
+    lambda: _failing_client(TimeoutError("timed out")),
+    lambda: _failing_client(httpx.ReadTimeout("slow")),
+    lambda: Client(f"http://127.0.0.1:{_closed_port()}", "cswf_x", timeout=2),
+], ids=["invalid-url", "oserror-from-transport", "timeout-from-transport", "httpx-error", "nothing-listening"])
+def test_a_receipt_that_cannot_be_delivered_is_logged_never_raised(
+        parties: Parties, client, caplog: pytest.LogCaptureFixture) -> None:
+    request = parties.payment()
+    with caplog.at_level(logging.WARNING, logger="countersign.langgraph"):
+        ApprovalGate(client()).receipt(request, ReceiptStatus.EXECUTED, "paid", {"transfer": "tx-1"})
+    assert f"could not post the receipt for {request.request_id}" in caplog.text
+
+
+def test_a_programming_error_while_posting_a_receipt_is_raised(parties: Parties) -> None:
+    with pytest.raises(TypeError, match="a bug"):
+        ApprovalGate(_failing_client(TypeError("a bug"))).receipt(parties.payment(), ReceiptStatus.EXECUTED, "paid")
+    with pytest.raises(ValueError):
+        ApprovalGate(Client("http://gateway.invalid", "cswf_x")).receipt(parties.payment(), "paid-ish", "unknown status")

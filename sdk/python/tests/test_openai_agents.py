@@ -116,3 +116,79 @@ def test_a_call_whose_arguments_changed_is_never_approved(gateway: Gateway, part
     with pytest.raises(ApprovalMismatch):
         asyncio.run(approvals.apply(tampered, make_agent(paid), timeout=5))
     assert paid == []
+
+
+def ship_agent(shipped: list[Any]) -> Agent[Any]:
+    @function_tool(needs_approval=True)
+    def ship_cheques(amount: str, currency: str, payee: str, copies: int) -> str:
+        """Prints and ships cheques."""
+        shipped.append(copies)
+        return f"shipped {copies}"
+
+    arguments = {"amount": "100.00", "currency": "EUR", "payee": "ACME GmbH", "copies": 1}
+    model = ScriptedModel([[function_call("ship_cheques", arguments, call_id="call-ship-1")],
+                           [assistant_message("Shipped (or not).")]])
+    return Agent(name="cheques", instructions="Ship cheques.", model=model, tools=[ship_cheques])
+
+
+def ship_approvals(parties: Parties, client, copies: Any = None) -> CountersignApprovals:
+    def request_for(call: PendingCall) -> DelegationRequest:
+        chain = parties.chain()
+        arguments = dict(call.arguments) if copies is None else {**call.arguments, "copies": copies}
+        return DelegationRequest.build(
+            delegation=chain,
+            action=action(type="payments.transfer", operation="initiate", resource="acct:ops",
+                          arguments=arguments, requested_by=chain.leaf.sub, tool=call.tool_name,
+                          summary=f"Ship {arguments['copies']} cheque(s) to {arguments['payee']}",
+                          tier="critical", reversible=False),
+            uncertainty=uncertainty(0.8, "model self-report"))
+    return CountersignApprovals(client, request_for=request_for)
+
+
+@pytest.mark.parametrize("copies", [True, 1.0])
+def test_arguments_are_compared_as_json_so_1_is_not_true_or_1_0(parties: Parties, client, copies: Any) -> None:
+    """The call asks for `copies: 1`; a request for `true` or `1.0` is not its request."""
+    result = asyncio.run(Runner.run(ship_agent([]), "Ship one cheque to ACME"))
+    with pytest.raises(ApprovalMismatch, match="arguments"):
+        ship_approvals(parties, client, copies).submit(result)
+
+
+@pytest.mark.parametrize("tampered", ["true", "1.0"])
+def test_a_run_state_edited_from_1_to_true_or_1_0_is_never_approved(
+        gateway: Gateway, parties: Parties, client, tampered: str) -> None:
+    shipped: list[Any] = []
+    result = asyncio.run(Runner.run(ship_agent(shipped), "Ship one cheque to ACME"))
+    approvals = ship_approvals(parties, client)
+    ticket = approvals.submit(result)
+    ((call_id, wire),) = ticket.requests.items()
+    assert wire["action"]["arguments"]["copies"] == 1
+    gateway.reviewer.decide(wire["request_id"])
+    assert asyncio.run(approvals.apply(ticket, ship_agent(shipped), timeout=5)) is not None  # untouched: fine
+    edited = Ticket(run_state=ticket.run_state.replace('\\"copies\\":1}', f'\\"copies\\":{tampered}}}'),
+                    requests=ticket.requests)
+    assert edited.run_state != ticket.run_state
+    with pytest.raises(ApprovalMismatch):
+        asyncio.run(approvals.apply(edited, ship_agent(shipped), timeout=5))
+    assert shipped == []
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"version": 1, "requests": {}}', "run_state"),
+    ('{"version": 1, "run_state": 7, "requests": {}}', "run_state"),
+    ('{"version": 1, "run_state": "{}"}', "requests"),
+    ('{"version": 1, "run_state": "{}", "requests": 5}', "requests"),
+    ('{"version": 1, "run_state": "{}", "requests": [["call-1", {}]]}', "requests"),
+    ('{"version": 1, "run_state": "{}", "requests": {"call-1": "req-1"}}', "requests"),
+    ('{"version": true, "run_state": "{}", "requests": {}}', "version 1"),
+    ('{"version": 1.0, "run_state": "{}", "requests": {}}', "version 1"),
+    ('[1]', "version 1"),
+    ('{"version": 1, "version": 1}', "twice"),
+])
+def test_a_malformed_ticket_is_a_value_error_that_says_what_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Ticket.from_json(text)
+
+
+def test_a_ticket_reads_back() -> None:
+    ticket = Ticket(run_state='{"x": 1}', requests={"call-1": {"request_id": "req-1"}})
+    assert Ticket.from_json(ticket.to_json()) == ticket

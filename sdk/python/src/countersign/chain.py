@@ -216,7 +216,8 @@ def hop_findings(index: int, claims: HopClaims, parent: Optional[HopClaims], par
                  now: Optional[int] = None) -> list[LocalFinding]:
     """What the contract's verifier would find about hop `index` given its parent (signature
     and trust-store checks excepted: those need the gateway's trust store). Returns the
-    findings, empty when there are none; `now` None skips the time checks."""
+    findings, empty when there are none; `now` None skips the time checks. Raises
+    `ValueError` when `parent` is given without `parent_jws`."""
     out: list[LocalFinding] = []
 
     def found(code: FindingCode, detail: str) -> None:
@@ -228,7 +229,8 @@ def hop_findings(index: int, claims: HopClaims, parent: Optional[HopClaims], par
         if claims.prev is not None:
             found(FindingCode.BROKEN_LINK, "hop 0 has a prev, but it has no parent")
     else:
-        assert parent_jws is not None
+        if not isinstance(parent_jws, str):
+            raise ValueError(f"hop {index} has a parent, so its parent's JWS is needed to check prev")
         if claims.prev != sha256_digest(parent_jws.encode("ascii")):
             found(FindingCode.BROKEN_LINK, f"hop {index} prev does not commit to hop {index - 1}")
         if claims.iss != parent.sub:

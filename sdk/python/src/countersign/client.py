@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from typing import Any, Callable, Mapping, Optional, TypeVar, Union
 from urllib.parse import quote
@@ -26,6 +27,7 @@ from .decision import Decision, KeySet, verify_decision, verify_webhook
 from .digest import json_digest, loads_ijson
 from .errors import (
     ChainRefused, DecisionVerificationError, GatewayError, NetworkError, ProtocolError, RequestEnded,
+    WebhookVerificationError,
 )
 from .models import (
     DecisionOutcome, Receipt, ReceiptStatus, RequestState, SubmitResponse, VerificationReport,
@@ -42,6 +44,10 @@ M = TypeVar("M", bound=BaseModel)
 
 def _path(*segments: str) -> str:
     return "/".join(quote(s, safe="") for s in segments)
+
+
+def _decision_path(request_id: str) -> str:
+    return f"/v1/requests/{_path(request_id)}/decision"
 
 
 WEBHOOK_KEYS_PATH = "/.well-known/countersign-webhook-keys.json"
@@ -151,13 +157,16 @@ class _Core:
     def decide(self, outcome: DecisionOutcome, subject: DecisionSubject, keys: KeySet) -> Decision:
         """The verified decision of a settled outcome, checked against `keys` and the
         outcome's state (every quorum approval too). Raises `DecisionVerificationError` if it
-        does not verify or says otherwise than the state, `RequestEnded` if the request ended
-        without a decision, `ProtocolError` if it is still open."""
+        has no decision, it does not verify or it says otherwise than the state,
+        `RequestEnded` if the request ended without a decision, `ProtocolError` if it is still
+        open."""
         if outcome.state.is_open:
             raise ProtocolError("the request is still open")
         if outcome.state not in (RequestState.APPROVED, RequestState.REJECTED):
             raise RequestEnded(outcome.request_id, outcome.state.value)
-        assert outcome.decision_jws is not None
+        if not outcome.decision_jws:
+            raise DecisionVerificationError("format", f"request {outcome.request_id} is "
+                                            f"{outcome.state.value} but the outcome carries no decision")
         decision = verify_decision(outcome.decision_jws, keys, audience=self.audience, subject=subject)
         want = "approve" if outcome.state == RequestState.APPROVED else "reject"
         if decision.decision != want:
@@ -194,6 +203,71 @@ class _Core:
     def request_id_of(request: Union[DelegationRequest, str]) -> str:
         """The request id of a request, or the id itself."""
         return request.request_id if isinstance(request, DelegationRequest) else request
+
+    # -- webhooks -----------------------------------------------------------------------------
+
+    @staticmethod
+    def webhook_headers(headers: Mapping[str, str]) -> tuple[str, Optional[str]]:
+        """A delivery's `Countersign-Signature` and `Idempotency-Key` (None if absent), from
+        its headers in any case. Raises `WebhookVerificationError` (check `signature`)
+        without a signature."""
+        lower = {k.lower(): v for k, v in headers.items()}
+        signature = lower.get("countersign-signature")
+        if not signature:
+            raise WebhookVerificationError("signature", "no Countersign-Signature header")
+        return signature, lower.get("idempotency-key")
+
+    def delivery(self, body: bytes, signature: str, idempotency_key: Optional[str], keys: KeySet,
+                 request: DelegationRequest) -> WebhookDelivery:
+        """The delivery `body`, verified against `keys` (see `verify_webhook()`) and about
+        `request`. Raises `WebhookVerificationError`."""
+        delivery = verify_webhook(body, signature, keys, issuer=self.audience, idempotency_key=idempotency_key)
+        if delivery.request_id != request.request_id:
+            raise WebhookVerificationError("request_id", "the delivery is about another request")
+        return delivery
+
+    @staticmethod
+    def delivered_outcome(delivery: WebhookDelivery) -> Optional[DecisionOutcome]:
+        """The outcome a verified delivery carries, to verify as any other: None unless it is
+        approved or rejected."""
+        if delivery.state not in (RequestState.APPROVED, RequestState.REJECTED):
+            return None
+        return DecisionOutcome(request_id=delivery.request_id, state=delivery.state,
+                               decision_jws=delivery.decision_jws)
+
+    # -- waiting ------------------------------------------------------------------------------
+
+    @staticmethod
+    def deadline_of(timeout: Optional[float]) -> Optional[float]:
+        """The `time.monotonic()` at which a wait of `timeout` seconds ends (None: never)."""
+        return None if timeout is None else time.monotonic() + timeout
+
+    @staticmethod
+    def wait_seconds(deadline: Optional[float], poll: int) -> int:
+        """The `wait` of the next long-poll: the whole seconds left, rounded up, at least 1
+        and at most `poll` and `MAX_WAIT_SECONDS`; 0 (ask once, do not hold) only when the
+        deadline has already passed."""
+        if deadline is None:
+            return max(1, min(poll, MAX_WAIT_SECONDS))
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return 0
+        return max(1, min(poll, MAX_WAIT_SECONDS, math.ceil(left)))
+
+    @staticmethod
+    def done_waiting(outcome: DecisionOutcome, deadline: Optional[float]) -> bool:
+        """Whether a wait ends with `outcome`: settled, or the deadline has passed."""
+        return not outcome.state.is_open or (deadline is not None and time.monotonic() >= deadline)
+
+    @staticmethod
+    def pause_after(started: float, deadline: Optional[float]) -> float:
+        """Seconds to pause before the next long-poll, so that a gateway answering at once
+        (stopping, say) is asked at most once a second, never past the deadline."""
+        now = time.monotonic()
+        pause = started + 1 - now
+        if deadline is not None:
+            pause = min(pause, deadline - now)
+        return max(0.0, pause)
 
 
 def _network(e: httpx.HTTPError) -> NetworkError:
@@ -244,25 +318,27 @@ class Client(_Core):
     def status(self, request: Union[DelegationRequest, str]) -> DecisionOutcome:
         """The request's outcome now, without waiting (not verified: see `verify()`)."""
         request_id = self.request_id_of(request)
-        response = self._send("GET", f"/v1/requests/{_path(request_id)}/decision", params={"wait": 0})
+        response = self._send("GET", _decision_path(request_id), params={"wait": 0})
         return self.outcome(request_id, self.check(response, (200,)))
 
     def wait(self, request: Union[DelegationRequest, str], *, timeout: Optional[float] = None,
              poll: int = 55) -> DecisionOutcome:
         """Long-polls until the request is settled or `timeout` seconds pass (None: no limit);
         returns the outcome (still open if the time ran out; not verified: see `verify()`).
-        Each long-poll lasts at most `poll` seconds (capped at `MAX_WAIT_SECONDS`). Stateless,
-        so it can be resumed after a restart with the request id alone."""
+        Each long-poll asks the gateway to hold for the time left rounded up to whole seconds,
+        at least 1 and at most `poll` (capped at `MAX_WAIT_SECONDS`), so the wait may overrun
+        `timeout` by under a second; a `timeout` of 0 asks once. Long-polls start at most once
+        a second. Stateless, so it can be resumed after a restart with the request id alone."""
         request_id = self.request_id_of(request)
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = self.deadline_of(timeout)
         while True:
-            left = MAX_WAIT_SECONDS if deadline is None else deadline - time.monotonic()
-            wait = max(0, min(poll, MAX_WAIT_SECONDS, int(left)))
-            response = self._send("GET", f"/v1/requests/{_path(request_id)}/decision",
+            started, wait = time.monotonic(), self.wait_seconds(deadline, poll)
+            response = self._send("GET", _decision_path(request_id),
                                   params={"wait": wait}, timeout=wait + self.timeout)
             outcome = self.outcome(request_id, self.check(response, (200,)))
-            if not outcome.state.is_open or (deadline is not None and time.monotonic() >= deadline):
+            if self.done_waiting(outcome, deadline):
                 return outcome
+            time.sleep(self.pause_after(started, deadline))
 
     def keys(self, *, refresh: bool = False) -> KeySet:
         """The gateway's published decision keys (fetched once; `refresh` fetches again,
@@ -273,11 +349,11 @@ class Client(_Core):
             self._keys = self.key_set(self.check(response, (200,)))
         return self._keys
 
-    def webhook_keys(self) -> KeySet:
+    def webhook_keys(self, *, refresh: bool = False) -> KeySet:
         """The gateway's own key, which signs webhooks (published apart from the decision
         keys, so a reviewer's key never verifies a webhook). Fetched once, at
-        `WEBHOOK_KEYS_PATH`."""
-        if self._webhook_keys is None:
+        `WEBHOOK_KEYS_PATH`; `refresh` fetches again (a rotated key)."""
+        if self._webhook_keys is None or refresh:
             response = self._send("GET", WEBHOOK_KEYS_PATH, auth=False)
             self._webhook_keys = self.key_set(self.check(response, (200,)))
         return self._webhook_keys
@@ -328,28 +404,25 @@ class Client(_Core):
         """Verifies a webhook delivery for `request` (signature, body digest, delivery id) and
         the decision it carries; returns both (the decision is None unless approved or
         rejected). `body` is the exact bytes received, `headers` the request's headers (any
-        case). Raises `WebhookVerificationError` for the delivery,
-        `DecisionVerificationError` for its decision."""
-        lower = {k.lower(): v for k, v in headers.items()}
-        signature = lower.get("countersign-signature")
-        if not signature:
-            from .errors import WebhookVerificationError
-            raise WebhookVerificationError("signature", "no Countersign-Signature header")
-        delivery = verify_webhook(body, signature, self.webhook_keys(), issuer=self.audience,
-                                  idempotency_key=lower.get("idempotency-key"))
-        if delivery.request_id != request.request_id:
-            from .errors import WebhookVerificationError
-            raise WebhookVerificationError("request_id", "the delivery is about another request")
-        if delivery.state not in (RequestState.APPROVED, RequestState.REJECTED):
-            return delivery, None
-        outcome = DecisionOutcome(request_id=delivery.request_id, state=delivery.state,
-                                  decision_jws=delivery.decision_jws)
-        return delivery, self.verify(self.outcome(request.request_id, outcome.model_dump(mode="json")), request)
+        case). A signature by a key the client does not know fetches the webhook keys again,
+        once (the gateway may have rotated its key), unless they were fetched for this call.
+        Raises `WebhookVerificationError` for the delivery, `DecisionVerificationError` for its
+        decision."""
+        signature, idempotency_key = self.webhook_headers(headers)
+        fetched = self._webhook_keys is None
+        try:
+            delivery = self.delivery(body, signature, idempotency_key, self.webhook_keys(), request)
+        except WebhookVerificationError as e:
+            if e.check != "kid" or fetched:
+                raise
+            delivery = self.delivery(body, signature, idempotency_key, self.webhook_keys(refresh=True), request)
+        outcome = self.delivered_outcome(delivery)
+        return delivery, None if outcome is None else self.verify(outcome, request)
 
 
 class AsyncClient(_Core):
-    """Asynchronous client: the API of `Client` with `await`, less `status()` and
-    `verify_webhook()`. An async context manager: `aclose()` on exit."""
+    """Asynchronous client: the API of `Client` with `await`. An async context manager:
+    `aclose()` on exit."""
 
     def __init__(self, base_url: str, token: str, *, audience: str = "countersign-gateway",
                  timeout: float = 30.0, jwks: Optional[Mapping[str, Any]] = None,
@@ -383,19 +456,25 @@ class AsyncClient(_Core):
         response = await self._send("POST", "/v1/requests", json_body=request.to_wire())
         return self.submitted(request, self.check(response, (200, 201)))
 
+    async def status(self, request: Union[DelegationRequest, str]) -> DecisionOutcome:
+        """As `Client.status()`."""
+        request_id = self.request_id_of(request)
+        response = await self._send("GET", _decision_path(request_id), params={"wait": 0})
+        return self.outcome(request_id, self.check(response, (200,)))
+
     async def wait(self, request: Union[DelegationRequest, str], *, timeout: Optional[float] = None,
                    poll: int = 55) -> DecisionOutcome:
         """As `Client.wait()`."""
         request_id = self.request_id_of(request)
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = self.deadline_of(timeout)
         while True:
-            left = MAX_WAIT_SECONDS if deadline is None else deadline - time.monotonic()
-            wait = max(0, min(poll, MAX_WAIT_SECONDS, int(left)))
-            response = await self._send("GET", f"/v1/requests/{_path(request_id)}/decision",
+            started, wait = time.monotonic(), self.wait_seconds(deadline, poll)
+            response = await self._send("GET", _decision_path(request_id),
                                         params={"wait": wait}, timeout=wait + self.timeout)
             outcome = self.outcome(request_id, self.check(response, (200,)))
-            if not outcome.state.is_open or (deadline is not None and time.monotonic() >= deadline):
+            if self.done_waiting(outcome, deadline):
                 return outcome
+            await asyncio.sleep(self.pause_after(started, deadline))
 
     async def keys(self, *, refresh: bool = False) -> KeySet:
         """As `Client.keys()`."""
@@ -404,9 +483,9 @@ class AsyncClient(_Core):
             self._keys = self.key_set(self.check(response, (200,)))
         return self._keys
 
-    async def webhook_keys(self) -> KeySet:
+    async def webhook_keys(self, *, refresh: bool = False) -> KeySet:
         """As `Client.webhook_keys()`."""
-        if self._webhook_keys is None:
+        if self._webhook_keys is None or refresh:
             response = await self._send("GET", WEBHOOK_KEYS_PATH, auth=False)
             self._webhook_keys = self.key_set(self.check(response, (200,)))
         return self._webhook_keys
@@ -443,3 +522,17 @@ class AsyncClient(_Core):
                                     json_body=self.note_body(message_id, text))
         self.check(response, (200, 201))
         return response.status_code == 201
+
+    async def verify_webhook(self, body: bytes, headers: Mapping[str, str],
+                             request: DelegationRequest) -> tuple[WebhookDelivery, Optional[Decision]]:
+        """As `Client.verify_webhook()`."""
+        signature, idempotency_key = self.webhook_headers(headers)
+        fetched = self._webhook_keys is None
+        try:
+            delivery = self.delivery(body, signature, idempotency_key, await self.webhook_keys(), request)
+        except WebhookVerificationError as e:
+            if e.check != "kid" or fetched:
+                raise
+            delivery = self.delivery(body, signature, idempotency_key, await self.webhook_keys(refresh=True), request)
+        outcome = self.delivered_outcome(delivery)
+        return delivery, None if outcome is None else await self.verify(outcome, request)

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import jwt
-from jwt.algorithms import ECAlgorithm, OKPAlgorithm
+from jwt.algorithms import ECAlgorithm
 
 from .digest import loads_ijson, sha256_digest
 from .errors import DecisionVerificationError, WebhookVerificationError
-from .keys import KeyError_, thumbprint_of_jwk
-from .models import DECISION_TYP, WEBHOOK_TYP, DecisionClaims, WebhookDelivery, WebhookSignatureClaims
+from .keys import KeyError_, PublicKey, _b64url_decode, thumbprint_of_jwk
+from .models import (
+    DECISION_TYP, WEBHOOK_TYP, DecisionClaims, RequestState, WebhookDelivery, WebhookSignatureClaims,
+)
 from .request import DecisionSubject
 
 __all__ = ["Decision", "KeySet", "verify_decision", "verify_webhook"]
@@ -34,8 +36,9 @@ class KeySet:
     of JWKs. Only OKP/Ed25519 (EdDSA) and EC/P-256 (ES256) keys are kept, each under the
     thumbprint computed here (a JWK's own `kid` member is not read).
 
-    Keys of other types, and malformed keys, are ignored (never trusted). Raises `ValueError`
-    when the document has no list of keys."""
+    Keys of other types, and malformed keys (coordinates included that are not strict,
+    canonical base64url of 32 bytes), are ignored (never trusted). Raises `ValueError` when
+    the document has no list of keys."""
 
     def __init__(self, jwks: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> None:
         keys = jwks.get("keys") if isinstance(jwks, Mapping) else jwks
@@ -49,8 +52,9 @@ class KeySet:
                 thumbprint = thumbprint_of_jwk(jwk)
                 public = {k: jwk[k] for k in ("kty", "crv", "x", "y") if k in jwk}
                 if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519":
-                    self._keys[thumbprint] = ("EdDSA", OKPAlgorithm.from_jwk(public))
+                    self._keys[thumbprint] = ("EdDSA", PublicKey.from_jwk(public).key)
                 elif jwk.get("kty") == "EC" and jwk.get("crv") == "P-256":
+                    _b64url_decode(jwk.get("x"), 32), _b64url_decode(jwk.get("y"), 32)
                     self._keys[thumbprint] = ("ES256", ECAlgorithm.from_jwk(public))
             except (KeyError_, jwt.PyJWTError, ValueError, TypeError, KeyError):
                 continue
@@ -172,8 +176,9 @@ def verify_webhook(body: bytes, signature: str, keys: KeySet, *, issuer: str,
     """Verifies a webhook delivery: the `Countersign-Signature` JWS (typ
     `countersign-webhook+jwt`, a key of the JWKS, `iss` the gateway's audience, `iat` within
     `max_age` seconds), that its `body_digest` is the digest of the exact `body` bytes and its
-    `delivery_id` the body's (and the `Idempotency-Key` header's, when given). Returns the
-    delivery; its `decision_jws` must still go through `verify_decision`. Raises
+    `delivery_id` the body's (and the `Idempotency-Key` header's, when given), and that an
+    approved or rejected delivery carries a decision JWS. Returns the delivery; its
+    `decision_jws` must still go through `verify_decision`. Raises
     `WebhookVerificationError` naming the failed check, `TypeError` when `body` is not
     bytes."""
     if not isinstance(body, (bytes, bytearray)):
@@ -194,6 +199,8 @@ def verify_webhook(body: bytes, signature: str, keys: KeySet, *, issuer: str,
         delivery = WebhookDelivery.model_validate(loads_ijson(bytes(body)))
     except ValueError as e:
         raise WebhookVerificationError("body", f"the body is not a webhook delivery: {e}") from e
+    if delivery.state in (RequestState.APPROVED, RequestState.REJECTED) and not delivery.decision_jws:
+        raise WebhookVerificationError("body", f"the delivery says {delivery.state.value} but carries no decision")
     if delivery.delivery_id != claims.delivery_id:
         raise WebhookVerificationError("delivery_id", "the body's delivery id is not the signed one")
     if idempotency_key is not None and idempotency_key != claims.delivery_id:

@@ -119,8 +119,9 @@ class DecisionVerificationError(CountersignError):
 class WebhookVerificationError(CountersignError):
     """A webhook delivery that must not be acted on. `check` names the failed check: those
     of a JWS (`format`, `typ`, `alg`, `kid`, `signature`, `claims`), then `iss`, `iat`,
-    `body_digest`, `body`, `delivery_id`, and from `Client.verify_webhook` also `signature`
-    (no header) and `request_id` (a delivery about another request)."""
+    `body_digest`, `body` (not a delivery, or approved/rejected without a decision JWS),
+    `delivery_id`, and from `Client.verify_webhook` also `signature` (no header) and
+    `request_id` (a delivery about another request)."""
 
     def __init__(self, check: str, message: str) -> None:
         self.check = check

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -27,13 +28,21 @@ class KeyError_(ValueError):  # noqa: N801 - `KeyError` is a builtin with other 
     `CountersignError`: keys are the caller's input."""
 
 
-def _b64url_decode(text: str) -> bytes:
-    if not isinstance(text, str) or "=" in text:
-        raise KeyError_("base64url without padding expected")
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, TypeError) as e:
-        raise KeyError_(f"not base64url: {e}") from e
+_B64URL = re.compile(r"[A-Za-z0-9_-]*", re.ASCII)
+
+
+def _b64url_decode(text: Any, size: int) -> bytes:
+    """`text` decoded as base64url without padding (RFC 7515 §2), strictly: only the URL-safe
+    alphabet, no padding or whitespace, unused bits zero (one text per byte string), and
+    exactly `size` bytes. Raises `KeyError_` for anything else."""
+    if not isinstance(text, str) or not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise KeyError_("base64url without padding expected (A-Z a-z 0-9 - _ only)")
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64url(raw) != text:
+        raise KeyError_("not canonical base64url: its unused bits are not zero")
+    if len(raw) != size:
+        raise KeyError_(f"{size} bytes expected, not {len(raw)}")
+    return raw
 
 
 def thumbprint_of_jwk(jwk: Mapping[str, Any]) -> str:
@@ -66,13 +75,16 @@ class PublicKey:
 
     @classmethod
     def from_jwk(cls, jwk: Mapping[str, Any]) -> "PublicKey":
-        """The key of an Ed25519 public JWK (`kty` OKP, `crv` Ed25519, a 32-byte `x`); other
-        members, `kid` included, are not read. Raises `KeyError_` for anything else."""
+        """The key of an Ed25519 public JWK (`kty` OKP, `crv` Ed25519, `x` the 32-byte key in
+        base64url without padding, read strictly: nothing but the URL-safe alphabet, in its
+        one canonical form); other members, `kid` included, are not read. Raises `KeyError_`
+        for anything else."""
         if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
             raise KeyError_(f"not an Ed25519 JWK: kty={jwk.get('kty')!r} crv={jwk.get('crv')!r}")
-        raw = _b64url_decode(jwk.get("x", ""))
-        if len(raw) != 32:
-            raise KeyError_(f"an Ed25519 public key is 32 bytes, not {len(raw)}")
+        try:
+            raw = _b64url_decode(jwk.get("x"), 32)
+        except KeyError_ as e:
+            raise KeyError_(f"an Ed25519 JWK's x is the 32-byte key in base64url: {e}") from None
         return cls(Ed25519PublicKey.from_public_bytes(raw))
 
     @property
@@ -121,9 +133,14 @@ class KeyPair:
     def from_pem(cls, pem: str | bytes) -> "KeyPair":
         """Reads a PKCS#8 PEM Ed25519 private key, v1 or v2 (RFC 5958, as `countersign keygen`
         writes it). A v2 key's embedded public key must match its seed. Raises `KeyError_` for
-        anything else (another PEM type, an encrypted key, another algorithm, DER that is not
-        strict); bytes that are not ASCII raise `UnicodeDecodeError`."""
-        text = pem.decode("ascii") if isinstance(pem, bytes) else pem
+        anything else (text or bytes that are not ASCII, another PEM type, an encrypted key,
+        another algorithm, DER that is not strict)."""
+        try:
+            text = pem.decode("ascii") if isinstance(pem, bytes) else pem
+        except UnicodeDecodeError:
+            raise KeyError_("not a PEM file: it is not ASCII text") from None
+        if not text.isascii():
+            raise KeyError_("not a PEM file: it is not ASCII text")
         lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
         if len(lines) < 3 or lines[0] != _PEM_BEGIN or lines[-1] != _PEM_END:
             raise KeyError_("not a PEM 'PRIVATE KEY' (PKCS#8); encrypted keys are not supported")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Mapping, Optional, Union
 
+import httpx
 from langgraph.types import Command, interrupt
 
 from .client import Client
@@ -96,13 +97,20 @@ class ApprovalGate:
 
     def receipt(self, request: DelegationRequest, status: ReceiptStatus, detail: str, result: Any = None) -> None:
         """Posts a receipt for `request`, with the digest of `result` when it has an RFC 8785
-        form. Best effort: a `CountersignError` while posting is logged, never raised (raising
-        after the tool ran would make LangGraph run the node, and the tool, again)."""
+        form. Best effort: a failure to deliver it (a `CountersignError`, any `httpx` error,
+        an invalid gateway URL, an `OSError`) is logged, never raised: raising after the tool
+        ran would make LangGraph run the node, and the tool, again. Programming errors
+        (`TypeError`, `ValueError` for an unknown status…) are raised."""
         try:
             self.client.post_receipt(request, status, detail=detail,
                                      result=result if _jsonable(result) else None)
-        except CountersignError as e:
-            log.warning("could not post the receipt for %s: %s", request.request_id, e)
+        except _RECEIPT_FAILURES as e:
+            log.warning("could not post the receipt for %s: %s: %s", request.request_id, type(e).__name__, e)
+
+
+# What posting a receipt can meet on the way (the client wraps most as `NetworkError`; an
+# `http=` client's own transport or hooks, and a malformed base URL, raise the rest).
+_RECEIPT_FAILURES = (CountersignError, httpx.HTTPError, httpx.InvalidURL, OSError)
 
 
 def _jsonable(value: Any) -> bool:

@@ -30,6 +30,7 @@ from typing import Any, Callable, Mapping, Optional
 from agents import Agent, RunState
 from agents.items import ToolApprovalItem
 
+from .chain import _json_equal
 from .client import Client
 from .decision import Decision, verify_decision
 from .digest import loads_ijson
@@ -87,12 +88,19 @@ class Ticket:
 
     @classmethod
     def from_json(cls, text: str) -> "Ticket":
-        """A ticket back from `to_json()`. Raises `ValueError` for text that is not I-JSON or
-        not a version 1 ticket (and `KeyError` / `TypeError` when one lacks its members)."""
+        """A ticket back from `to_json()`. Raises `ValueError` for text that is not I-JSON,
+        not a version 1 ticket, or one whose `run_state` is not a string or whose `requests`
+        is not an object of request objects (the requests are read by `request()`)."""
         data = loads_ijson(text)
-        if not isinstance(data, dict) or data.get("version") != 1:
+        version = data.get("version") if isinstance(data, dict) else None
+        if type(version) is not int or version != 1:
             raise ValueError("not a countersign ticket (version 1)")
-        return cls(run_state=data["run_state"], requests=dict(data["requests"]))
+        run_state, requests = data.get("run_state"), data.get("requests")
+        if not isinstance(run_state, str):
+            raise ValueError("a version 1 ticket's run_state is a string (RunState.to_string())")
+        if not isinstance(requests, dict) or not all(isinstance(r, dict) for r in requests.values()):
+            raise ValueError("a version 1 ticket's requests is an object of request objects by call id")
+        return cls(run_state=run_state, requests=dict(requests))
 
     def request(self, call_id: str) -> DelegationRequest:
         """The request stored for `call_id`. Raises `ApprovalMismatch` when there is none,
@@ -106,8 +114,9 @@ class CountersignApprovals:
     """Turns a run's interruptions into DelegationRequests and applies verified decisions.
 
     `request_for(call)` builds the DelegationRequest for a `PendingCall` (its delegation chain,
-    action type, resource, tier…); the action's arguments must be the call's arguments and its
-    tool the call's tool.
+    action type, resource, tier…); the action's arguments must be the call's arguments, equal
+    as JSON values (`1`, `1.0` and `true` are three different values), and its tool the call's
+    tool.
 
     `client` submits, waits and provides the keys: a sync `Client` (its calls run in a worker
     thread inside `apply()`)."""
@@ -121,7 +130,7 @@ class CountersignApprovals:
         tool = request.action.tool.name if request.action.tool else None
         if tool != call.tool_name:
             raise ApprovalMismatch(f"call {call.call_id} is {call.tool_name}, the request is for {tool}")
-        if request.action.arguments != call.arguments:
+        if not _json_equal(request.action.arguments, call.arguments):  # 1, 1.0 and true differ
             raise ApprovalMismatch(f"call {call.call_id}'s arguments are not the request's")
 
     def submit(self, result: Any) -> Ticket:
