@@ -10,8 +10,8 @@ With the desktop console's embedded demo (the values are in its Settings → "Co
     export COUNTERSIGN_AUDIENCE=countersign-embedded-demo    # "Audience" in Settings
     python examples/python/pay_invoice_langgraph.py run --dir agent-keys --thread invoice-4711
 
-The console starts with a new port, credential and trust store each time: after a restart, run
-`keys` and the exports again (the keys in agent-keys/ stay).
+The console starts with a new port and credential each time: after a restart, run the exports
+again (the parties `keys` merged into its trust store stay).
 
 With a gateway you run (set up as the README's "The gateway" shows):
 

@@ -38,14 +38,28 @@ escalation = [
 ]
 "#;
 
+/// The demo cast's trust store, with every other party the file at `path` already holds
+/// (an unreadable file keeps nothing: the demo must start).
+fn demo_trust(path: &Path, now: chrono::DateTime<chrono::Utc>) -> countersign_wire::TrustStore {
+    let mut trust = demo(now, "trust").trust_store();
+    let kept = std::fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<countersign_wire::TrustStore>(&bytes).ok());
+    for (identity, party) in kept.map(|t| t.parties).unwrap_or_default() {
+        trust.parties.entry(identity).or_insert(party);
+    }
+    trust
+}
+
 /// Starts the embedded gateway and the demo workflow; the session reviews as the local key.
 pub(crate) async fn start(dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<Session> {
     let now = clock.now();
-    // The demo cast's keys are fixed, so this trust store is the same on every start.
+    // The demo cast's keys are fixed; parties someone added for an agent of their own
+    // ("Connect your own agent") are kept across starts.
     let trust_path = dir.join("trust.json");
     std::fs::write(
         &trust_path,
-        serde_json::to_vec_pretty(&demo(now, "trust").trust_store())?,
+        serde_json::to_vec_pretty(&demo_trust(&trust_path, now))?,
     )?;
     // Generated on first run, kept with mode 0600; never sent to the webview.
     let key_path = dir.join("reviewer-key.pem");
@@ -159,4 +173,43 @@ pub(crate) async fn start(dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<S
         clock,
         demo: Some(connection),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parties_added_for_an_agent_of_ones_own_survive_a_restart_and_the_cast_stays_the_casts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trust.json");
+        let now = chrono::Utc::now();
+        let mut trust = demo(now, "trust").trust_store();
+        let cast: Vec<String> = trust.parties.keys().cloned().collect();
+        let stranger = countersign_chain::SigningKeyPair::generate()
+            .public()
+            .to_jwk();
+        trust.parties.insert(
+            "agent:ap-banking".into(),
+            countersign_wire::Party {
+                kind: countersign_wire::PartyKind::Agent,
+                display_name: "Mine".into(),
+                keys: vec![stranger.clone()],
+            },
+        );
+        // Someone also replaced a cast member's key: the demo's own key comes back.
+        let first = cast[0].clone();
+        trust.parties.get_mut(&first).unwrap().keys = vec![stranger.clone()];
+        std::fs::write(&path, serde_json::to_vec(&trust).unwrap()).unwrap();
+        let again = demo_trust(&path, now);
+        assert_eq!(
+            again.parties["agent:ap-banking"].keys,
+            vec![stranger.clone()]
+        );
+        assert_ne!(again.parties[&first].keys, vec![stranger]);
+        assert_eq!(again.parties.len(), cast.len() + 1);
+        // A broken file keeps nothing but the cast.
+        std::fs::write(&path, b"{not json").unwrap();
+        assert_eq!(demo_trust(&path, now).parties.len(), cast.len());
+    }
 }
