@@ -33,6 +33,7 @@ mod decisions;
 pub mod error;
 pub mod export;
 mod extract;
+pub mod health;
 mod intake;
 pub mod metrics;
 mod notes;
@@ -90,6 +91,8 @@ pub struct AppState {
     pub(crate) card: Arc<a2a::PublishedCard>,
     /// Witnesses every new checkpoint is submitted to.
     pub(crate) witnesses: Arc<Vec<witnesses::WitnessEndpoint>>,
+    /// What `/readyz` reports beyond the database: draining, and the workers' tasks.
+    pub(crate) health: Arc<health::Health>,
 }
 
 impl AppState {
@@ -202,6 +205,17 @@ impl RunningGateway {
     pub fn shutdown_handle(&self) -> watch::Sender<bool> {
         self.shutdown.clone()
     }
+
+    /// Starts draining: `/readyz` answers 503 so load balancers stop sending new work, while
+    /// everything keeps being served until shutdown.
+    pub fn drain(&self) {
+        self.state.health.drain();
+    }
+
+    /// A handle that starts draining (what a SIGTERM handler holds).
+    pub fn drain_handle(&self) -> Arc<health::Health> {
+        self.state.health.clone()
+    }
 }
 
 /// Loads or creates the gateway's signing key.
@@ -285,12 +299,16 @@ pub async fn start(
         stopping: shutdown.subscribe(),
         card: Arc::new(card),
         witnesses: Arc::new(witnesses),
+        health: Arc::default(),
     };
     let mut workers = workers::spawn(state.clone(), shutdown.subscribe());
     workers.push(tokio::spawn(trust::watch(
         state.trust.clone(),
         shutdown.subscribe(),
     )));
+    state
+        .health
+        .watch_workers(workers.iter().map(tokio::task::JoinHandle::abort_handle));
     let app = router(state.clone());
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -348,6 +366,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit/tile/{*rest}", get(tlog::tile))
         .route("/v1/audit/consistency", get(tlog::consistency))
         .route("/v1/audit/log-key", get(audit_log_key))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .merge(a2a::routes())
         .fallback(|uri: Uri| async move { no_such_route(&uri, false) })
         .method_not_allowed_fallback(|uri: Uri| async move { no_such_route(&uri, true) })

@@ -82,6 +82,15 @@ enum Command {
         #[arg(long)]
         to: Option<String>,
     },
+    /// Write a consistent copy of the database while the gateway runs (SQLite `VACUUM INTO`);
+    /// to restore, stop the gateway and start it on the copy (`--database COPY`).
+    Backup {
+        #[command(flatten)]
+        settings: Settings,
+        /// Where to write the copy (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -161,6 +170,10 @@ struct ServeArgs {
     /// (the witness's submission prefix and cosignature key); repeat for several
     #[arg(long = "witness", value_name = "URL=VKEY")]
     witnesses: Vec<String>,
+    /// On SIGTERM, how long /readyz answers 503 before streams end and the gateway stops
+    /// (so a load balancer takes it out first) [default: 5]
+    #[arg(long, value_name = "SECONDS", env = "COUNTERSIGN_DRAIN_SECONDS")]
+    drain_seconds: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -498,6 +511,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Backup { settings, out } => {
+            let file = file_config(settings.config.as_deref())?;
+            let store = Store::open(&database(&settings, &file)).await?;
+            store.backup_into(&out).await?;
+            eprintln!("backed up to {}", out.display());
+            Ok(())
+        }
         Command::Metrics { settings, from, to } => {
             let file = file_config(settings.config.as_deref())?;
             let (from, to) = countersign_gateway::metrics::range(
@@ -650,8 +670,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         });
     }
     let stop = gateway.shutdown_handle();
+    let drain = gateway.drain_handle();
+    let drain_for = std::time::Duration::from_secs(args.drain_seconds.unwrap_or(5));
     tokio::spawn(async move {
         shutdown_signal().await;
+        // Readiness first: a load balancer stops sending work, then streams end and
+        // in-flight requests finish.
+        drain.drain();
+        tracing::info!(seconds = drain_for.as_secs(), "draining");
+        tokio::select! {
+            _ = tokio::time::sleep(drain_for) => {}
+            _ = shutdown_signal() => tracing::info!("second signal: not waiting any longer"),
+        }
         tracing::info!("shutting down");
         let _ = stop.send(true);
     });

@@ -73,7 +73,10 @@ async fn expire(state: AppState, mut stop: watch::Receiver<bool>) {
 /// Raises overdue requests to the next escalation level of their tier's policy.
 async fn escalate_overdue(state: AppState, mut stop: watch::Receiver<bool>) {
     if state.policy.shortest_deadline().is_none() {
-        return; // no tier has a time to decide
+        // No tier has a time to decide: nothing to do, but the worker stays up until the
+        // gateway stops, so readiness does not read it as one that died.
+        let _ = stop.wait_for(|stopped| *stopped).await;
+        return;
     }
     loop {
         escalate_once(&state).await;

@@ -12,6 +12,9 @@ pub enum StoreError {
     /// A batched write failed (the message of the underlying error).
     #[error("batched write failed: {0}")]
     Batch(String),
+    /// A backup cannot be written where it was asked to go.
+    #[error("backup: {0}")]
+    Backup(String),
     /// A stored value cannot be read back (should not happen; data was written by us).
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),

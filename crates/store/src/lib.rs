@@ -96,6 +96,56 @@ impl Store {
             intake,
         })
     }
+
+    /// What readiness needs to know about the database: it answers, and every migration this
+    /// build knows is applied (another instance may have migrated it further).
+    pub async fn health(&self) -> Result<DatabaseHealth> {
+        let applied: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = 1")
+                .fetch_one(&self.read)
+                .await?;
+        let known = sqlx::migrate!("../../migrations").migrations.len();
+        Ok(DatabaseHealth {
+            migrations_applied: usize::try_from(applied).unwrap_or(0),
+            migrations_known: known,
+        })
+    }
+
+    /// Writes a consistent copy of the database to `path` (which must not exist) while the
+    /// gateway runs: SQLite's `VACUUM INTO`, one read transaction, so the copy is a whole
+    /// database as of one moment, WAL included. Restoring is starting a gateway on the copy.
+    pub async fn backup_into(&self, path: &Path) -> Result<()> {
+        if path.exists() {
+            return Err(StoreError::Backup(format!(
+                "{} exists: a backup never overwrites",
+                path.display()
+            )));
+        }
+        let target = path
+            .to_str()
+            .ok_or_else(|| StoreError::Backup(format!("{} is not a UTF-8 path", path.display())))?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The database as readiness sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DatabaseHealth {
+    /// Migrations recorded as applied.
+    pub migrations_applied: usize,
+    /// Migrations this build carries.
+    pub migrations_known: usize,
+}
+
+impl DatabaseHealth {
+    /// Every migration this build knows is applied.
+    pub fn migrated(&self) -> bool {
+        self.migrations_applied >= self.migrations_known
+    }
 }
 
 #[cfg(test)]

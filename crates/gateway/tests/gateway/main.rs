@@ -8,5 +8,6 @@ mod delivery;
 mod demo;
 mod envelopes;
 mod intake;
+mod operations;
 mod supervision;
 mod transparency;
