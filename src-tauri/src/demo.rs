@@ -75,6 +75,7 @@ pub(crate) async fn start(dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<S
         policy: Some(policy_path),
         public_url: None,
         witnesses: Vec::new(),
+        metrics_listen: None,
     };
 
     let store = Store::open(&config.database).await?;

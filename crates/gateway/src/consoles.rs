@@ -222,6 +222,7 @@ pub(crate) async fn events(
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(256);
     let mut stopping = state.stopping.clone();
     tokio::spawn(async move {
+        let _subscriber = crate::telemetry::SseSubscriber::new();
         let mut sent = resume_from;
         let mut catch_up = true;
         loop {

@@ -39,6 +39,7 @@ pub mod metrics;
 mod notes;
 mod outbox;
 mod supervision;
+mod telemetry;
 mod tlog;
 pub mod trust;
 pub mod witnesses;
@@ -130,6 +131,9 @@ pub struct GatewayConfig {
     /// Witnesses (c2sp.org/tlog-witness) to submit every checkpoint to, as `URL=VKEY`.
     #[serde(default)]
     pub witnesses: Vec<String>,
+    /// Where to serve Prometheus metrics (`/metrics`), apart from the API; none: not served.
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The gateway's public base URL, ending in `/`: the configured one, or on loopback the
@@ -166,6 +170,8 @@ pub fn public_base_url(configured: Option<&str>, bound: SocketAddr) -> anyhow::R
 pub struct RunningGateway {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where it serves metrics, if it does.
+    pub metrics_addr: Option<SocketAddr>,
     state: AppState,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -309,6 +315,33 @@ pub async fn start(
     state
         .health
         .watch_workers(workers.iter().map(tokio::task::JoinHandle::abort_handle));
+    telemetry::install();
+    let metrics = match config.metrics_listen {
+        None => None,
+        Some(at) => {
+            let listener = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {at}"))?;
+            let addr = listener.local_addr()?;
+            let app = Router::new()
+                .route("/metrics", get(telemetry::scrape))
+                .with_state(state.clone());
+            let mut stop = shutdown.subscribe();
+            let task = tokio::spawn(async move {
+                let served = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|stopped| *stopped).await;
+                    })
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "metrics server failed");
+                }
+            });
+            tracing::info!(%addr, "metrics listening");
+            Some((addr, task))
+        }
+    };
+    let metrics_addr = metrics.as_ref().map(|(addr, _)| *addr);
     let app = router(state.clone());
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -317,6 +350,9 @@ pub async fn start(
             })
             .await
             .context("server failed")?;
+        if let Some((_, task)) = metrics {
+            let _ = task.await;
+        }
         for worker in workers {
             let _ = worker.await;
         }
@@ -325,6 +361,7 @@ pub async fn start(
     tracing::info!(%addr, audience = %config.audience, policy = %format!("{} v{}", state_policy.id, state_policy.version), "gateway listening");
     Ok(RunningGateway {
         addr,
+        metrics_addr,
         state,
         shutdown,
         task,
@@ -372,6 +409,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|uri: Uri| async move { no_such_route(&uri, false) })
         .method_not_allowed_fallback(|uri: Uri| async move { no_such_route(&uri, true) })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(telemetry::track))
         .with_state(state)
 }
 

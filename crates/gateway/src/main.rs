@@ -174,6 +174,10 @@ struct ServeArgs {
     /// (so a load balancer takes it out first) [default: 5]
     #[arg(long, value_name = "SECONDS", env = "COUNTERSIGN_DRAIN_SECONDS")]
     drain_seconds: Option<u64>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (keep it off the public network)
+    /// [default: not served]
+    #[arg(long, value_name = "ADDR", env = "COUNTERSIGN_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Subcommand)]
@@ -337,6 +341,7 @@ struct FileConfig {
     public_url: Option<String>,
     #[serde(default)]
     witnesses: Vec<String>,
+    metrics_listen: Option<SocketAddr>,
 }
 
 fn file_config(path: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -653,6 +658,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         } else {
             args.witnesses
         },
+        metrics_listen: args.metrics_listen.or(file.metrics_listen),
     };
     let gateway = start(&config, Arc::new(SystemClock)).await?;
     #[cfg(unix)]

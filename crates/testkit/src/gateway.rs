@@ -68,6 +68,7 @@ impl GatewayFiles {
             policy,
             public_url: None,
             witnesses: Vec::new(),
+            metrics_listen: None,
         };
         GatewayFiles { dir, config }
     }

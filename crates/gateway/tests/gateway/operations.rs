@@ -186,3 +186,86 @@ async fn sigterm_drains_first_then_stops() {
         "it waited out the drain"
     );
 }
+
+#[tokio::test]
+async fn prometheus_metrics_are_served_apart_from_the_api() {
+    let mut gw = TestGateway::start().await;
+    gw.config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+    gw.restart().await;
+    let metrics_addr = gw
+        .gateway
+        .as_ref()
+        .unwrap()
+        .metrics_addr
+        .expect("a metrics address");
+    assert_ne!(metrics_addr, gw.gateway.as_ref().unwrap().addr);
+    // Not on the API's address.
+    assert_eq!(probe(&gw.url("/metrics")).await.0, 404);
+
+    assert!(
+        gw.submit(&gw.scenario("refund-exception"))
+            .await
+            .status()
+            .is_success()
+    );
+    assert!(
+        gw.submit(&gw.scenario("supplier-payment"))
+            .await
+            .status()
+            .is_success()
+    );
+    // A console subscribed to events, held open while scraping.
+    let sse = http()
+        .get(gw.url("/v1/events"))
+        .bearer_auth(gw.reviewer.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sse.status().as_u16(), 200);
+    let (status, text) = probe(&format!("http://{metrics_addr}/metrics")).await;
+    assert_eq!(status, 200);
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(series))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+    };
+    // Both submissions counted under their route and a 2xx code, whichever 2xx it was. The
+    // recorder is the process's (as a metrics recorder always is), so other tests' gateways in
+    // this binary may have added to it: at least ours.
+    let submitted: f64 = text
+        .lines()
+        .filter(|l| {
+            l.starts_with(
+                "countersign_http_requests_total{route=\"/v1/requests\",method=\"POST\",code=\"2",
+            )
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(submitted >= 2.0, "{text}");
+    assert!(
+        text.contains("countersign_http_request_duration_seconds"),
+        "{text}"
+    );
+    // The queue by state and tier, an emptied combination at 0.
+    let queued: f64 = ["pending", "escalated"]
+        .iter()
+        .flat_map(|s| ["low", "medium", "high", "critical"].map(move |t| (s, t)))
+        .map(|(s, t)| {
+            value(&format!(
+                "countersign_queue_depth{{state=\"{s}\",tier=\"{t}\"}}"
+            ))
+        })
+        .sum();
+    assert_eq!(queued, 2.0, "{text}");
+    assert!(value("countersign_sse_subscribers") >= 1.0);
+    for series in [
+        "countersign_outbox_pending",
+        "countersign_audit_unsealed_events",
+        "countersign_audit_seal_lag_seconds",
+    ] {
+        value(series);
+    }
+    drop(sse);
+}

@@ -1,0 +1,57 @@
+//! What the operator's metrics read from the database at each scrape: the queue by state and
+//! tier, the outbox backlog, and how far the audit log's sealing lags behind the events.
+
+use countersign_wire::Timestamp;
+
+use crate::Store;
+use crate::error::Result;
+use crate::rows::Column as _;
+
+/// The gauges, as of one read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Gauges {
+    /// Open requests: (state, tier, count).
+    pub queue: Vec<(String, String, i64)>,
+    /// Deliveries not yet delivered.
+    pub outbox_pending: i64,
+    /// Attempts made so far on those.
+    pub outbox_attempts: i64,
+    /// Events not yet sealed into the audit log.
+    pub unsealed_events: i64,
+    /// When the oldest of them happened.
+    pub oldest_unsealed_at: Option<Timestamp>,
+}
+
+impl Store {
+    /// Reads the gauges.
+    pub async fn gauges(&self) -> Result<Gauges> {
+        let queue = sqlx::query(concat!(
+            "SELECT state, tier, COUNT(*) AS n FROM requests WHERE state IN ",
+            open_states!(),
+            " GROUP BY state, tier ORDER BY state, tier"
+        ))
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|row| Ok((row.col("state")?, row.col("tier")?, row.col("n")?)))
+        .collect::<Result<Vec<_>>>()?;
+        let outbox = sqlx::query(
+            "SELECT COUNT(*) AS n, COALESCE(SUM(attempts), 0) AS attempts FROM outbox WHERE delivered_at IS NULL",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        let unsealed = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM events
+             WHERE id > COALESCE((SELECT MAX(event_id) FROM audit_entries), 0)",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok(Gauges {
+            queue,
+            outbox_pending: outbox.col("n")?,
+            outbox_attempts: outbox.col("attempts")?,
+            unsealed_events: unsealed.col("n")?,
+            oldest_unsealed_at: unsealed.col("oldest")?,
+        })
+    }
+}
