@@ -660,13 +660,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         metrics_listen: args.metrics_listen.or(file.metrics_listen),
     };
+    let mut stop_signals = StopSignals::listen()?;
+    #[cfg(unix)]
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let gateway = start(&config, Arc::new(SystemClock)).await?;
     #[cfg(unix)]
     {
         // SIGHUP reloads the trust store now (a change to the file is also picked up within
         // a second).
         let trust = gateway.trust();
-        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
         tokio::spawn(async move {
             while hangup.recv().await.is_some() {
                 if let Err(e) = trust.reload() {
@@ -679,14 +681,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let drain = gateway.drain_handle();
     let drain_for = std::time::Duration::from_secs(args.drain_seconds.unwrap_or(5));
     tokio::spawn(async move {
-        shutdown_signal().await;
+        stop_signals.next().await;
         // Readiness first: a load balancer stops sending work, then streams end and
         // in-flight requests finish.
         drain.drain();
         tracing::info!(seconds = drain_for.as_secs(), "draining");
         tokio::select! {
             _ = tokio::time::sleep(drain_for) => {}
-            _ = shutdown_signal() => tracing::info!("second signal: not waiting any longer"),
+            _ = stop_signals.next() => tracing::info!("second signal: not waiting any longer"),
         }
         tracing::info!("shutting down");
         let _ = stop.send(true);
@@ -701,20 +703,36 @@ fn whoami() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// SIGINT and SIGTERM, listened for from creation: a signal that arrives while the gateway
+/// starts must drain it, not kill it by the default action.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => return interrupt.await.unwrap_or(()),
-            };
-        tokio::select! {
-            _ = interrupt => {},
-            _ = terminate.recv() => {},
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn listen() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
+
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {},
+            _ = self.terminate.recv() => {},
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
