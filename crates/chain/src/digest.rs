@@ -49,14 +49,66 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 /// RFC 8785 canonical bytes of a JSON value, refusing integers beyond the safe range.
 pub fn canonical_json(value: &Value) -> Result<Vec<u8>, CanonicalError> {
     let mut out = Vec::with_capacity(256);
-    let mut path = String::from("$");
-    write_canonical(value, &mut out, &mut path)?;
+    write_canonical(value, &mut out, &mut Vec::new())?;
     Ok(out)
 }
 
 /// `sha256:<hex>` of the JCS canonical bytes of a JSON value.
 pub fn json_digest(value: &Value) -> Result<String, CanonicalError> {
     Ok(sha256_digest(&canonical_json(value)?))
+}
+
+/// The three digests a decision names, taken from one canonicalization of the request: a
+/// member's canonical form is the very slice of its parent's, so `chain` and `action` are
+/// hashed from there instead of being canonicalized again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestDigests {
+    /// Over the whole request.
+    pub request: String,
+    /// Over its `chain` member (`None` when absent).
+    pub chain: Option<String>,
+    /// Over its `action` member (`None` when absent).
+    pub action: Option<String>,
+}
+
+/// [`RequestDigests`] of a request; an error when the request has no canonical form (then no
+/// member digest is given either, as none could be trusted to match the request's).
+pub fn request_digests(request: &Value) -> Result<RequestDigests, CanonicalError> {
+    let mut out = Vec::with_capacity(4096);
+    let mut chain = None;
+    let mut action = None;
+    match request {
+        Value::Object(map) => {
+            let mut members: Vec<(&String, &Value)> = map.iter().collect();
+            sort_members(&mut members);
+            out.push(b'{');
+            let mut path = Vec::new();
+            for (i, (key, item)) in members.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(key, &mut out)?;
+                out.push(b':');
+                let from = out.len();
+                path.push(Segment::Key(key));
+                write_canonical(item, &mut out, &mut path)?;
+                path.pop();
+                let digest = || Some(sha256_digest(&out[from..]));
+                match key.as_str() {
+                    "chain" => chain = digest(),
+                    "action" => action = digest(),
+                    _ => {}
+                }
+            }
+            out.push(b'}');
+        }
+        other => write_canonical(other, &mut out, &mut Vec::new())?,
+    }
+    Ok(RequestDigests {
+        request: sha256_digest(&out),
+        chain,
+        action,
+    })
 }
 
 /// What a decision on `request`, as its workflow sent it, must name: the workflow computes the
@@ -70,24 +122,62 @@ pub fn decision_subject(request: &Value) -> Result<DecisionSubject, CanonicalErr
             .unwrap_or_default()
             .to_owned()
     };
-    let part = |key: &str| json_digest(request.get(key).unwrap_or(&Value::Null));
+    let digests = request_digests(request)?;
+    let absent = || json_digest(&Value::Null);
     Ok(DecisionSubject {
         request_id: text("request_id"),
         txn: text("txn"),
-        request_digest: json_digest(request)?,
-        chain_digest: part("chain")?,
-        action_digest: part("action")?,
+        request_digest: digests.request,
+        chain_digest: digests.chain.map_or_else(absent, Ok)?,
+        action_digest: digests.action.map_or_else(absent, Ok)?,
     })
+}
+
+/// Where the canonicalizer is, kept as borrowed pieces and only rendered when a number is
+/// refused (building the text at every member cost more than writing the member).
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn render(path: &[Segment<'_>]) -> String {
+    let mut text = String::from("$");
+    for segment in path {
+        match segment {
+            Segment::Key(key) => {
+                text.push('.');
+                text.push_str(key);
+            }
+            Segment::Index(i) => {
+                let _ = write!(text, "[{i}]");
+            }
+        }
+    }
+    text
+}
+
+/// RFC 8785 §3.2.3: members sorted by the UTF-16 code units of their names. Names without a
+/// character at or above U+E000 sort the same by their UTF-8 bytes, which is how the map
+/// already holds them unless `preserve_order` is on: then nothing moves.
+fn sort_members(members: &mut [(&String, &Value)]) {
+    let plain = |name: &str| name.chars().all(|c| c < '\u{e000}');
+    if members.iter().all(|(name, _)| plain(name)) {
+        if !members.is_sorted_by(|a, b| a.0.as_bytes() <= b.0.as_bytes()) {
+            members.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        }
+    } else {
+        members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+    }
 }
 
 /// RFC 8785 writer. Written here rather than taken from `serde_jcs` because that crate
 /// re-parses every object key and buffers every nested value, which made canonicalization the
 /// largest cost of verifying a request; `tests/chain/canonical.rs` cross-checks this writer
 /// against `serde_jcs`, and the interop test against Python's `rfc8785`.
-fn write_canonical(
-    value: &Value,
+fn write_canonical<'a>(
+    value: &'a Value,
     out: &mut Vec<u8>,
-    path: &mut String,
+    path: &mut Vec<Segment<'a>>,
 ) -> Result<(), CanonicalError> {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
@@ -103,17 +193,15 @@ fn write_canonical(
                 if i > 0 {
                     out.push(b',');
                 }
-                let len = path.len();
-                let _ = write!(path, "[{i}]");
+                path.push(Segment::Index(i));
                 write_canonical(item, out, path)?;
-                path.truncate(len);
+                path.pop();
             }
             out.push(b']');
         }
         Value::Object(map) => {
-            // RFC 8785 §3.2.3: members sorted by the UTF-16 code units of their names.
             let mut members: Vec<(&String, &Value)> = map.iter().collect();
-            members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+            sort_members(&mut members);
             out.push(b'{');
             for (i, (key, item)) in members.into_iter().enumerate() {
                 if i > 0 {
@@ -121,11 +209,9 @@ fn write_canonical(
                 }
                 write_string(key, out)?;
                 out.push(b':');
-                let len = path.len();
-                path.push('.');
-                path.push_str(key);
+                path.push(Segment::Key(key));
                 write_canonical(item, out, path)?;
-                path.truncate(len);
+                path.pop();
             }
             out.push(b'}');
         }
@@ -140,10 +226,10 @@ fn write_string(text: &str, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
 fn write_number(
     number: &serde_json::Number,
     out: &mut Vec<u8>,
-    path: &str,
+    path: &[Segment<'_>],
 ) -> Result<(), CanonicalError> {
     let out_of_range = || CanonicalError::IntegerOutOfRange {
-        path: path.to_owned(),
+        path: render(path),
         number: number.to_string(),
     };
     if let Some(n) = number.as_u64() {
@@ -185,6 +271,40 @@ mod tests {
             sha256_digest(b""),
             "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
+    }
+
+    #[test]
+    fn one_pass_request_digests_equal_digesting_each_part_on_its_own() {
+        // Top-level names where UTF-16 and UTF-8 order differ (an emoji sorts before U+E000 in
+        // UTF-16 only), so the members' slices must come from the JCS order, not the map's.
+        let request = json!({
+            "\u{e000}": 1,
+            "😀": [1.5, "x"],
+            "chain": ["a.b.c", {"z": null, "a": "\u{1}"}],
+            "action": {"type": "pay", "arguments": {"amount": "10.00"}},
+            "txn": "t"
+        });
+        let digests = request_digests(&request).unwrap();
+        assert_eq!(digests.request, json_digest(&request).unwrap());
+        assert_eq!(
+            digests.chain.as_deref(),
+            Some(json_digest(&request["chain"]).unwrap().as_str())
+        );
+        assert_eq!(
+            digests.action.as_deref(),
+            Some(json_digest(&request["action"]).unwrap().as_str())
+        );
+        let without = json!({"txn": "t"});
+        let digests = request_digests(&without).unwrap();
+        assert_eq!((digests.chain, digests.action), (None, None));
+        // A number JCS cannot carry is refused with its path, rendered only then.
+        let too_big = json!({"action": {"arguments": {"n": [0, 9007199254740993u64]}}});
+        match request_digests(&too_big) {
+            Err(CanonicalError::IntegerOutOfRange { path, .. }) => {
+                assert_eq!(path, "$.action.arguments.n[1]");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -9,10 +9,11 @@ use countersign_wire::{
     DelegationRequest, Finding, FindingCode, HOP_TYP, HopClaims, JwsHeader, PartyKind,
     REQUEST_SCHEMA, Verdict, VerificationReport,
 };
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::attenuation::{Widening, check_action_in_scope, check_covered, unneeded_grants};
-use crate::digest::{json_digest, sha256_digest};
+use crate::digest::{json_digest, request_digests, sha256_digest};
 use crate::ijson::IJsonError;
 use crate::jose::{ALG_EDDSA, CompactJws};
 use crate::trust::TrustIndex;
@@ -125,15 +126,24 @@ fn report_from(
 pub fn verify_value(value: &Value, trust: &TrustIndex, now: DateTime<Utc>) -> Verification {
     let mut findings = Vec::new();
 
-    let request_digest = digest_or_finding(value, "request", &mut findings);
-    let chain_digest = value
-        .get("chain")
-        .and_then(|chain| digest_or_finding(chain, "chain", &mut Vec::new()));
-    let action_digest = value
-        .get("action")
-        .and_then(|action| digest_or_finding(action, "action", &mut Vec::new()));
+    let (request_digest, chain_digest, action_digest) = match request_digests(value) {
+        Ok(digests) => (Some(digests.request), digests.chain, digests.action),
+        // Then each part on its own, so the report still has those that have a digest.
+        Err(_) => (
+            digest_or_finding(value, "request", &mut findings),
+            value
+                .get("chain")
+                .and_then(|chain| digest_or_finding(chain, "chain", &mut Vec::new())),
+            value
+                .get("action")
+                .and_then(|action| digest_or_finding(action, "action", &mut Vec::new())),
+        ),
+    };
 
-    let request: DelegationRequest = match serde_path_to_error::deserialize(value) {
+    // The path of a mismatch is only looked for when there is one: tracking it costs.
+    let parsed = DelegationRequest::deserialize(value)
+        .or_else(|_| serde_path_to_error::deserialize::<_, DelegationRequest>(value));
+    let request: DelegationRequest = match parsed {
         Ok(request) => request,
         Err(e) => {
             findings.push(Finding::new(
