@@ -7,8 +7,8 @@ use countersign_wire::api::{BundleFiles, ErrorCode, Me, Metrics};
 use countersign_wire::console::{
     Assign, ConsoleError, Decide, DecideOutcome, EXPORT_PROGRESS_EVENT, Escalate, ExportFormat,
     ExportPublicKey, ExportRecords, Exported, ExportedKey, GatewaySettings, GetMetrics, GetRequest,
-    GetReviewers, GetSettings, GetSnapshot, RequestView, Restart, SaveSettings, SettingsView,
-    Snapshot,
+    GetReviewers, GetSettings, GetSnapshot, RequestView, Restart, SaveSettings, SaveTheme,
+    SettingsView, Snapshot, Theme,
 };
 use countersign_wire::console::{Command, ConsoleErrorCode, ConsoleFailure, Mode};
 use tauri::State;
@@ -255,6 +255,7 @@ fn settings_view(console: &Console) -> Result<SettingsView, ConsoleError> {
             console.data_dir.join(PUBLIC_KEY_FILE).display()
         ),
         demo: console.demo.clone(),
+        theme: settings::theme(&console.data_dir),
     })
 }
 
@@ -277,6 +278,16 @@ pub(crate) fn save_settings(
     settings::save(&console.data_dir, req.gateway)
         .map_err(|problems| error(ConsoleFailure::Invalid, problems.join("; ")))?;
     settings_view(&console)
+}
+
+#[tauri::command]
+pub(crate) fn save_theme(
+    console: State<'_, Console>,
+    req: SaveTheme,
+) -> Result<Theme, ConsoleError> {
+    settings::save_theme(&console.data_dir, req.theme)
+        .map_err(|e| error(ConsoleFailure::Invalid, format!("{e:#}")))?;
+    Ok(req.theme)
 }
 
 #[tauri::command]

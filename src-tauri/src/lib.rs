@@ -108,6 +108,7 @@ pub fn run() {
             commands::export,
             commands::settings,
             commands::save_settings,
+            commands::save_theme,
             commands::export_public_key,
             commands::restart
         ])

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use countersign_wire::console::GatewaySettings;
+use countersign_wire::console::{GatewaySettings, Theme};
 use serde::{Deserialize, Serialize};
 
 const FILE: &str = "console.toml";
@@ -15,6 +15,44 @@ const FILE: &str = "console.toml";
 struct SettingsFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     gateway: Option<GatewaySettings>,
+    #[serde(default, skip_serializing_if = "is_system")]
+    theme: Theme,
+}
+
+fn is_system(theme: &Theme) -> bool {
+    *theme == Theme::System
+}
+
+fn read_file(dir: &Path) -> anyhow::Result<SettingsFile> {
+    let file = path(dir);
+    let text = match std::fs::read_to_string(&file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SettingsFile::default()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+    };
+    toml::from_str(&text).with_context(|| format!("{} is not valid", file.display()))
+}
+
+fn write_file(dir: &Path, settings: &SettingsFile) -> Result<(), String> {
+    let text = toml::to_string_pretty(settings).map_err(|e| e.to_string())?;
+    let file = path(dir);
+    // Write then rename, so a crash never leaves half a settings file.
+    let temporary = file.with_extension("toml.new");
+    std::fs::write(&temporary, text)
+        .and_then(|()| std::fs::rename(&temporary, &file))
+        .map_err(|e| format!("cannot write {}: {e}", file.display()))
+}
+
+/// The saved theme; an unreadable file is the system's (the console must still open).
+pub(crate) fn theme(dir: &Path) -> Theme {
+    read_file(dir).map(|file| file.theme).unwrap_or_default()
+}
+
+/// Saves the theme, keeping the rest of the file as it is.
+pub(crate) fn save_theme(dir: &Path, theme: Theme) -> anyhow::Result<()> {
+    let mut settings = read_file(dir)?;
+    settings.theme = theme;
+    write_file(dir, &settings).map_err(anyhow::Error::msg)
 }
 
 pub(crate) fn path(dir: &Path) -> PathBuf {
@@ -24,13 +62,7 @@ pub(crate) fn path(dir: &Path) -> PathBuf {
 /// The saved settings (the file only).
 pub(crate) fn saved(dir: &Path) -> anyhow::Result<Option<GatewaySettings>> {
     let file = path(dir);
-    let text = match std::fs::read_to_string(&file) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
-    };
-    let parsed: SettingsFile =
-        toml::from_str(&text).with_context(|| format!("{} is not valid", file.display()))?;
+    let parsed = read_file(dir)?;
     if let Some(gateway) = &parsed.gateway {
         let problems = gateway.problems();
         anyhow::ensure!(
@@ -78,14 +110,9 @@ pub(crate) fn save(dir: &Path, gateway: Option<GatewaySettings>) -> Result<(), V
     {
         return Err(problems);
     }
-    let text =
-        toml::to_string_pretty(&SettingsFile { gateway }).map_err(|e| vec![e.to_string()])?;
-    let file = path(dir);
-    // Write then rename, so a crash never leaves half a settings file.
-    let temporary = file.with_extension("toml.new");
-    std::fs::write(&temporary, text)
-        .and_then(|()| std::fs::rename(&temporary, &file))
-        .map_err(|e| vec![format!("cannot write {}: {e}", file.display())])
+    // The theme stays as it was; a file that no longer reads is replaced by the new settings.
+    let theme = read_file(dir).map(|file| file.theme).unwrap_or_default();
+    write_file(dir, &SettingsFile { gateway, theme }).map_err(|e| vec![e])
 }
 
 #[cfg(test)]
@@ -99,6 +126,33 @@ mod tests {
             display_name: "Alice".into(),
             audience: "approvals.example.com".into(),
         }
+    }
+
+    #[test]
+    fn the_theme_is_kept_apart_from_the_gateway_and_survives_saving_either() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(theme(dir.path()), Theme::System);
+        save_theme(dir.path(), Theme::Dark).unwrap();
+        save(dir.path(), Some(alice())).unwrap();
+        assert_eq!(theme(dir.path()), Theme::Dark);
+        assert_eq!(saved(dir.path()).unwrap(), Some(alice()));
+        save_theme(dir.path(), Theme::Light).unwrap();
+        assert_eq!(saved(dir.path()).unwrap(), Some(alice()));
+        let text = std::fs::read_to_string(path(dir.path())).unwrap();
+        assert!(text.contains("theme = \"light\""), "{text}");
+        // Back to the system's: nothing about the theme is left in the file.
+        save_theme(dir.path(), Theme::System).unwrap();
+        let text = std::fs::read_to_string(path(dir.path())).unwrap();
+        assert!(!text.contains("theme"), "{text}");
+        // A file that does not read: the console still opens in the system's theme, and
+        // choosing one reports the file rather than overwriting it.
+        std::fs::write(path(dir.path()), "theme = 7\n").unwrap();
+        assert_eq!(theme(dir.path()), Theme::System);
+        assert!(save_theme(dir.path(), Theme::Dark).is_err());
+        assert_eq!(
+            std::fs::read_to_string(path(dir.path())).unwrap(),
+            "theme = 7\n"
+        );
     }
 
     #[test]

@@ -459,3 +459,74 @@ async fn settings_show_the_key_export_it_and_refuse_a_bad_gateway() {
     );
     app.stop().await;
 }
+
+/// Waits until the page's theme attribute is `attribute` (`none` without one), then returns
+/// the colours the webview resolves: the page's background and the request pane's text.
+async fn theme_until(app: &App, attribute: &str) -> (String, String) {
+    let mut last = Vec::new();
+    for _ in 0..50 {
+        let found = app
+            .client
+            .execute(
+                "return [document.documentElement.getAttribute('data-theme') || 'none', \
+                 getComputedStyle(document.body).backgroundColor, \
+                 getComputedStyle(document.querySelector('.detail') || document.body).color]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        last = found
+            .as_array()
+            .map(|parts| {
+                parts
+                    .iter()
+                    .map(|p| p.as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if last.first().map(String::as_str) == Some(attribute) && last.len() == 3 {
+            return (last[1].clone(), last[2].clone());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the theme did not become {attribute}: {last:?}");
+}
+
+#[tokio::test]
+async fn the_dark_theme_is_chosen_in_settings_shown_at_once_and_kept_across_a_restart() {
+    let app = App::start().await;
+    app.wait_for("[data-testid=queue-row]", 6).await;
+    let (background, _) = theme_until(&app, "none").await;
+    assert_eq!(
+        background, "rgb(243, 245, 248)",
+        "light: the desktop's preference until one is chosen"
+    );
+
+    app.click("[data-testid=open-settings]").await;
+    app.click("[data-testid=theme-dark]").await;
+    let (background, ink) = theme_until(&app, "dark").await;
+    assert_eq!(background, "rgb(17, 22, 29)", "the page itself turned dark");
+    assert_eq!(ink, "rgb(227, 232, 239)", "and its text light");
+    app.screenshot("settings-dark.png").await;
+    let saved = std::fs::read_to_string(app.data.path().join("console.toml")).unwrap();
+    assert!(saved.contains("theme = \"dark\""), "{saved}");
+    // Closed, then a request with a widened grant opened: the screen a reviewer works in.
+    app.click(".settings-head button").await;
+    app.open("ghost-export").await;
+    app.wait_for(".grant.widened", 1).await;
+    app.screenshot("request-dark.png").await;
+
+    // Kept: the next start opens dark without visiting Settings.
+    let data = app.stop().await;
+    let app = App::start_with(data, &[]).await;
+    app.wait_for("[data-testid=queue-row]", 6).await;
+    let (background, _) = theme_until(&app, "dark").await;
+    assert_eq!(background, "rgb(17, 22, 29)");
+
+    // Back to light, which the desktop's preference no longer overrides.
+    app.click("[data-testid=open-settings]").await;
+    app.click("[data-testid=theme-light]").await;
+    let (background, _) = theme_until(&app, "light").await;
+    assert_eq!(background, "rgb(243, 245, 248)");
+    app.stop().await;
+}

@@ -37,6 +37,7 @@ pub fn App() -> impl IntoView {
     let settings_open = RwSignal::new(false);
     let decision = DecisionState::new();
     let changes = RequestChanges::new();
+    crate::theme::restore();
     let has_role =
         move |role: Role| snapshot.with(|s| s.as_ref().is_some_and(|s| s.reviewer.has_role(role)));
     let supervisor = Signal::derive(move || has_role(Role::Supervisor));

@@ -11,6 +11,7 @@ mod request;
 mod settings;
 mod supervision;
 pub mod text;
+mod theme;
 
 use wasm_bindgen::prelude::*;
 

@@ -3,7 +3,7 @@
 
 use countersign_wire::console::{
     ConsoleError, DemoConnection, ExportPublicKey, GatewaySettings, GetSettings, Restart,
-    SaveSettings, SettingsView,
+    SaveSettings, SaveTheme, SettingsView, Theme,
 };
 use leptos::prelude::*;
 
@@ -24,8 +24,17 @@ pub(crate) fn SettingsPanel(open: RwSignal<bool>) -> impl IntoView {
     let display_name = RwSignal::new(String::new());
     let audience = RwSignal::new(String::new());
     let saving = bridge::action::<SaveSettings>();
+    let theme = RwSignal::new(Theme::System);
+    let saving_theme = bridge::action::<SaveTheme>();
+    // Shown at once; kept with the settings for the next start.
+    let choose_theme = move |chosen: Theme| {
+        theme.set(chosen);
+        crate::theme::apply(chosen);
+        saving_theme.dispatch_local(SaveTheme { theme: chosen });
+    };
 
     let fill = move |view: &SettingsView| {
+        theme.set(view.theme);
         use_gateway.set(view.gateway.is_some());
         let g = view.gateway.clone();
         url.set(g.as_ref().map(|g| g.url.clone()).unwrap_or_default());
@@ -141,6 +150,25 @@ pub(crate) fn SettingsPanel(open: RwSignal<bool>) -> impl IntoView {
                             {view.demo.clone().map(|demo| view! { <DemoConnectionPanel demo=demo /> })}
                         }.into_any(),
                     }}
+                    <section class="panel" data-testid="appearance">
+                        <h3>"Appearance"</h3>
+                        {Theme::ALL.into_iter().map(|choice| view! {
+                            <label class="choice">
+                                <input
+                                    type="radio"
+                                    name="theme"
+                                    data-testid=format!("theme-{}", choice.as_str())
+                                    prop:checked=move || theme.get() == choice
+                                    on:change=move |_| choose_theme(choice)
+                                />
+                                {choice.label()}
+                            </label>
+                        }).collect_view()}
+                        {move || match saving_theme.value().get() {
+                            Some(Err(e)) => view! { <p class="error" data-testid="theme-error">{e.message}</p> }.into_any(),
+                            _ => ().into_any(),
+                        }}
+                    </section>
                     <section class="panel">
                         <h3>"Gateway"</h3>
                         <label class="choice">

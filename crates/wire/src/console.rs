@@ -179,6 +179,57 @@ pub struct SettingsView {
     /// In the embedded demo: how to point an agent of your own at its gateway.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub demo: Option<DemoConnection>,
+    /// How the console looks.
+    #[serde(default)]
+    pub theme: Theme,
+}
+
+/// How the console looks: as the desktop prefers (light or dark), or one chosen in Settings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    /// Follows the desktop's light or dark preference, and its changes.
+    #[default]
+    System,
+    /// Always light.
+    Light,
+    /// Always dark.
+    Dark,
+}
+
+impl Theme {
+    /// Every theme, in the order Settings offers them.
+    pub const ALL: [Theme; 3] = [Theme::System, Theme::Light, Theme::Dark];
+
+    /// The wire name (`system`, `light`, `dark`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Theme::System => "system",
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        }
+    }
+
+    /// What Settings calls it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Theme::System => "As the desktop prefers",
+            Theme::Light => "Light",
+            Theme::Dark => "Dark",
+        }
+    }
+}
+
+/// `save_theme`: how the console looks, kept with the settings and applied at once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaveTheme {
+    /// The theme chosen.
+    pub theme: Theme,
+}
+
+impl Command for SaveTheme {
+    const NAME: &'static str = "save_theme";
+    type Output = Theme;
 }
 
 /// What an agent developer needs to send requests to the embedded demo's gateway: its URL,
