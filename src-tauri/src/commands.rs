@@ -10,7 +10,9 @@ use countersign_wire::console::{
     GetReviewers, GetSettings, GetSnapshot, RequestView, Restart, SaveSettings, SaveTheme,
     SettingsView, Snapshot, Theme,
 };
-use countersign_wire::console::{Command, ConsoleErrorCode, ConsoleFailure, Mode};
+use countersign_wire::console::{
+    Command, ConsoleErrorCode, ConsoleFailure, Mode, Snooze, Unsnooze,
+};
 use tauri::State;
 use tauri::ipc::Response;
 
@@ -278,6 +280,36 @@ pub(crate) fn save_settings(
     settings::save(&console.data_dir, req.gateway)
         .map_err(|problems| error(ConsoleFailure::Invalid, problems.join("; ")))?;
     settings_view(&console)
+}
+
+fn snooze_error(refused: crate::sync::SnoozeRefused) -> ConsoleError {
+    use crate::sync::SnoozeRefused;
+    match refused {
+        SnoozeRefused::NotOpen => error(ErrorCode::NotPending, refused.to_string()),
+        SnoozeRefused::Cache(_) => error(ErrorCode::Internal, refused.to_string()),
+        SnoozeRefused::Past | SnoozeRefused::AfterExpiry(_) => {
+            error(ConsoleFailure::Invalid, refused.to_string())
+        }
+    }
+}
+
+#[tauri::command]
+pub(crate) async fn snooze(console: State<'_, Console>, req: Snooze) -> Result<(), ConsoleError> {
+    console
+        .snooze(&req.request_id, req.until)
+        .await
+        .map_err(snooze_error)
+}
+
+#[tauri::command]
+pub(crate) async fn unsnooze(
+    console: State<'_, Console>,
+    req: Unsnooze,
+) -> Result<(), ConsoleError> {
+    console
+        .unsnooze(&req.request_id)
+        .await
+        .map_err(snooze_error)
 }
 
 #[tauri::command]

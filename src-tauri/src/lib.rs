@@ -94,6 +94,7 @@ pub fn run() {
             app.manage(console.clone());
             #[cfg(target_os = "linux")]
             lean_webview(app);
+            tauri::async_runtime::spawn(sync::wake_snoozes(console.clone()));
             tauri::async_runtime::spawn(sync::run(console, handle));
             Ok(())
         })
@@ -109,6 +110,8 @@ pub fn run() {
             commands::settings,
             commands::save_settings,
             commands::save_theme,
+            commands::snooze,
+            commands::unsnooze,
             commands::export_public_key,
             commands::restart
         ])

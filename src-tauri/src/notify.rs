@@ -35,11 +35,35 @@ pub(crate) fn arrivals(app: &tauri::AppHandle, records: &[&RequestRecord]) {
     }
 }
 
+/// Announces requests whose "Not now" has ended, whatever their tier: the reviewer asked for
+/// them back.
+pub(crate) fn back_from_snooze(app: &tauri::AppHandle, records: &[&RequestRecord]) {
+    for record in records.iter().take(AT_ONCE) {
+        let summary = DelegationRequest::deserialize(&record.request)
+            .map(|request| request.action.summary)
+            .unwrap_or_default();
+        show(
+            app,
+            &record.request_id,
+            format!(
+                "Back in your queue: a {} handoff you put aside",
+                record.tier.as_str()
+            ),
+            &summary,
+        );
+    }
+}
+
 fn high_impact(app: &tauri::AppHandle, request_id: &str, tier: &str, summary: &str) {
+    let title = format!("{} handoff awaits your countersignature", capitalise(tier));
+    show(app, request_id, title, summary);
+}
+
+/// One notification that opens `request_id` when activated.
+fn show(app: &tauri::AppHandle, request_id: &str, title: String, summary: &str) {
     let app = app.clone();
     let request_id = request_id.to_owned();
     let summary: String = summary.chars().take(180).collect();
-    let title = format!("{} handoff awaits your countersignature", capitalise(tier));
     // Showing and waiting for the click block, so they get a thread of their own.
     std::thread::spawn(move || {
         let shown = notify_rust::Notification::new()

@@ -16,9 +16,11 @@ use countersign_wire::api::{EventKind, RequestRecord, RequestState};
 use countersign_wire::console::Mode;
 use countersign_wire::console::{
     CHANGED_EVENT, Connection, DecideOutcome, DeliveryItem, DemoConnection, HistoryItem, HopView,
-    QueueItem, RequestView, ReviewerInfo, Snapshot,
+    QueueItem, RequestView, ReviewerInfo, Snapshot, SnoozedItem,
 };
-use countersign_wire::{DecisionKind, DelegationRequest, Finding, Severity, Tier, TrustStore};
+use countersign_wire::{
+    DecisionKind, DelegationRequest, Finding, Severity, Tier, Timestamp, TrustStore,
+};
 use serde::Deserialize as _;
 use tauri::{Emitter as _, Manager as _};
 
@@ -30,6 +32,8 @@ struct Model {
     deliveries: Vec<SignedDecision>,
     /// The reviewer's roles at the gateway, once it has said.
     roles: Vec<Role>,
+    /// Requests put aside ("Not now") and when each comes back.
+    snoozes: BTreeMap<String, Timestamp>,
 }
 
 impl Model {
@@ -289,6 +293,7 @@ impl Console {
             model.insert(Kept::new(&trust, record));
         }
         model.deliveries = cache.deliveries().await?;
+        model.snoozes = cache.snoozes().await?.into_iter().collect();
         let public = session.identity.key.public();
         let reviewer = ReviewerInfo {
             identity: session.identity.identity.clone(),
@@ -326,7 +331,24 @@ impl Console {
     /// Everything the UI renders.
     pub(crate) fn snapshot(&self) -> Snapshot {
         let model = self.model();
-        let mut queue: Vec<QueueItem> = model.open.values().map(|k| k.row.clone()).collect();
+        let mut queue: Vec<QueueItem> = model
+            .open
+            .values()
+            .filter(|k| !model.snoozes.contains_key(&k.record.request_id))
+            .map(|k| k.row.clone())
+            .collect();
+        let mut snoozed: Vec<SnoozedItem> = model
+            .snoozes
+            .iter()
+            .filter_map(|(id, until)| {
+                let kept = model.open.get(id)?;
+                Some(SnoozedItem {
+                    item: kept.row.clone(),
+                    until: *until,
+                })
+            })
+            .collect();
+        snoozed.sort_by_key(|s| s.until);
         // Most urgent first: tier, then time to expiry.
         queue.sort_by(|a, b| {
             b.tier
@@ -378,7 +400,83 @@ impl Console {
                 ..self.reviewer.clone()
             },
             deliveries,
+            snoozed,
         }
+    }
+
+    /// "Not now": hides an open request from this console's queue until `until`. The gateway
+    /// is not told: its deadlines, escalations included, keep running.
+    pub(crate) async fn snooze(
+        &self,
+        request_id: &str,
+        until: Timestamp,
+    ) -> Result<(), SnoozeRefused> {
+        let now = self.clock.timestamp();
+        let expires_at = self
+            .model()
+            .open
+            .get(request_id)
+            .map(|k| k.record.expires_at)
+            .ok_or(SnoozeRefused::NotOpen)?;
+        if until <= now {
+            return Err(SnoozeRefused::Past);
+        }
+        if until >= expires_at {
+            return Err(SnoozeRefused::AfterExpiry(expires_at));
+        }
+        self.cache
+            .snooze(request_id, until, now)
+            .await
+            .map_err(|e| SnoozeRefused::Cache(e.to_string()))?;
+        self.model().snoozes.insert(request_id.to_owned(), until);
+        self.changed();
+        Ok(())
+    }
+
+    /// Brings a snoozed request back now.
+    pub(crate) async fn unsnooze(&self, request_id: &str) -> Result<(), SnoozeRefused> {
+        let ids = [request_id.to_owned()];
+        self.cache
+            .unsnooze(&ids)
+            .await
+            .map_err(|e| SnoozeRefused::Cache(e.to_string()))?;
+        self.model().snoozes.remove(request_id);
+        self.changed();
+        Ok(())
+    }
+
+    /// Ends the snoozes due at the clock's now: those requests are back in the queue, and the
+    /// ones still open are announced. Returns the ids that came back open.
+    pub(crate) async fn wake_snoozes(&self) -> Vec<String> {
+        let now = self.clock.timestamp();
+        let due: Vec<String> = self
+            .model()
+            .snoozes
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        if due.is_empty() {
+            return Vec::new();
+        }
+        if let Err(e) = self.cache.unsnooze(&due).await {
+            // Kept in the model too, so a later tick tries again rather than losing it.
+            tracing::warn!(error = %e, "cannot end snoozes in the local cache");
+            return Vec::new();
+        }
+        let back: Vec<RequestRecord> = {
+            let mut model = self.model();
+            for id in &due {
+                model.snoozes.remove(id);
+            }
+            due.iter()
+                .filter_map(|id| model.open.get(id).map(|k| k.record.clone()))
+                .collect()
+        };
+        let refs: Vec<&RequestRecord> = back.iter().collect();
+        crate::notify::back_from_snooze(&self.app, &refs);
+        self.changed();
+        back.into_iter().map(|r| r.request_id).collect()
     }
 
     /// The full view of one request, from the model (fetched from the gateway and kept when
@@ -543,7 +641,14 @@ impl Console {
     }
 
     pub(crate) fn changed(&self) {
-        let pending = self.model().open.len();
+        let pending = {
+            let model = self.model();
+            model
+                .open
+                .keys()
+                .filter(|id| !model.snoozes.contains_key(*id))
+                .count()
+        };
         if let Some(window) = self.app.get_webview_window("main") {
             let _ = window.set_title(&format!("Countersign — {pending} pending"));
         }
@@ -592,6 +697,27 @@ impl Console {
 }
 
 /// Follows the gateway for as long as the app runs, reconnecting after any failure.
+/// Why a snooze was refused.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SnoozeRefused {
+    #[error("the request is not open in this console's queue")]
+    NotOpen,
+    #[error("that time has already passed")]
+    Past,
+    #[error("the request expires at {0}, before it would come back: decide it or ask a supervisor")]
+    AfterExpiry(Timestamp),
+    #[error("cannot write the local cache: {0}")]
+    Cache(String),
+}
+
+/// Ends snoozes as they fall due: once a second, on the console's clock.
+pub(crate) async fn wake_snoozes(console: Console) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        console.wake_snoozes().await;
+    }
+}
+
 pub(crate) async fn run(console: Console, app: tauri::AppHandle) {
     loop {
         if let Err(e) = follow(&console, &app).await {

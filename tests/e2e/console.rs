@@ -530,3 +530,139 @@ async fn the_dark_theme_is_chosen_in_settings_shown_at_once_and_kept_across_a_re
     assert_eq!(background, "rgb(243, 245, 248)");
     app.stop().await;
 }
+
+/// Calls a console command the way the UI does, and returns `ok` or the refusal's message.
+async fn invoke(app: &App, command: &str, req: serde_json::Value) -> String {
+    let answer = app
+        .client
+        .execute_async(
+            "const [command, req, done] = arguments; \
+             window.__TAURI__.core.invoke(command, { req }).then(() => done('ok'), e => done(e.message || JSON.stringify(e)))",
+            vec![command.into(), req],
+        )
+        .await
+        .unwrap();
+    answer.as_str().unwrap_or_default().to_owned()
+}
+
+async fn queue_rows_until(app: &App, count: usize) {
+    app.text_until("[data-testid=tab-queue] .count", |t| t == count.to_string())
+        .await;
+}
+
+/// Waits until the request is in the queue (`true`) or put aside (`false`), as rendered.
+async fn in_queue_until(app: &App, request_id: &str, expected: bool) {
+    let script = format!(
+        "return [document.querySelector(\"[data-testid=queue-row][data-request-id='{request_id}']\") !== null, \
+                 document.querySelector(\"[data-testid=snoozed-row][data-request-id='{request_id}']\") !== null]"
+    );
+    let mut last = json!(null);
+    for _ in 0..100 {
+        last = app.client.execute(&script, vec![]).await.unwrap();
+        if last == json!([expected, !expected]) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{request_id}: expected in the queue {expected}, found [queue, aside] = {last}");
+}
+
+#[tokio::test]
+async fn not_now_puts_a_request_aside_until_it_comes_back_with_a_notification() {
+    let app = App::start().await;
+    app.wait_for("[data-testid=queue-row]", 6).await;
+    let view = app.open("ghost-export").await;
+    let request_id = view.attr("data-request-id").await.unwrap().unwrap();
+    // It expires within the hour: only the quarter of an hour is offered.
+    for (choice, offered) in [("15", true), ("60", false), ("240", false)] {
+        let button = app
+            .wait_for(&format!("[data-testid=snooze-{choice}]"), 1)
+            .await
+            .remove(0);
+        assert_eq!(
+            button.is_enabled().await.unwrap(),
+            offered,
+            "{choice} minutes"
+        );
+    }
+    app.click("[data-testid=snooze-15]").await;
+    app.text_until("[data-testid=snoozed-notice]", |t| {
+        t.contains("back in 14m")
+    })
+    .await;
+    queue_rows_until(&app, 5).await;
+    app.screenshot("not-now.png").await;
+    let row = app.text("[data-testid=snoozed-row]").await;
+    assert!(row.contains("back in 14m"), "{row}");
+    // The summary is cut to the column; its whole text is the button's and its title's.
+    let summary = app
+        .wait_for("[data-testid=snoozed-summary]", 1)
+        .await
+        .remove(0);
+    let title = summary.attr("title").await.unwrap().unwrap_or_default();
+    assert!(title.starts_with("Upload the Q1 revenue"), "{title}");
+    assert_eq!(
+        summary.prop("textContent").await.unwrap().as_deref(),
+        Some(title.as_str())
+    );
+
+    // Kept across a restart (where the demo workflow submits its scenarios again).
+    let data = app.stop().await;
+    let app = App::start_with(data, &[]).await;
+    app.wait_for("[data-testid=queue-row]", 6).await;
+    in_queue_until(&app, &request_id, false).await;
+    // Brought back by hand.
+    app.click("[data-testid=unsnooze]").await;
+    in_queue_until(&app, &request_id, true).await;
+
+    // Refused: a time past, a time after it expires, a request that is not open here.
+    let soon = |seconds: i64| {
+        (chrono::Utc::now() + chrono::Duration::seconds(seconds))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    let past = invoke(
+        &app,
+        "snooze",
+        json!({"request_id": request_id, "until": soon(-5)}),
+    )
+    .await;
+    assert!(past.contains("already passed"), "{past}");
+    let late = invoke(
+        &app,
+        "snooze",
+        json!({"request_id": request_id, "until": soon(2 * 3600)}),
+    )
+    .await;
+    assert!(late.contains("before it would come back"), "{late}");
+    let stranger = invoke(
+        &app,
+        "snooze",
+        json!({"request_id": "nothing-like-it", "until": soon(60)}),
+    )
+    .await;
+    assert!(stranger.contains("not open"), "{stranger}");
+    in_queue_until(&app, &request_id, true).await;
+
+    // When the time comes it is back in the queue, and the desktop says so.
+    dunst(&["close-all"]);
+    let ok = invoke(
+        &app,
+        "snooze",
+        json!({"request_id": request_id, "until": soon(3)}),
+    )
+    .await;
+    assert_eq!(ok, "ok");
+    in_queue_until(&app, &request_id, false).await;
+    in_queue_until(&app, &request_id, true).await;
+    let mut history = String::new();
+    for _ in 0..100 {
+        history = dunst(&["history"]);
+        if history.contains("Back in your queue") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(history.contains("Back in your queue"), "{history}");
+    assert!(history.contains("Upload the Q1 revenue"), "{history}");
+    app.stop().await;
+}

@@ -14,6 +14,7 @@ use crate::bridge;
 use crate::queue::{History, QueueList};
 use crate::request::{DecisionState, RequestDetail};
 use crate::settings::SettingsPanel;
+use crate::snooze::SnoozedList;
 use crate::supervision::{Dashboard, EscalationQueue, RequestChanges, escalation_groups};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -244,7 +245,11 @@ pub fn App() -> impl IntoView {
                         Tab::History => view! { <div class="rows"><History snapshot=snapshot opened=opened /></div> }.into_any(),
                         Tab::Escalations => view! { <EscalationQueue snapshot=snapshot opened=opened now=now /> }.into_any(),
                         Tab::Dashboard => view! { <Dashboard /> }.into_any(),
-                        Tab::Queue | Tab::Refused => view! { <QueueList rows=rows selected=selected opened=opened now=now /> }.into_any(),
+                        Tab::Queue => view! {
+                            <QueueList rows=rows selected=selected opened=opened now=now />
+                            <SnoozedList snapshot=snapshot opened=opened now=now />
+                        }.into_any(),
+                        Tab::Refused => view! { <QueueList rows=rows selected=selected opened=opened now=now /> }.into_any(),
                     }}
                 </aside>
                 <section class="detail">

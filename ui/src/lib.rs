@@ -9,6 +9,7 @@ pub mod bridge;
 mod queue;
 mod request;
 mod settings;
+mod snooze;
 mod supervision;
 pub mod text;
 mod theme;

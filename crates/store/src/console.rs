@@ -158,6 +158,43 @@ impl ConsoleCache {
         Ok(())
     }
 
+    /// Puts a request aside until `until` ("Not now"); snoozing it again moves the time.
+    pub async fn snooze(&self, request_id: &str, until: Timestamp, at: Timestamp) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO snoozes (request_id, until, snoozed_at) VALUES (?, ?, ?) \
+             ON CONFLICT (request_id) DO UPDATE SET until = excluded.until, snoozed_at = excluded.snoozed_at",
+        )
+        .bind(request_id)
+        .bind(until)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Brings requests back before (or when) their snooze ends.
+    pub async fn unsnooze(&self, request_ids: &[String]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for request_id in request_ids {
+            sqlx::query("DELETE FROM snoozes WHERE request_id = ?")
+                .bind(request_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every snoozed request with the time it comes back.
+    pub async fn snoozes(&self) -> Result<Vec<(String, Timestamp)>> {
+        sqlx::query("SELECT request_id, until FROM snoozes ORDER BY until, request_id")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| Ok((row.col("request_id")?, row.col("until")?)))
+            .collect()
+    }
+
     /// Decisions the gateway has not answered yet, oldest first.
     pub async fn unsettled(&self) -> Result<Vec<SignedDecision>> {
         self.deliveries_where("outcome IS NULL ORDER BY id").await

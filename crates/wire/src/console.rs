@@ -40,6 +40,46 @@ pub struct Snapshot {
     pub reviewer: ReviewerInfo,
     /// Decisions signed in this console, newest first, with what became of each.
     pub deliveries: Vec<DeliveryItem>,
+    /// Open requests put aside ("Not now"), soonest back first; `queue` leaves them out.
+    #[serde(default)]
+    pub snoozed: Vec<SnoozedItem>,
+}
+
+/// An open request the reviewer put aside until `until`. Its deadline keeps running.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SnoozedItem {
+    /// Its queue row, as it will be when it comes back.
+    pub item: QueueItem,
+    /// When it comes back (and notifies).
+    pub until: Timestamp,
+}
+
+/// `snooze`: "Not now": hide an open request from this console's queue until `until`, when
+/// it comes back with a notification. Refused for a request that is not open here, for a
+/// time already past, and for one at or after the request expires (it would never come back).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snooze {
+    /// The request.
+    pub request_id: String,
+    /// When it comes back.
+    pub until: Timestamp,
+}
+
+impl Command for Snooze {
+    const NAME: &'static str = "snooze";
+    type Output = ();
+}
+
+/// `unsnooze`: bring a snoozed request back now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unsnooze {
+    /// The request.
+    pub request_id: String,
+}
+
+impl Command for Unsnooze {
+    const NAME: &'static str = "unsnooze";
+    type Output = ();
 }
 
 /// A decision signed in this console and what became of it.

@@ -7,6 +7,7 @@ use countersign_wire::{DecisionKind, DelegationRequest, Finding, FindingCode, Se
 use leptos::prelude::*;
 
 use crate::bridge;
+use crate::snooze::NotNowPanel;
 use crate::supervision::{
     AssignPanel, EscalatePanel, EscalationBanner, ExportRequestPanel, RequestChanges,
 };
@@ -132,6 +133,7 @@ pub(crate) fn RequestDetail(
                 let request = request.clone();
                 move || supervisor.get().then(|| view! { <AssignPanel request=request.clone() changes=changes /> })
             })}
+            {open.then(|| view! { <NotNowPanel request_id=record.request_id.clone() expires_at=expires now=now /> })}
             {(open && !asked).then(|| view! { <EscalatePanel request=request.clone() changes=changes /> })}
             {
                 let id = record.request_id.clone();

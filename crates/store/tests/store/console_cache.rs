@@ -129,3 +129,42 @@ async fn a_queued_decision_survives_reopening_until_the_gateway_answers() {
     assert_eq!(all[1].outcome, Some(taken));
     assert_eq!(all[1].settled_at, Some(at("2026-11-22T09:05:00Z")));
 }
+
+#[tokio::test]
+async fn snoozes_survive_reopening_a_second_moves_the_time_and_ending_one_leaves_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.db");
+    let cache = ConsoleCache::open(&path).await.unwrap();
+    let now = at("2026-11-22T09:00:00Z");
+    cache
+        .snooze("r-late", at("2026-11-22T09:30:00Z"), now)
+        .await
+        .unwrap();
+    cache
+        .snooze("r-soon", at("2026-11-22T09:20:00Z"), now)
+        .await
+        .unwrap();
+    // Snoozed again: the new time replaces the old one.
+    cache
+        .snooze("r-soon", at("2026-11-22T09:15:00Z"), now)
+        .await
+        .unwrap();
+    drop(cache);
+    let cache = ConsoleCache::open(&path).await.unwrap();
+    assert_eq!(
+        cache.snoozes().await.unwrap(),
+        vec![
+            ("r-soon".to_owned(), at("2026-11-22T09:15:00Z")),
+            ("r-late".to_owned(), at("2026-11-22T09:30:00Z")),
+        ],
+        "soonest back first"
+    );
+    cache
+        .unsnooze(&["r-soon".to_owned(), "never-snoozed".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(
+        cache.snoozes().await.unwrap(),
+        vec![("r-late".to_owned(), at("2026-11-22T09:30:00Z"))]
+    );
+}
