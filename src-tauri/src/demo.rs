@@ -76,6 +76,7 @@ pub(crate) async fn start(dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<S
         public_url: None,
         witnesses: Vec::new(),
         metrics_listen: None,
+        tls: None,
     };
 
     let store = Store::open(&config.database).await?;

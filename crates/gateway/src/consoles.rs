@@ -47,7 +47,9 @@ async fn context_of(state: &AppState, stored: &StoredRequest) -> Result<Context>
 }
 
 fn record(state: &AppState, stored: StoredRequest, context: Context) -> Result<RequestRecord> {
-    let rules = state.policy.tier(stored.tier);
+    // One version of the policy for the whole record, even across a reload.
+    let policy = state.policy.current();
+    let rules = policy.tier(stored.tier);
     let mut decisions = context.decisions;
     let decision = if stored.state.is_open() {
         None
@@ -75,7 +77,7 @@ fn record(state: &AppState, stored: StoredRequest, context: Context) -> Result<R
         escalation: summarize(context.escalations),
         assigned_to: stored.assigned_to,
         due_at,
-        policy: Some(state.policy.reference()),
+        policy: Some(policy.reference()),
         blocked_by,
         notes: context.notes,
     })

@@ -70,7 +70,7 @@ pub(crate) async fn decide(
         ));
     }
     let now = state.clock.now();
-    let rules = state.policy.tier(request.tier);
+    let rules = state.policy.current().tier(request.tier);
     let target = DecisionTarget {
         subject: request.decision_subject(),
         tier: request.tier,

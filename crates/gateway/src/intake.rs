@@ -122,7 +122,7 @@ pub(crate) async fn receive(
         trust_digest: Some(trust.digest.clone()),
     };
 
-    let rules = state.policy.tier(request.action.impact.tier);
+    let rules = state.policy.current().tier(request.action.impact.tier);
     let ask = request.escalate.clone();
     let outcome = state
         .store

@@ -23,6 +23,8 @@
 //! - `GET /.well-known/jwks.json` (public): keys that verify decisions.
 //! - `GET /v1/audit/checkpoint`, `/v1/audit/tile/…`, `/v1/audit/consistency` (public): the
 //!   audit log in the c2sp.org/tlog-tiles layout (`tlog`), cosigned by witnesses (`witnesses`).
+//!
+//! Served as plain HTTP, or as HTTPS with a certificate and key of its own (`tls`).
 
 mod a2a;
 pub mod audit;
@@ -38,9 +40,11 @@ mod intake;
 pub mod metrics;
 mod notes;
 mod outbox;
+pub mod policy;
 mod supervision;
 mod telemetry;
 mod tlog;
+pub mod tls;
 pub mod trust;
 pub mod witnesses;
 mod workers;
@@ -84,8 +88,8 @@ pub struct AppState {
     pub(crate) delivering: Arc<tokio::sync::Mutex<()>>,
     /// The tamper-evident audit log.
     pub(crate) audit: Arc<audit::AuditLog>,
-    /// The review policy.
-    pub(crate) policy: Arc<Policy>,
+    /// The review policy; reloadable while the gateway runs.
+    pub(crate) policy: Arc<policy::ReviewPolicy>,
     /// Turns true when the gateway stops: long-lived responses (SSE) end so shutdown can finish.
     pub(crate) stopping: watch::Receiver<bool>,
     /// The agent card, built once from the configured public URL.
@@ -134,11 +138,20 @@ pub struct GatewayConfig {
     /// Where to serve Prometheus metrics (`/metrics`), apart from the API; none: not served.
     #[serde(default)]
     pub metrics_listen: Option<SocketAddr>,
+    /// The certificate chain and key to serve HTTPS with; none: plain HTTP (loopback, or
+    /// behind a proxy that terminates TLS).
+    #[serde(default)]
+    pub tls: Option<tls::TlsFiles>,
 }
 
 /// The gateway's public base URL, ending in `/`: the configured one, or on loopback the
-/// bound address. An unusable URL, or none off loopback, is a configuration error.
-pub fn public_base_url(configured: Option<&str>, bound: SocketAddr) -> anyhow::Result<String> {
+/// bound address (`https://` when the gateway serves TLS itself). An unusable URL, or none off
+/// loopback, is a configuration error.
+pub fn public_base_url(
+    configured: Option<&str>,
+    bound: SocketAddr,
+    tls: bool,
+) -> anyhow::Result<String> {
     let Some(text) = configured else {
         anyhow::ensure!(
             bound.ip().is_loopback(),
@@ -146,7 +159,8 @@ pub fn public_base_url(configured: Option<&str>, bound: SocketAddr) -> anyhow::R
              (--public-url, COUNTERSIGN_PUBLIC_URL) to the URL clients reach it at, which \
              its agent card names"
         );
-        return Ok(format!("http://{bound}/"));
+        let scheme = if tls { "https" } else { "http" };
+        return Ok(format!("{scheme}://{bound}/"));
     };
     let url = url::Url::parse(text).with_context(|| format!("public_url {text:?} is not a URL"))?;
     anyhow::ensure!(
@@ -207,6 +221,17 @@ impl RunningGateway {
         self.state.trust.clone()
     }
 
+    /// Reads the review policy file again, as `SIGHUP` does: `Ok(true)` when the policy
+    /// changed. On an error the policy in force stays.
+    pub fn reload_policy(&self) -> anyhow::Result<bool> {
+        self.state.policy.reload()
+    }
+
+    /// The review policy in force, for a signal handler to reload.
+    pub fn policy(&self) -> Arc<policy::ReviewPolicy> {
+        self.state.policy.clone()
+    }
+
     /// A handle that triggers shutdown.
     pub fn shutdown_handle(&self) -> watch::Sender<bool> {
         self.shutdown.clone()
@@ -262,12 +287,13 @@ pub async fn start(
     config: &GatewayConfig,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<RunningGateway> {
+    // First: a certificate or key that does not load stops the start before anything else.
+    let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
     let store = Store::open(&config.database)
         .await
         .with_context(|| format!("cannot open database {}", config.database.display()))?;
     let trust = trust::Trust::load(&config.trust)?;
-    let policy = Arc::new(load_policy(config.policy.as_deref())?);
-    let state_policy = policy.clone();
+    let policy = Arc::new(policy::ReviewPolicy::load(config.policy.as_deref())?);
     let gateway_key = load_or_create_key(&config.key)?;
     let witnesses = config
         .witnesses
@@ -281,7 +307,7 @@ pub async fn start(
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let card = a2a::PublishedCard::new(
-        &public_base_url(config.public_url.as_deref(), addr)?,
+        &public_base_url(config.public_url.as_deref(), addr, tls.is_some())?,
         clock.timestamp(),
     );
     let audit = audit::AuditLog::open(
@@ -293,7 +319,7 @@ pub async fn start(
     .context("audit log")?;
     let state = AppState {
         audit: Arc::new(audit),
-        policy: policy.clone(),
+        policy,
         store,
         trust: Arc::new(trust),
         clock,
@@ -343,13 +369,30 @@ pub async fn start(
     };
     let metrics_addr = metrics.as_ref().map(|(addr, _)| *addr);
     let app = router(state.clone());
+    let serving_tls = tls.is_some();
+    // One serve loop for both: TLS connections come out of their listener handshaken, and are
+    // then served, drained and stopped as plain ones.
+    let listener = match tls {
+        None => ApiListener::Plain(listener),
+        Some(tls) => ApiListener::Tls(tls::TlsListener::new(listener, addr, tls)),
+    };
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|stopped| *stopped).await;
-            })
-            .await
-            .context("server failed")?;
+        let stopped = async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        };
+        match listener {
+            ApiListener::Plain(listener) => {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await
+            }
+            ApiListener::Tls(listener) => {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await
+            }
+        }
+        .context("server failed")?;
         if let Some((_, task)) = metrics {
             let _ = task.await;
         }
@@ -358,7 +401,8 @@ pub async fn start(
         }
         Ok(())
     });
-    tracing::info!(%addr, audience = %config.audience, policy = %format!("{} v{}", state_policy.id, state_policy.version), "gateway listening");
+    let policy = state.policy.current();
+    tracing::info!(%addr, tls = serving_tls, audience = %config.audience, policy = %format!("{} v{}", policy.id, policy.version), "gateway listening");
     Ok(RunningGateway {
         addr,
         metrics_addr,
@@ -366,6 +410,12 @@ pub async fn start(
         shutdown,
         task,
     })
+}
+
+/// Where the API is served from: plain TCP, or TLS over it.
+enum ApiListener {
+    Plain(tokio::net::TcpListener),
+    Tls(tls::TlsListener),
 }
 
 /// The HTTP surface.

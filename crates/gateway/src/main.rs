@@ -1,7 +1,8 @@
 //! `countersign-gateway`: run the gateway and administer who may use it.
 //!
 //! Settings come from flags, then `COUNTERSIGN_*` environment variables, then a TOML file
-//! (`--config`), then defaults.
+//! (`--config`), then defaults. `serve` reloads the trust store and the review policy on
+//! `SIGHUP`, and drains then stops on `SIGTERM` or `SIGINT`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use chrono::Utc;
 use clap::{Args, Parser, Subcommand};
 use countersign_chain::PublicKey;
 use countersign_gateway::auth::{WORKFLOW_TOKEN_PREFIX, workflow_token_hash};
+use countersign_gateway::tls::TlsFiles;
 use countersign_gateway::{GatewayConfig, start};
 use countersign_review::SystemClock;
 use countersign_store::{ReviewerRow, Store};
@@ -33,7 +35,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the API until SIGINT or SIGTERM.
+    /// Serve the API until SIGINT or SIGTERM (SIGHUP reloads the trust store and the policy).
     Serve(ServeArgs),
     /// Manage workflow credentials.
     #[command(subcommand)]
@@ -96,7 +98,7 @@ enum Command {
 #[derive(Args)]
 struct Settings {
     /// TOML file with any of: listen, database, trust, audience, key, policy, log_format,
-    /// public_url.
+    /// public_url, tls_cert, tls_key.
     #[arg(long, env = "COUNTERSIGN_CONFIG")]
     config: Option<PathBuf>,
     /// SQLite database file [default: countersign-gateway.db]
@@ -156,14 +158,14 @@ struct ServeArgs {
     #[command(flatten)]
     gateway: GatewayFiles,
     /// Review policy (TOML: per tier who decides, time to decide, escalation, quorum,
-    /// blocking findings) [default: none: one approval, no deadline]
+    /// blocking findings), read again on SIGHUP [default: none: one approval, no deadline]
     #[arg(long, env = "COUNTERSIGN_POLICY")]
     policy: Option<PathBuf>,
     /// Log format: text or json [default: text]
     #[arg(long, env = "COUNTERSIGN_LOG_FORMAT")]
     log_format: Option<String>,
     /// The URL clients reach the gateway at, named by its agent card; required unless it
-    /// listens on loopback [default on loopback: http://LISTEN/]
+    /// listens on loopback [default on loopback: http://LISTEN/, or https:// with TLS]
     #[arg(long, env = "COUNTERSIGN_PUBLIC_URL")]
     public_url: Option<String>,
     /// A witness to submit every audit checkpoint to (c2sp.org/tlog-witness), as URL=VKEY
@@ -178,6 +180,13 @@ struct ServeArgs {
     /// [default: not served]
     #[arg(long, value_name = "ADDR", env = "COUNTERSIGN_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// Serve HTTPS with this certificate chain (PEM, the gateway's certificate first); needs
+    /// --tls-key [default: plain HTTP]
+    #[arg(long, value_name = "PATH", env = "COUNTERSIGN_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1); needs --tls-cert
+    #[arg(long, value_name = "PATH", env = "COUNTERSIGN_TLS_KEY")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -342,6 +351,8 @@ struct FileConfig {
     #[serde(default)]
     witnesses: Vec<String>,
     metrics_listen: Option<SocketAddr>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 fn file_config(path: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -659,6 +670,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             args.witnesses
         },
         metrics_listen: args.metrics_listen.or(file.metrics_listen),
+        tls: TlsFiles::pair(
+            args.tls_cert.or(file.tls_cert),
+            args.tls_key.or(file.tls_key),
+        )?,
     };
     let mut stop_signals = StopSignals::listen()?;
     #[cfg(unix)]
@@ -667,12 +682,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         // SIGHUP reloads the trust store now (a change to the file is also picked up within
-        // a second).
+        // a second) and the review policy. Connections, streams included, stay as they are.
         let trust = gateway.trust();
+        let policy = gateway.policy();
         tokio::spawn(async move {
             while hangup.recv().await.is_some() {
                 if let Err(e) = trust.reload() {
                     tracing::error!(error = %format!("{e:#}"), "trust store not reloaded: the one in force stays");
+                }
+                if let Err(e) = policy.reload() {
+                    tracing::error!(error = %format!("{e:#}"), "review policy not reloaded: the one in force stays");
                 }
             }
         });

@@ -103,7 +103,7 @@ pub(crate) async fn assign(
             )
         })
         .and_then(reviewer_from_row)?;
-    let rules = state.policy.tier(request.tier);
+    let rules = state.policy.current().tier(request.tier);
     eligible(&assignee, request.tier, &rules, &request.parties).map_err(|e| {
         // Naming someone who may not decide is a bad body, not the caller's lack of a right.
         let code = match e {

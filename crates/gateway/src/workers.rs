@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use countersign_review::Raise;
 use countersign_review::policy::Deadline;
+use countersign_review::{Policy, Raise};
 use countersign_store::{Delivery, DeliveryChannel, OverdueCandidate, SupervisionWrite};
 use countersign_wire::Timestamp;
 use futures_util::StreamExt as _;
@@ -70,14 +70,10 @@ async fn expire(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Raises overdue requests to the next escalation level of their tier's policy.
+/// Raises overdue requests to the next escalation level of their tier's policy. It runs
+/// even while no tier has a time to decide (a pass then does nothing): a reloaded policy may
+/// bring one.
 async fn escalate_overdue(state: AppState, mut stop: watch::Receiver<bool>) {
-    if state.policy.shortest_deadline().is_none() {
-        // No tier has a time to decide: nothing to do, but the worker stays up until the
-        // gateway stops, so readiness does not read it as one that died.
-        let _ = stop.wait_for(|stopped| *stopped).await;
-        return;
-    }
     loop {
         escalate_once(&state).await;
         if !pause(&state, &mut stop).await {
@@ -150,16 +146,18 @@ async fn expire_once(state: &AppState) {
     }
 }
 
-/// Raises every overdue request to the level its tier's policy reaches now.
+/// Raises every overdue request to the level its tier's policy reaches now, under one
+/// version of the policy for the whole pass.
 async fn escalate_once(state: &AppState) {
-    let Some(shortest) = state.policy.shortest_deadline() else {
+    let policy = state.policy.current();
+    let Some(shortest) = policy.shortest_deadline() else {
         return;
     };
     let now = state.clock.timestamp();
     match state.store.overdue_candidates(now - shortest).await {
         Ok(candidates) => {
             for candidate in candidates {
-                raise_overdue(state, candidate, now).await;
+                raise_overdue(state, &policy, candidate, now).await;
             }
         }
         Err(e) => tracing::error!(error = %e, "cannot read overdue requests"),
@@ -191,8 +189,13 @@ async fn deliver_once(state: &AppState, http: &reqwest::Client) {
     }
 }
 
-async fn raise_overdue(state: &AppState, candidate: OverdueCandidate, now: Timestamp) {
-    let rules = state.policy.tier(candidate.tier);
+async fn raise_overdue(
+    state: &AppState,
+    policy: &Policy,
+    candidate: OverdueCandidate,
+    now: Timestamp,
+) {
+    let rules = policy.tier(candidate.tier);
     let Deadline::Overdue { level, .. } = rules.deadline(candidate.received_at, now) else {
         return;
     };

@@ -2,10 +2,11 @@
 //! escalate to and when (levels, like an on-call escalation policy), how many distinct
 //! approvers an approval needs (quorum), and which finding codes block reviewers.
 //!
-//! A policy is a TOML file the gateway loads at start-up; a mistake in it is a `PolicyError`
-//! naming the place and what is wrong, and the gateway does not start with it. Tiers the file
-//! does not mention keep [`TierPolicy::default`], which is the gateway's behaviour without a
-//! policy. Everything here is pure: time comes in as a value.
+//! A policy is a TOML file the gateway loads at start-up and again on `SIGHUP`; a mistake in
+//! it is a `PolicyError` naming the place and what is wrong: the gateway does not start with
+//! it, and a running one keeps the policy in force. Tiers the file does not mention keep
+//! [`TierPolicy::default`], which is the gateway's behaviour without a policy. Everything here
+//! is pure: time comes in as a value.
 
 use std::collections::BTreeMap;
 

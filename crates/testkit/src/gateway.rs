@@ -69,6 +69,7 @@ impl GatewayFiles {
             public_url: None,
             witnesses: Vec::new(),
             metrics_listen: None,
+            tls: None,
         };
         GatewayFiles { dir, config }
     }

@@ -120,17 +120,24 @@ fn the_public_url_is_required_beyond_loopback_and_must_be_a_plain_http_url() {
     let loopback = "127.0.0.1:8787".parse().unwrap();
     let everywhere = "0.0.0.0:8787".parse().unwrap();
     assert_eq!(
-        public_base_url(None, loopback).unwrap(),
+        public_base_url(None, loopback, false).unwrap(),
         "http://127.0.0.1:8787/"
     );
-    let missing = public_base_url(None, everywhere).unwrap_err().to_string();
+    // Serving TLS itself, the gateway is reached over https.
+    assert_eq!(
+        public_base_url(None, loopback, true).unwrap(),
+        "https://127.0.0.1:8787/"
+    );
+    let missing = public_base_url(None, everywhere, true)
+        .unwrap_err()
+        .to_string();
     assert!(missing.contains("public_url"), "{missing}");
     assert_eq!(
-        public_base_url(Some("https://approvals.example.com"), everywhere).unwrap(),
+        public_base_url(Some("https://approvals.example.com"), everywhere, false).unwrap(),
         "https://approvals.example.com/"
     );
     assert_eq!(
-        public_base_url(Some("https://example.com/countersign"), everywhere).unwrap(),
+        public_base_url(Some("https://example.com/countersign"), everywhere, false).unwrap(),
         "https://example.com/countersign/"
     );
     for bad in [
@@ -140,7 +147,10 @@ fn the_public_url_is_required_beyond_loopback_and_must_be_a_plain_http_url() {
         "https://example.com/?a=1",
         "https://example.com/#x",
     ] {
-        assert!(public_base_url(Some(bad), everywhere).is_err(), "{bad}");
+        assert!(
+            public_base_url(Some(bad), everywhere, false).is_err(),
+            "{bad}"
+        );
     }
 }
 

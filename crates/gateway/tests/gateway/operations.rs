@@ -1,14 +1,22 @@
 //! What an operator expects of a running gateway: liveness and readiness, draining before a
-//! stop, and an online backup that restores.
+//! stop, an online backup that restores, HTTPS served with a certificate of its own, and the
+//! review policy reloaded on SIGHUP.
 
 use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use countersign_chain::SigningKeyPair;
+use countersign_client::ConsoleIdentity;
 use countersign_gateway::audit::{LogChecks, log_verifier, verify_log};
 use countersign_gateway::{log_key_path, log_origin};
 use countersign_store::Store;
-use countersign_testkit::{AUDIENCE, GatewayFiles, TestGateway, http};
+use countersign_testkit::{
+    ALL_TIERS, AUDIENCE, GatewayFiles, TestGateway, WORKFLOW_TOKEN, add_workflow, enrol, http,
+};
+use countersign_wire::{Role, Timestamp};
 use serde_json::Value;
 
 async fn probe(url: &str) -> (u16, String) {
@@ -268,4 +276,457 @@ async fn prometheus_metrics_are_served_apart_from_the_api() {
         value(series);
     }
     drop(sse);
+}
+
+/// The real binary, serving, with its log lines as they come (read on a thread of their own).
+struct Served {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    /// Every line read so far, to show when something is missing.
+    seen: Vec<String>,
+    /// Where it listens (`127.0.0.1:PORT`).
+    addr: String,
+}
+
+/// `countersign-gateway serve` on the files of `files`, on a port of its own, with `args`.
+fn serve_command(files: &GatewayFiles, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_countersign-gateway"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--audience", AUDIENCE])
+        .arg("--database")
+        .arg(&files.config.database)
+        .arg("--trust")
+        .arg(&files.config.trust)
+        .arg("--key")
+        .arg(&files.config.key)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+impl Served {
+    /// Starts the gateway and waits for its `gateway listening` line.
+    fn start(files: &GatewayFiles, args: &[&str]) -> Served {
+        let mut child = serve_command(files, args).spawn().unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stderr.lines() {
+                let Ok(line) = line else { return };
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut served = Served {
+            child,
+            lines,
+            seen: Vec::new(),
+            addr: String::new(),
+        };
+        let line = served.wait_for_line("gateway listening");
+        served.addr = line
+            .split("addr=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap()
+            .to_owned();
+        served
+    }
+
+    /// The next log line containing `needle`, within 20 seconds.
+    fn wait_for_line(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(e) => panic!(
+                    "no log line with {needle:?} ({e}); the gateway said:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args([signal, &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+
+    /// Waits for the process to exit by itself, within `within`.
+    async fn exit_status(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the gateway did not stop");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        // A test that failed halfway leaves no gateway behind.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `serve` expecting it not to start: its exit code and what it wrote on stderr.
+async fn refused_start(mut command: Command) -> (Option<i32>, String) {
+    let mut child = command.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the gateway started (or hung) where it should have refused to");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    (status.code(), stderr)
+}
+
+/// A demo cast's gateway files with the `demo` workflow and a reviewer enrolled (on the real
+/// clock, as the binary runs on it).
+async fn files_with_people(policy: Option<&str>) -> (GatewayFiles, ConsoleIdentity) {
+    let demo = countersign_scenarios::demo::demo(countersign_testkit::t0(), "t");
+    let files = GatewayFiles::new(
+        &demo.trust_store(),
+        policy,
+        AUDIENCE,
+        "127.0.0.1:0".parse().unwrap(),
+    );
+    let reviewer = ConsoleIdentity::new(
+        "user:rita.reviewer",
+        SigningKeyPair::from_seed([1; 32]),
+        AUDIENCE,
+    );
+    let store = files.store().await;
+    let at = Timestamp::from(countersign_testkit::t0());
+    add_workflow(&store, "demo", WORKFLOW_TOKEN, at).await;
+    enrol(
+        &store,
+        &reviewer,
+        "Rita Reviewer",
+        &[Role::Reviewer],
+        &ALL_TIERS,
+        at,
+    )
+    .await;
+    drop(store);
+    (files, reviewer)
+}
+
+/// A demo scenario's request, with ids of its own (`run`).
+fn scenario(slug: &str, run: &str) -> Value {
+    countersign_scenarios::demo::demo(countersign_testkit::t0(), run)
+        .scenarios
+        .into_iter()
+        .find(|s| s.slug == slug)
+        .unwrap()
+        .request
+}
+
+/// Reads an event stream until a chunk has brought `needle`, within 20 seconds; everything
+/// read so far.
+async fn read_stream_until(stream: &mut reqwest::Response, needle: &str) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut text = String::new();
+    while !text.contains(needle) {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no {needle:?} on the stream; it brought:\n{text}"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("the stream ended before {needle:?}; it brought:\n{text}"));
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    text
+}
+
+/// A self-signed certificate for 127.0.0.1 and localhost, written as PEM files in `dir`:
+/// (certificate PEM, certificate path, key path).
+fn self_signed(dir: &std::path::Path, name: &str) -> (String, PathBuf, PathBuf) {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
+    let pem = certified.cert.pem();
+    let (cert, key) = (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+    );
+    std::fs::write(&cert, &pem).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    (pem, cert, key)
+}
+
+#[tokio::test]
+async fn tls_serves_https_with_its_certificate_only_and_drains_then_stops_as_http_does() {
+    let (files, reviewer) = files_with_people(None).await;
+    let (pem, cert, key) = self_signed(files.dir.path(), "gateway");
+    let mut served = Served::start(
+        &files,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+            "--drain-seconds",
+            "0",
+        ],
+    );
+    let listening = served.seen.last().unwrap().clone();
+    assert!(listening.contains("tls=true"), "{listening}");
+    let base = format!("https://{}", served.addr);
+    // A client that trusts exactly this certificate, and nothing else.
+    let client = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+
+    let health = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    assert_eq!(health.text().await.unwrap(), "ok\n");
+    let submitted = client
+        .post(format!("{base}/v1/requests"))
+        .bearer_auth(WORKFLOW_TOKEN)
+        .json(&scenario("refund-exception", "tls"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(submitted.status().as_u16(), 201);
+    let submitted: Value = submitted.json().await.unwrap();
+    assert_eq!(
+        (
+            submitted["request_id"].as_str(),
+            submitted["state"].as_str()
+        ),
+        (Some("refund-exception-tls"), Some("pending"))
+    );
+    // With no --public-url on loopback, the card names the https address.
+    let card = client
+        .get(format!("{base}/.well-known/agent-card.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(card.contains(&format!("{base}/")), "{card}");
+    assert!(!card.contains(&format!("http://{}", served.addr)), "{card}");
+
+    // Plain HTTP to the TLS port gets no answer, nor does a client without the certificate.
+    let plain = http()
+        .get(format!("http://{}/healthz", served.addr))
+        .send()
+        .await;
+    assert!(plain.is_err(), "{plain:?}");
+    let untrusting = http().get(format!("{base}/healthz")).send().await;
+    assert!(untrusting.is_err(), "{untrusting:?}");
+    // Neither attempt disturbed it.
+    let health = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+
+    // A stream held open over TLS ends on SIGTERM, and the gateway stops cleanly.
+    let mut events = client
+        .get(format!("{base}/v1/events"))
+        .bearer_auth(reviewer.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status().as_u16(), 200);
+    read_stream_until(&mut events, "refund-exception-tls").await;
+    served.signal("-TERM");
+    let ended = tokio::time::timeout(Duration::from_secs(20), async {
+        while events.chunk().await.ok().flatten().is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the event stream outlived the stop");
+    let status = served.exit_status(Duration::from_secs(20)).await;
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn a_certificate_or_key_that_does_not_load_stops_the_start_naming_the_file() {
+    let (files, _) = files_with_people(None).await;
+    let dir = files.dir.path();
+    let (_, cert, _) = self_signed(dir, "one");
+    let (_, _, other_key) = self_signed(dir, "other");
+    let expect_refused = |stderr: &str, names: &std::path::Path, says: &str| {
+        assert!(
+            stderr.contains(&names.display().to_string()) && stderr.contains(says),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    };
+
+    // Another certificate's key, through the config file's tls_cert and tls_key.
+    let config = dir.join("gateway.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "tls_cert = {:?}\ntls_key = {:?}\n",
+            cert.display().to_string(),
+            other_key.display().to_string()
+        ),
+    )
+    .unwrap();
+    let mut command = serve_command(&files, &[]);
+    command.arg("--config").arg(&config);
+    let (code, stderr) = refused_start(command).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    expect_refused(&stderr, &other_key, "is not the key of the certificate");
+
+    // A key file that is not there, through the flags.
+    let missing = dir.join("missing.key");
+    let (code, stderr) = refused_start(serve_command(
+        &files,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            missing.to_str().unwrap(),
+        ],
+    ))
+    .await;
+    assert_eq!(code, Some(2), "{stderr}");
+    expect_refused(&stderr, &missing, "cannot read TLS key");
+
+    // A key file with no key in it, and a certificate file with no certificate.
+    let (code, stderr) = refused_start(serve_command(
+        &files,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            cert.to_str().unwrap(),
+        ],
+    ))
+    .await;
+    assert_eq!(code, Some(2), "{stderr}");
+    expect_refused(&stderr, &cert, "no PEM private key");
+    let (code, stderr) = refused_start(serve_command(
+        &files,
+        &[
+            "--tls-cert",
+            other_key.to_str().unwrap(),
+            "--tls-key",
+            other_key.to_str().unwrap(),
+        ],
+    ))
+    .await;
+    assert_eq!(code, Some(2), "{stderr}");
+    expect_refused(&stderr, &other_key, "no PEM CERTIFICATE");
+
+    // A certificate without a key (through the environment) is not plain HTTP by surprise.
+    let mut command = serve_command(&files, &[]);
+    command.env("COUNTERSIGN_TLS_CERT", &cert);
+    let (code, stderr) = refused_start(command).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    expect_refused(&stderr, &cert, "without its key");
+}
+
+/// A policy under which the treasury summary (medium tier, an over-provisioned scope) goes to
+/// reviewers, and one under which that finding blocks them: it goes to supervisors.
+const LENIENT: &str = "id = \"ops-review\"\nversion = \"1\"\n";
+const STRICT: &str = r#"
+id = "ops-review"
+version = "2"
+
+[tiers.medium]
+blocking = ["SCOPE_OVER_PROVISIONED"]
+"#;
+
+#[tokio::test]
+async fn sighup_reloads_the_review_policy_for_the_next_request_keeping_streams_open() {
+    let (files, reviewer) = files_with_people(Some(LENIENT)).await;
+    let policy = files.config.policy.clone().unwrap();
+    let mut served = Served::start(&files, &["--policy", policy.to_str().unwrap()]);
+    let base = format!("http://{}", served.addr);
+    let submit = |run: &'static str| {
+        let url = format!("{base}/v1/requests");
+        async move {
+            let response = http()
+                .post(url)
+                .bearer_auth(WORKFLOW_TOKEN)
+                .json(&scenario("treasury-summary", run))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 201);
+            let body: Value = response.json().await.unwrap();
+            body["state"].as_str().unwrap().to_owned()
+        }
+    };
+    let policy_named_by = |id: &'static str| {
+        let (url, token) = (format!("{base}/v1/requests/{id}"), reviewer.token());
+        async move {
+            let record: Value = http()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            record["policy"]["version"].as_str().unwrap().to_owned()
+        }
+    };
+    assert_eq!(submit("before").await, "pending");
+    assert_eq!(policy_named_by("treasury-summary-before").await, "1");
+    // A console subscribed before the reload.
+    let mut events = http()
+        .get(format!("{base}/v1/events"))
+        .bearer_auth(reviewer.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status().as_u16(), 200);
+    read_stream_until(&mut events, "treasury-summary-before").await;
+
+    std::fs::write(&policy, STRICT).unwrap();
+    served.signal("-HUP");
+    let reloaded = served.wait_for_line("review policy reloaded");
+    assert!(reloaded.contains("ops-review v2"), "{reloaded}");
+    // The next request is routed by the new policy, and the open stream tells of it.
+    assert_eq!(submit("after").await, "escalated");
+    assert_eq!(policy_named_by("treasury-summary-after").await, "2");
+    let seen = read_stream_until(&mut events, "treasury-summary-after").await;
+    assert!(seen.contains("event: request_escalated"), "{seen}");
+
+    // A broken file is logged, naming it, and the policy in force stays.
+    std::fs::write(
+        &policy,
+        "id = \"ops-review\"\nversion = \"3\"\napprovals = 2\n",
+    )
+    .unwrap();
+    served.signal("-HUP");
+    let refused = served.wait_for_line("review policy not reloaded");
+    assert!(refused.contains(&policy.display().to_string()), "{refused}");
+    assert_eq!(submit("broken").await, "escalated");
+    assert_eq!(policy_named_by("treasury-summary-broken").await, "2");
+    read_stream_until(&mut events, "treasury-summary-broken").await;
+    // Still serving the same process.
+    assert!(served.child.try_wait().unwrap().is_none());
 }

@@ -709,3 +709,74 @@ async fn a_refusal_without_a_request_id_is_sealed_in_the_audit_log_but_not_sent_
     .unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
+
+#[tokio::test]
+async fn a_reloaded_policy_applies_to_requests_already_waiting_and_a_broken_one_changes_nothing() {
+    // No tier has a time to decide, and a critical request needs one approver.
+    let lenient = "id = \"acme-review\"\nversion = \"6\"\n";
+    let gw = TestGateway::start_with_policy(Some(lenient)).await;
+    let running = gw.gateway.as_ref().unwrap();
+    let path = gw.config.policy.clone().unwrap();
+    let critical = submit(&gw, &gw.scenario("supplier-payment")).await;
+    let high = submit(&gw, &gw.scenario("refund-exception")).await;
+    assert_eq!(critical.approvals_needed, 1);
+    assert!(high.due_at.is_none());
+    gw.advance(Duration::minutes(11));
+    gw.run_workers().await;
+    assert!(gw.record(&high.request_id).await.escalation.is_none());
+
+    std::fs::write(&path, POLICY).unwrap();
+    assert!(running.reload_policy().unwrap(), "a changed policy");
+    assert!(!running.reload_policy().unwrap(), "the same file again");
+    let waiting = gw.record(&critical.request_id).await;
+    assert_eq!(waiting.approvals_needed, 2);
+    assert_eq!(waiting.policy.unwrap().version, "7");
+    // The overdue worker, idle while no tier had a deadline, now escalates on its own tick.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let escalation = loop {
+        if let Some(escalation) = gw.record(&high.request_id).await.escalation {
+            break escalation;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the overdue request was not escalated under the reloaded policy"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(escalation.reason, EscalationReason::Overdue);
+
+    // A mistake is refused with its place; the policy in force stays as it was.
+    std::fs::write(
+        &path,
+        "id = \"acme-review\"\nversion = \"8\"\n[tiers.critical]\napprovals = 9\n",
+    )
+    .unwrap();
+    let error = format!("{:#}", running.reload_policy().unwrap_err());
+    assert!(
+        error.contains(&path.display().to_string()) && error.contains("tiers.critical.approvals"),
+        "{error}"
+    );
+    let still = gw.record(&critical.request_id).await;
+    assert_eq!(
+        (
+            still.approvals_needed,
+            still.policy.as_ref().unwrap().version.as_str()
+        ),
+        (2, "7")
+    );
+    let first = gw.decision(
+        &gw.reviewer,
+        &still,
+        DecisionKind::Approve,
+        "Invoice matches the PO",
+        &[],
+    );
+    let response = gw
+        .post_decision(&gw.reviewer, &critical.request_id, &first)
+        .await;
+    assert_eq!(
+        response.status().as_u16(),
+        202,
+        "counted toward the quorum of the policy in force"
+    );
+}
