@@ -11,7 +11,7 @@ use countersign_wire::console::{
     SettingsView, Snapshot, Theme,
 };
 use countersign_wire::console::{
-    Command, ConsoleErrorCode, ConsoleFailure, Mode, Snooze, Unsnooze,
+    Command, ConsoleErrorCode, ConsoleFailure, Mode, Snooze, TakeLaunchLink, Unsnooze,
 };
 use tauri::State;
 use tauri::ipc::Response;
@@ -310,6 +310,15 @@ pub(crate) async fn unsnooze(
         .unsnooze(&req.request_id)
         .await
         .map_err(snooze_error)
+}
+
+#[tauri::command]
+pub(crate) fn take_launch_link(
+    link: State<'_, crate::links::LaunchLink>,
+    req: TakeLaunchLink,
+) -> Option<String> {
+    let TakeLaunchLink {} = req;
+    link.take()
 }
 
 #[tauri::command]

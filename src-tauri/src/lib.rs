@@ -8,6 +8,7 @@
 
 mod commands;
 mod demo;
+mod links;
 mod notify;
 mod settings;
 mod sync;
@@ -77,6 +78,14 @@ pub fn run() {
         )
         .try_init();
     let result = tauri::Builder::default()
+        // First, so a second launch forwards its link and exits before anything else starts.
+        .plugin(
+            tauri_plugin_single_instance::Builder::new()
+                .dbus_id(links::instance_id())
+                .callback(|app, argv, _cwd| links::followed(app, &argv))
+                .build(),
+        )
+        .manage(links::LaunchLink::from_args(std::env::args()))
         .setup(|app| {
             let dir = data_dir(app)?;
             std::fs::create_dir_all(&dir)?;
@@ -112,6 +121,7 @@ pub fn run() {
             commands::save_theme,
             commands::snooze,
             commands::unsnooze,
+            commands::take_launch_link,
             commands::export_public_key,
             commands::restart
         ])

@@ -666,3 +666,65 @@ async fn not_now_puts_a_request_aside_until_it_comes_back_with_a_notification() 
     assert!(history.contains("Upload the Q1 revenue"), "{history}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_link_opens_its_request_in_the_one_running_console_and_nothing_else_opens_anything() {
+    let app = App::start().await;
+    app.wait_for("[data-testid=queue-row]", 6).await;
+    let row = app
+        .wait_for(
+            "[data-testid=queue-row][data-request-id^='ghost-export']",
+            1,
+        )
+        .await
+        .remove(0);
+    let ghost = row.attr("data-request-id").await.unwrap().unwrap();
+    let row = app
+        .wait_for(
+            "[data-testid=queue-row][data-request-id^='refund-exception']",
+            1,
+        )
+        .await
+        .remove(0);
+    let refund = row.attr("data-request-id").await.unwrap().unwrap();
+
+    // A followed link: the second launch hands it over and exits; the first opens it.
+    let link = format!("countersign://request/{ghost}");
+    assert!(app.launch_again(&[&link]).success());
+    app.wait_for(
+        &format!("[data-testid=request-view][data-request-id='{ghost}']"),
+        1,
+    )
+    .await;
+
+    // Anything but exactly a request link opens nothing: the view stays where it was.
+    for refused in [
+        format!("countersign://approve/{refund}"),
+        format!("countersign://request/{refund}?decision=approve"),
+        "countersign://request/../settings".to_owned(),
+    ] {
+        assert!(app.launch_again(&[&refused]).success(), "{refused}");
+    }
+    // A plain second launch only brings the console forward.
+    assert!(app.launch_again(&[]).success());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let shown = app
+        .wait_for("[data-testid=request-view]", 1)
+        .await
+        .remove(0);
+    assert_eq!(
+        shown.attr("data-request-id").await.unwrap().as_deref(),
+        Some(ghost.as_str())
+    );
+
+    // Started by following a link: the console opens with that request.
+    let data = app.stop().await;
+    let link = format!("countersign://request/{refund}");
+    let app = App::launch(data, &[], &[&link]).await;
+    app.wait_for(
+        &format!("[data-testid=request-view][data-request-id='{refund}']"),
+        1,
+    )
+    .await;
+    app.stop().await;
+}

@@ -75,6 +75,11 @@ impl App {
 
     /// The console with this data directory and these extra environment variables.
     pub async fn start_with(data: tempfile::TempDir, env: &[(&str, String)]) -> App {
+        App::launch(data, env, &[]).await
+    }
+
+    /// The console started with these command-line arguments (a followed link).
+    pub async fn launch(data: tempfile::TempDir, env: &[(&str, String)], args: &[&str]) -> App {
         let turn = ONE_APP_AT_A_TIME.lock().await;
         // Both ring and aws-lc-rs are in this binary's tree; rustls needs to be told.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -100,7 +105,7 @@ impl App {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "tauri:options".into(),
-            json!({"application": console_binary()}),
+            json!({"application": console_binary(), "args": args}),
         );
         caps.insert("browserName".into(), json!("wry"));
         let mut client = None;
@@ -130,6 +135,26 @@ impl App {
     /// The tauri-driver process; the app and its WebKit processes descend from it.
     pub fn driver_pid(&self) -> u32 {
         self.driver.id()
+    }
+
+    /// Runs the console binary a second time on this app's data directory, as a desktop does
+    /// when a link is followed or the app is clicked again, and returns how it exited.
+    pub fn launch_again(&self, args: &[&str]) -> std::process::ExitStatus {
+        let mut second = Command::new(console_binary())
+            .args(args)
+            .env("COUNTERSIGN_CONSOLE_DATA", self.data.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the console binary");
+        for _ in 0..200 {
+            if let Some(status) = second.try_wait().expect("its status") {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = second.kill();
+        panic!("a second console did not hand over to the first and exit within 10 s");
     }
 
     /// Closes the app; its data directory is handed back for a restart.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use countersign_wire::console::{
     CHANGED_EVENT, Connection, ConsoleError, DecideOutcome, FOCUS_EVENT, GetRequest, GetSnapshot,
-    QueueItem, RequestView, Snapshot,
+    QueueItem, RequestView, Snapshot, TakeLaunchLink,
 };
 use countersign_wire::{DecisionKind, Role};
 use leptos::ev;
@@ -142,6 +142,13 @@ pub fn App() -> impl IntoView {
             && listed != Some(shown)
         {
             load(id);
+        }
+    });
+    // Started by following a link: open what it names, once.
+    leptos::task::spawn_local(async move {
+        if let Ok(Some(id)) = bridge::call(&TakeLaunchLink {}).await {
+            tab.set(Tab::Queue);
+            opened.set(Some(id));
         }
     });
     bridge::listen(FOCUS_EVENT, move |payload| {

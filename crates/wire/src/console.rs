@@ -25,6 +25,35 @@ pub const CHANGED_EVENT: &str = "console-changed";
 /// Event emitted when the user activates a notification: payload is a request id.
 pub const FOCUS_EVENT: &str = "focus-request";
 
+/// The scheme of links into the console: `countersign://request/<id>` opens that request.
+pub const LINK_SCHEME: &str = "countersign";
+
+/// The request a `countersign://request/<id>` link names, or `None` for anything else.
+///
+/// A link comes from outside (a chat message, a web page, an MCP elicitation), so it is read
+/// strictly: only that one form, and an id of URL-unreserved characters (and `:`), at most
+/// 200 of them; no query, fragment, percent-encoding or further path. It only ever opens a
+/// request for the reviewer to read: nothing is decided by following a link.
+pub fn request_link(link: &str) -> Option<String> {
+    let rest = link
+        .strip_prefix(LINK_SCHEME)?
+        .strip_prefix("://request/")?;
+    let id = rest.strip_suffix('/').unwrap_or(rest);
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | ':');
+    (!id.is_empty() && id.len() <= 200 && id.chars().all(allowed) && id != "." && id != "..")
+        .then(|| id.to_owned())
+}
+
+/// `take_launch_link`: the request a link named when the console was started by following
+/// it, once (a link followed while it runs arrives as a `FOCUS_EVENT`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TakeLaunchLink {}
+
+impl Command for TakeLaunchLink {
+    const NAME: &'static str = "take_launch_link";
+    type Output = Option<String>;
+}
+
 /// The whole console state the UI renders.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -743,5 +772,43 @@ impl ConsoleErrorCode {
 impl std::fmt::Display for ConsoleErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::request_link;
+
+    #[test]
+    fn only_a_request_link_with_a_plain_id_names_a_request() {
+        assert_eq!(
+            request_link("countersign://request/ghost-export-440f9fab").as_deref(),
+            Some("ghost-export-440f9fab")
+        );
+        assert_eq!(
+            request_link("countersign://request/urn:uuid:1f0e-9b/").as_deref(),
+            Some("urn:uuid:1f0e-9b")
+        );
+        for refused in [
+            "",
+            "countersign://request/",
+            "countersign://request/..",
+            "countersign://request/a/b",
+            "countersign://request/a?approve=1",
+            "countersign://request/a#x",
+            "countersign://request/a%2Fb",
+            "countersign://request/<script>",
+            "countersign://approve/a",
+            "https://request/a",
+            "COUNTERSIGN://request/a",
+            "countersign:request/a",
+            "--countersign://request/a",
+        ] {
+            assert_eq!(request_link(refused), None, "{refused:?}");
+        }
+        assert_eq!(
+            request_link(&format!("countersign://request/{}", "a".repeat(201))),
+            None
+        );
     }
 }
