@@ -14,13 +14,13 @@ as_root() {
 
 # Debian packages: Tauri/WebKit build dependencies, and what the tests use (Xvfb, the WebKit
 # WebDriver, a D-Bus session and a notification daemon for OS notifications, ImageMagick for
-# screenshots, Python for the interop tests).
+# screenshots, Python for the interop tests, systemd-analyze for the units in deploy/).
 DEBIAN_PACKAGES=(
   build-essential pkg-config libssl-dev
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
   libsoup-3.0-dev libjavascriptcoregtk-4.1-dev
   xvfb xauth webkit2gtk-driver dbus-x11 at-spi2-core dunst libnotify-bin imagemagick
-  python3 python3-venv
+  python3 python3-venv systemd
 )
 
 if ! command -v cargo >/dev/null; then

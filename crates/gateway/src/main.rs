@@ -98,7 +98,7 @@ enum Command {
 #[derive(Args)]
 struct Settings {
     /// TOML file with any of: listen, database, trust, audience, key, policy, log_format,
-    /// public_url, tls_cert, tls_key.
+    /// public_url, metrics_listen, witnesses, tls_cert, tls_key (deploy/gateway.toml).
     #[arg(long, env = "COUNTERSIGN_CONFIG")]
     config: Option<PathBuf>,
     /// SQLite database file [default: countersign-gateway.db]
@@ -642,8 +642,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     match log_format.as_str() {
+        // Logs go to stderr in either form; stdout is left to what a command prints.
         "json" => tracing_subscriber::fmt()
             .json()
+            .with_writer(std::io::stderr)
             .with_env_filter(filter)
             .init(),
         "text" => tracing_subscriber::fmt()

@@ -327,12 +327,20 @@ impl Served {
             addr: String::new(),
         };
         let line = served.wait_for_line("gateway listening");
-        served.addr = line
-            .split("addr=")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap()
-            .to_owned();
+        // Text logs say `addr=…`; JSON logs carry it as a field.
+        served.addr = match serde_json::from_str::<Value>(&line) {
+            Ok(json) => json
+                .pointer("/fields/addr")
+                .and_then(Value::as_str)
+                .unwrap_or_else(|| panic!("no addr in {line}"))
+                .to_owned(),
+            Err(_) => line
+                .split("addr=")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .unwrap()
+                .to_owned(),
+        };
         served
     }
 
@@ -729,4 +737,83 @@ async fn sighup_reloads_the_review_policy_for_the_next_request_keeping_streams_o
     read_stream_until(&mut events, "treasury-summary-broken").await;
     // Still serving the same process.
     assert!(served.child.try_wait().unwrap().is_none());
+}
+
+/// The files in `deploy/`, from the workspace.
+fn deploy_file(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy")
+        .join(name)
+}
+
+#[tokio::test]
+async fn the_example_config_starts_a_gateway_and_the_systemd_units_verify() {
+    // The example configuration as shipped: only what cannot be on this machine (paths under
+    // /var and /etc, fixed ports) is overridden by flags, which win over the file.
+    let (files, _) = files_with_people(None).await;
+    let mut served = Served::start(
+        &files,
+        &[
+            "--config",
+            deploy_file("gateway.toml").to_str().unwrap(),
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ],
+    );
+    let ready = http()
+        .get(format!("http://{}/readyz", served.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+    // Its public URL and JSON logs came from the file.
+    let card: Value = http()
+        .get(format!(
+            "http://{}/.well-known/agent-card.json",
+            served.addr
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        card.to_string().contains("https://approvals.example.com/"),
+        "{card}"
+    );
+    assert!(
+        served.seen.iter().any(|line| line.starts_with('{')),
+        "JSON logs: {:?}",
+        served.seen
+    );
+    served.signal("-TERM");
+    assert!(served.exit_status(Duration::from_secs(20)).await.success());
+
+    // The units, pointing at this build of the binary, pass systemd's own checks.
+    let units = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for name in [
+        "countersign-gateway.service",
+        "countersign-gateway-backup.service",
+        "countersign-gateway-backup.timer",
+    ] {
+        let text = std::fs::read_to_string(deploy_file(name)).unwrap().replace(
+            "/usr/local/bin/countersign-gateway",
+            env!("CARGO_BIN_EXE_countersign-gateway"),
+        );
+        let path = units.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        paths.push(path);
+    }
+    let verified = Command::new("systemd-analyze")
+        .arg("verify")
+        .args(&paths)
+        .output()
+        .expect("systemd-analyze (systemd, installed by scripts/setup.sh)");
+    let said = String::from_utf8_lossy(&verified.stderr);
+    assert!(
+        verified.status.success() && said.trim().is_empty(),
+        "{said}"
+    );
 }
