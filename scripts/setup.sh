@@ -118,4 +118,12 @@ if [ ! -d crates/gateway/tests/node/node_modules/@a2a-js/sdk ]; then
 else
   say "A2A JavaScript client present"
 fi
+# The accessibility test injects axe-core (pinned in tests/node/package-lock.json) into the
+# console's webview.
+if [ ! -f tests/node/node_modules/axe-core/axe.min.js ]; then
+  say "installing axe-core for the accessibility test"
+  npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
+else
+  say "axe-core present"
+fi
 say "done"

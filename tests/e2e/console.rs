@@ -728,3 +728,80 @@ async fn a_link_opens_its_request_in_the_one_running_console_and_nothing_else_op
     .await;
     app.stop().await;
 }
+
+/// Runs axe-core (from npm, `tests/node`) inside the webview on the page as it is now and
+/// returns its serious and critical violations, each as `rule: selectors`.
+async fn serious_accessibility_violations(app: &App) -> Vec<String> {
+    let axe = std::fs::read_to_string(
+        countersign_e2e::workspace().join("tests/node/node_modules/axe-core/axe.min.js"),
+    )
+    .expect("axe-core (scripts/setup.sh installs it into tests/node)");
+    app.client
+        .execute(&format!("{axe}; return true;"), vec![])
+        .await
+        .unwrap();
+    let found = app
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             axe.run(document, { resultTypes: ['violations'] }).then(r => done(r.violations \
+               .filter(v => v.impact === 'serious' || v.impact === 'critical') \
+               .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.map(n => n.target.join(' ')).slice(0, 5).join(' | '))), \
+               e => done(['axe failed: ' + e]))",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).unwrap()
+}
+
+#[tokio::test]
+async fn every_screen_has_no_serious_accessibility_violation_in_either_theme() {
+    let app = App::start().await;
+    app.wait_for("[data-testid=queue-row]", 6).await;
+    let mut violations = Vec::new();
+    let mut check = |screen: &str, found: Vec<String>| {
+        violations.extend(found.into_iter().map(|v| format!("{screen}: {v}")));
+    };
+    for theme in ["light", "dark"] {
+        app.click("[data-testid=open-settings]").await;
+        app.click(&format!("[data-testid=theme-{theme}]")).await;
+        check(
+            &format!("{theme} settings"),
+            serious_accessibility_violations(&app).await,
+        );
+        app.click(".settings-head button").await;
+        check(
+            &format!("{theme} queue"),
+            serious_accessibility_violations(&app).await,
+        );
+        app.open("ghost-export").await;
+        check(
+            &format!("{theme} request"),
+            serious_accessibility_violations(&app).await,
+        );
+        for tab in [
+            "tab-escalations",
+            "tab-history",
+            "tab-refused",
+            "tab-dashboard",
+        ] {
+            app.click(&format!("[data-testid={tab}]")).await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            check(
+                &format!("{theme} {tab}"),
+                serious_accessibility_violations(&app).await,
+            );
+        }
+        app.click("[data-testid=tab-queue]").await;
+        app.click("[data-testid=open-help]").await;
+        app.wait_for(".help-card", 1).await;
+        check(
+            &format!("{theme} help"),
+            serious_accessibility_violations(&app).await,
+        );
+        app.click("[data-testid=help]").await;
+    }
+    assert!(violations.is_empty(), "{}", violations.join("\n"));
+    app.stop().await;
+}

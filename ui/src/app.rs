@@ -314,7 +314,7 @@ fn TopBar(
                     <span class="mode">{s.reviewer.mode.label()}</span>
                 }))}
                 <button class="ghost" data-testid="open-settings" on:click=move |_| settings.set(true)>"Settings"</button>
-                <button class="ghost" on:click=move |_| help.update(|h| *h = !*h)>"?"</button>
+                <button class="ghost" data-testid="open-help" aria-label="Keyboard shortcuts" on:click=move |_| help.update(|h| *h = !*h)>"?"</button>
             </div>
         </header>
     }
