@@ -211,18 +211,24 @@ fn queue_item(
             .unwrap_or_else(|| identity.to_owned())
     };
     let mut chain = Vec::new();
+    let mut scope = String::new();
     if let Some(request) = request {
         chain.push(name(&request.principal));
         // Who each hop delegates to, for the row's chain in brief; the signatures are the
         // gateway's to check (and the request view's, on opening).
-        chain.extend(
-            request
-                .chain
-                .iter()
-                .filter_map(|h| countersign_chain::CompactJws::parse(h).ok())
-                .filter_map(|j| j.claims::<countersign_wire::HopClaims>().ok())
-                .map(|c| name(&c.sub)),
-        );
+        let hops: Vec<countersign_wire::HopClaims> = request
+            .chain
+            .iter()
+            .filter_map(|h| countersign_chain::CompactJws::parse(h).ok())
+            .filter_map(|j| j.claims::<countersign_wire::HopClaims>().ok())
+            .collect();
+        chain.extend(hops.iter().map(|c| name(&c.sub)));
+        scope = hops
+            .last()
+            .and_then(|hop| serde_json::to_value(&hop.authorization_details).ok())
+            .and_then(|details| countersign_chain::digest::canonical_json(&details).ok())
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default();
     }
     let count = |severity: Severity| {
         record
@@ -257,6 +263,8 @@ fn queue_item(
         escalation: record.escalation.clone(),
         approvals: u32::try_from(record.approvals.len()).unwrap_or(u32::MAX),
         approvals_needed: record.approvals_needed,
+        principal: request.map(|r| r.principal.clone()).unwrap_or_default(),
+        scope,
     }
 }
 

@@ -805,3 +805,77 @@ async fn every_screen_has_no_serious_accessibility_violation_in_either_theme() {
     assert!(violations.is_empty(), "{}", violations.join("\n"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn similar_requests_sit_side_by_side_with_what_varies_marked() {
+    let app = App::start().await;
+    app.wait_for("[data-testid=queue-row]", 6).await;
+    // A second refund for the same principal under the same authority, for another amount,
+    // sent to the demo's gateway as any workflow would.
+    app.click("[data-testid=open-settings]").await;
+    let gateway_url = app.text("[data-testid=demo-gateway-url]").await;
+    let token = app.text("[data-testid=demo-workflow-token]").await;
+    app.click(".settings-head button").await;
+    let mut second = countersign_scenarios::demo::demo(chrono::Utc::now(), "again")
+        .scenarios
+        .into_iter()
+        .find(|s| s.slug == "refund-exception")
+        .expect("the scenario")
+        .request;
+    second["action"]["summary"] =
+        json!("Refund 42.00 EUR on order A-88413 as a late-delivery exception");
+    let submitted = countersign_client::GatewayClient::new(&gateway_url)
+        .submit(&token, &serde_json::to_vec(&second).unwrap())
+        .await
+        .unwrap();
+    assert!(
+        matches!(submitted, countersign_client::Submitted::Accepted(_)),
+        "{submitted:?}"
+    );
+    app.wait_for("[data-testid=queue-row]", 7).await;
+
+    // The two refunds are adjacent, badged, and their summaries (what differs) marked; the
+    // rows around them are not.
+    let rows = app
+        .client
+        .execute(
+            "return [...document.querySelectorAll('[data-testid=queue-row]')] \
+               .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top)) \
+               .map(r => [r.dataset.requestId, \
+                          (r.querySelector('[data-testid=similar]') || {}).textContent || '', \
+                          r.querySelector('.summary').classList.contains('differs'), \
+                          r.querySelector('.chain-brief').classList.contains('differs')])",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let rows: Vec<(String, String, bool, bool)> = serde_json::from_value(rows).unwrap();
+    let grouped: Vec<usize> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.1.is_empty())
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(grouped.len(), 2, "{rows:?}");
+    assert_eq!(grouped[1], grouped[0] + 1, "side by side: {rows:?}");
+    let (first, next) = (&rows[grouped[0]], &rows[grouped[1]]);
+    assert!(first.0.starts_with("refund-exception") && next.0.starts_with("refund-exception"));
+    assert_eq!(
+        (first.1.as_str(), next.1.as_str()),
+        ("similar 1 of 2", "similar 2 of 2")
+    );
+    assert!(
+        first.2 && next.2,
+        "the summaries differ and are marked: {rows:?}"
+    );
+    assert!(
+        !first.3 && !next.3,
+        "the chains are the same and are not marked"
+    );
+    assert!(
+        rows.iter().filter(|r| r.1.is_empty()).all(|r| !r.2),
+        "nothing outside the group is marked: {rows:?}"
+    );
+    app.screenshot("similar.png").await;
+    app.stop().await;
+}

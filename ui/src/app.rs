@@ -16,6 +16,7 @@ use crate::request::{DecisionState, RequestDetail};
 use crate::settings::SettingsPanel;
 use crate::snooze::SnoozedList;
 use crate::supervision::{Dashboard, EscalationQueue, RequestChanges, escalation_groups};
+use crate::text::group_similar;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tab {
@@ -170,13 +171,16 @@ pub fn App() -> impl IntoView {
         }
     });
 
-    let rows = Memo::new(move |_| -> Vec<QueueItem> {
+    // The queue with similar requests side by side (each still decided on its own).
+    let grouped = Memo::new(move |_| {
         snapshot.with(|s| match (s, tab.get()) {
-            (Some(s), Tab::Queue) => s.queue.clone(),
-            (Some(s), Tab::Refused) => s.refused.clone(),
-            _ => Vec::new(),
+            (Some(s), Tab::Queue) => group_similar(s.queue.clone()),
+            (Some(s), Tab::Refused) => (s.refused.clone(), Default::default()),
+            _ => Default::default(),
         })
     });
+    let rows = Memo::new(move |_| -> Vec<QueueItem> { grouped.with(|(rows, _)| rows.clone()) });
+    let similar = Memo::new(move |_| grouped.with(|(_, similar)| similar.clone()));
     let open_selected = move || {
         let id = rows.with_untracked(|r| {
             r.get(selected.get_untracked())
@@ -253,10 +257,10 @@ pub fn App() -> impl IntoView {
                         Tab::Escalations => view! { <EscalationQueue snapshot=snapshot opened=opened now=now /> }.into_any(),
                         Tab::Dashboard => view! { <Dashboard /> }.into_any(),
                         Tab::Queue => view! {
-                            <QueueList rows=rows selected=selected opened=opened now=now />
+                            <QueueList rows=rows similar=similar selected=selected opened=opened now=now />
                             <SnoozedList snapshot=snapshot opened=opened now=now />
                         }.into_any(),
-                        Tab::Refused => view! { <QueueList rows=rows selected=selected opened=opened now=now /> }.into_any(),
+                        Tab::Refused => view! { <QueueList rows=rows similar=similar selected=selected opened=opened now=now /> }.into_any(),
                     }}
                 </aside>
                 <section class="detail">

@@ -1,14 +1,16 @@
 //! The left column: the queue as a virtualized list, history, and the decisions this console
 //! signed with what became of each.
 
+use std::collections::HashMap;
+
 use countersign_wire::DecisionKind;
 use countersign_wire::api::RequestState;
 use countersign_wire::console::{DecideOutcome, QueueItem, Snapshot};
 use leptos::html;
 use leptos::prelude::*;
 
+use crate::text::{Similar, seconds_until, tier_label};
 use crate::text::{countdown, delivery_status, scroll_to_show, visible_rows};
-use crate::text::{seconds_until, tier_label};
 
 /// Every queue row is this tall (CSS `.row` agrees), so the list can be virtualized.
 pub(crate) const ROW_HEIGHT: f64 = 104.0;
@@ -18,6 +20,7 @@ const OVERSCAN: usize = 6;
 #[component]
 pub(crate) fn QueueList(
     rows: Memo<Vec<QueueItem>>,
+    similar: Memo<HashMap<String, Similar>>,
     selected: RwSignal<usize>,
     opened: RwSignal<Option<String>>,
     now: RwSignal<f64>,
@@ -63,16 +66,23 @@ pub(crate) fn QueueList(
     };
     // Rows are keyed by position and id: while scrolling, rows still in view stay in the DOM
     // and only those entering it are built.
-    let shown = move || -> Vec<(usize, QueueItem)> {
+    // Each row with its place among similar requests, which is part of its key: a row that
+    // joins or leaves a group is built again.
+    let shown = move || -> Vec<(usize, QueueItem, Option<Similar>)> {
         let range = window();
-        rows.with(|r| {
-            r.get(range.clone())
-                .unwrap_or_default()
-                .iter()
-                .cloned()
-                .enumerate()
-                .map(|(i, item)| (range.start + i, item))
-                .collect()
+        similar.with(|similar| {
+            rows.with(|r| {
+                r.get(range.clone())
+                    .unwrap_or_default()
+                    .iter()
+                    .cloned()
+                    .enumerate()
+                    .map(|(i, item)| {
+                        let group = similar.get(&item.request_id).cloned();
+                        (range.start + i, item, group)
+                    })
+                    .collect()
+            })
         })
     };
     view! {
@@ -89,9 +99,9 @@ pub(crate) fn QueueList(
                 >
                     <For
                         each=shown
-                        key=|(index, item)| (*index, item.request_id.clone(), item.state)
-                        children=move |(index, item)| view! {
-                            <QueueRow item=item index=index selected=selected opened=opened now=now />
+                        key=|(index, item, group)| (*index, item.request_id.clone(), item.state, group.clone())
+                        children=move |(index, item, group)| view! {
+                            <QueueRow item=item group=group index=index selected=selected opened=opened now=now />
                         }
                     />
                 </div>
@@ -103,6 +113,7 @@ pub(crate) fn QueueList(
 #[component]
 pub(crate) fn QueueRow(
     item: QueueItem,
+    group: Option<Similar>,
     index: usize,
     selected: RwSignal<usize>,
     opened: RwSignal<Option<String>>,
@@ -112,6 +123,8 @@ pub(crate) fn QueueRow(
     let id_for_class = id.clone();
     let expires = item.expires_at;
     let tier_class = format!("tier tier-{}", tier_label(item.tier).to_lowercase());
+    // In a group of similar requests, what varies is marked: that is what to read.
+    let varies = |field: fn(&Similar) -> bool| group.as_ref().is_some_and(field);
     let verdict = if item.state == RequestState::Refused {
         (
             "verdict refused",
@@ -163,15 +176,20 @@ pub(crate) fn QueueRow(
                 <span class=tier_class>{tier_label(item.tier)}</span>
                 {item.irreversible.then(|| view! { <span class="irreversible">"irreversible"</span> })}
                 {(item.state == RequestState::Escalated).then(|| view! { <span class="escalated">"escalated"</span> })}
-                <span class=verdict.0>{verdict.1}</span>
+                <span class=verdict.0 class:differs=varies(|g| g.findings)>{verdict.1}</span>
+                {group.as_ref().map(|g| view! {
+                    <span class="similar" data-testid="similar" title="Same action, principal and scope: read what is marked, decide each on its own">
+                        {format!("similar {} of {}", g.position, g.size)}
+                    </span>
+                })}
                 <span class="countdown">{move || countdown(seconds_until(expires, now.get()))}</span>
             </div>
-            <div class="summary" title=item.summary.clone()>{item.summary.clone()}</div>
+            <div class="summary" class:differs=varies(|g| g.summary) title=item.summary.clone()>{item.summary.clone()}</div>
             <div class="meta">
                 <span>{item.action.clone()}</span>
-                <span>"confidence " {format!("{:.0}%", item.confidence * 100.0)}</span>
+                <span class:differs=varies(|g| g.confidence)>"confidence " {format!("{:.0}%", item.confidence * 100.0)}</span>
             </div>
-            <div class="chain-brief">{item.chain.join(" → ")}</div>
+            <div class="chain-brief" class:differs=varies(|g| g.chain)>{item.chain.join(" → ")}</div>
         </div>
     }
 }

@@ -1,6 +1,7 @@
 //! Pure presentation logic: plain-language findings, countdowns, and spotting text that tries
 //! to instruct an agent or the reviewer. Tested natively and under wasm-bindgen-test.
 
+use countersign_wire::console::QueueItem;
 use countersign_wire::{FindingCode, Tier, Timestamp};
 
 /// What a finding code means, for a reviewer. Exhaustive: a new code does not compile until
@@ -242,9 +243,163 @@ pub fn plot_bars(days: &[countersign_wire::api::DayMetrics], width: f64, height:
         .collect()
 }
 
+/// A request's place among similar pending requests (same action type and operation, same
+/// principal, same scope), and what varies among them: those are the fields a reviewer must
+/// read, since everything else is the same. Each is still decided and signed on its own.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Similar {
+    /// 1-based position in the group.
+    pub position: usize,
+    /// How many similar requests there are.
+    pub size: usize,
+    /// The summaries differ.
+    pub summary: bool,
+    /// The agents between principal and actor differ.
+    pub chain: bool,
+    /// The tiers differ.
+    pub tier: bool,
+    /// The confidences differ.
+    pub confidence: bool,
+    /// The findings differ.
+    pub findings: bool,
+}
+
+/// Orders the queue so similar requests sit together, where the most urgent of them is, and
+/// says for each grouped row what varies in its group. Rows that cannot be compared (no
+/// principal or scope: a request that does not parse) stay alone, in place.
+pub fn group_similar(
+    queue: Vec<QueueItem>,
+) -> (Vec<QueueItem>, std::collections::HashMap<String, Similar>) {
+    use std::collections::HashMap;
+    let key = |item: &QueueItem| {
+        (!item.principal.is_empty() && !item.scope.is_empty()).then(|| {
+            (
+                item.action.clone(),
+                item.principal.clone(),
+                item.scope.clone(),
+            )
+        })
+    };
+    let mut members: HashMap<(String, String, String), Vec<usize>> = HashMap::new();
+    for (index, item) in queue.iter().enumerate() {
+        if let Some(key) = key(item) {
+            members.entry(key).or_default().push(index);
+        }
+    }
+    let mut placed = vec![false; queue.len()];
+    let mut order = Vec::with_capacity(queue.len());
+    let mut similar = HashMap::new();
+    for (index, item) in queue.iter().enumerate() {
+        if placed[index] {
+            continue;
+        }
+        let group = key(item)
+            .and_then(|k| members.get(&k).cloned())
+            .unwrap_or_else(|| vec![index]);
+        if group.len() > 1 {
+            let varies = |field: &dyn Fn(&QueueItem) -> String| {
+                let first = field(&queue[group[0]]);
+                group.iter().any(|&i| field(&queue[i]) != first)
+            };
+            let summary = varies(&|q| q.summary.clone());
+            let chain = varies(&|q| q.chain.join("\u{1f}"));
+            let tier = varies(&|q| format!("{:?}", q.tier));
+            let confidence = varies(&|q| format!("{:.2}", q.confidence));
+            let findings = varies(&|q| format!("{:?}", q.codes));
+            for (position, &i) in group.iter().enumerate() {
+                similar.insert(
+                    queue[i].request_id.clone(),
+                    Similar {
+                        position: position + 1,
+                        size: group.len(),
+                        summary,
+                        chain,
+                        tier,
+                        confidence,
+                        findings,
+                    },
+                );
+            }
+        }
+        for &i in &group {
+            placed[i] = true;
+            order.push(i);
+        }
+    }
+    let mut queue: Vec<Option<QueueItem>> = queue.into_iter().map(Some).collect();
+    let ordered = order.into_iter().filter_map(|i| queue[i].take()).collect();
+    (ordered, similar)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(id: &str, action: &str, principal: &str, scope: &str, summary: &str) -> QueueItem {
+        QueueItem {
+            request_id: id.into(),
+            state: countersign_wire::api::RequestState::Pending,
+            tier: Tier::High,
+            summary: summary.into(),
+            action: action.into(),
+            errors: 0,
+            warnings: 0,
+            codes: Vec::new(),
+            confidence: 0.9,
+            chain: vec!["Alice".into(), "Agent".into()],
+            expires_at: Timestamp::from_unix_seconds(1_800_000_000),
+            irreversible: false,
+            escalation: None,
+            approvals: 0,
+            approvals_needed: 1,
+            principal: principal.into(),
+            scope: scope.into(),
+        }
+    }
+
+    #[test]
+    fn similar_requests_sit_together_where_the_first_was_and_say_what_varies() {
+        let scope = r#"[{"actions":["create"],"type":"refunds"}]"#;
+        let queue = vec![
+            row(
+                "a",
+                "refunds · create",
+                "user:maria",
+                scope,
+                "Refund 189.90 EUR",
+            ),
+            row("b", "payments · create", "user:jonas", "[]x", "Transfer"),
+            row(
+                "c",
+                "refunds · create",
+                "user:maria",
+                scope,
+                "Refund 42.00 EUR",
+            ),
+            // Same action and principal, another scope: not similar.
+            row(
+                "d",
+                "refunds · create",
+                "user:maria",
+                "[]",
+                "Refund 7.00 EUR",
+            ),
+            // Unparsed: never grouped.
+            row("e", "refunds · create", "", "", "?"),
+            row("f", "refunds · create", "", "", "?"),
+        ];
+        let (ordered, similar) = group_similar(queue);
+        let ids: Vec<&str> = ordered.iter().map(|q| q.request_id.as_str()).collect();
+        assert_eq!(ids, ["a", "c", "b", "d", "e", "f"]);
+        let a = &similar["a"];
+        assert_eq!((a.position, a.size), (1, 2));
+        assert_eq!(similar["c"].position, 2);
+        assert!(a.summary, "the amounts differ");
+        assert!(!a.chain && !a.tier && !a.confidence && !a.findings);
+        for alone in ["b", "d", "e", "f"] {
+            assert!(!similar.contains_key(alone), "{alone}");
+        }
+    }
     // The same tests run natively and as WebAssembly (wasm-bindgen-test-runner, in Node).
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;

@@ -406,6 +406,13 @@ pub struct QueueItem {
     /// Approvals the policy needs.
     #[serde(default)]
     pub approvals_needed: u32,
+    /// The principal's identity (not its display name), for telling similar requests apart.
+    #[serde(default)]
+    pub principal: String,
+    /// The authority the acting agent holds: the last hop's authorization details, as
+    /// canonical JSON, so requests with the same scope have the same text.
+    #[serde(default)]
+    pub scope: String,
 }
 
 /// One decided or expired request.
