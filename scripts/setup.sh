@@ -14,12 +14,15 @@ as_root() {
 
 # Debian packages: Tauri/WebKit build dependencies, and what the tests use (Xvfb, the WebKit
 # WebDriver, a D-Bus session and a notification daemon for OS notifications, ImageMagick for
-# screenshots, Python for the interop tests, systemd-analyze for the units in deploy/).
+# screenshots, Python for the interop tests, systemd-analyze for the units in deploy/), and
+# gnome-keyring: the Secret Service the console keeps the reviewer key in (libdbus-1-dev for
+# its client).
 DEBIAN_PACKAGES=(
-  build-essential pkg-config libssl-dev
+  build-essential pkg-config libssl-dev libdbus-1-dev
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
   libsoup-3.0-dev libjavascriptcoregtk-4.1-dev
   xvfb xauth webkit2gtk-driver dbus-x11 at-spi2-core dunst libnotify-bin imagemagick
+  gnome-keyring
   python3 python3-venv systemd
 )
 

@@ -250,7 +250,7 @@ fn settings_view(console: &Console) -> Result<SettingsView, ConsoleError> {
         restart_needed: saved != running(console),
         gateway: saved,
         data_dir: console.data_dir.display().to_string(),
-        key_path: console.key_path.display().to_string(),
+        custody: console.custody.clone(),
         enrol_command: format!(
             "countersign-gateway reviewer enrol --identity {identity} --name '{}' --roles reviewer --jwk @{}",
             console.reviewer.display_name.replace('\'', ""),

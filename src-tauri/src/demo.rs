@@ -4,12 +4,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use base64::Engine as _;
 use countersign_client::demo_workflow::run_demo_workflow;
 use countersign_client::{ConsoleIdentity, GatewayClient};
+use countersign_gateway::GatewayConfig;
 use countersign_gateway::auth::workflow_token_hash;
-use countersign_gateway::{GatewayConfig, load_or_create_key};
 use countersign_review::Clock;
 use countersign_scenarios::demo::demo;
 use countersign_store::{ReviewerRow, Store};
@@ -52,7 +51,11 @@ fn demo_trust(path: &Path, now: chrono::DateTime<chrono::Utc>) -> countersign_wi
 }
 
 /// Starts the embedded gateway and the demo workflow; the session reviews as the local key.
-pub(crate) async fn start(dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<Session> {
+pub(crate) async fn start(
+    dir: &Path,
+    crate::custody::Custody { key, custody }: crate::custody::Custody,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Session> {
     let now = clock.now();
     // The demo cast's keys are fixed; parties someone added for an agent of their own
     // ("Connect your own agent") are kept across starts.
@@ -61,9 +64,6 @@ pub(crate) async fn start(dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<S
         &trust_path,
         serde_json::to_vec_pretty(&demo_trust(&trust_path, now))?,
     )?;
-    // Generated on first run, kept with mode 0600; never sent to the webview.
-    let key_path = dir.join("reviewer-key.pem");
-    let key = load_or_create_key(&key_path).context("reviewer key")?;
     let policy_path = dir.join("policy.toml");
     std::fs::write(&policy_path, DEMO_POLICY)?;
     let config = GatewayConfig {
@@ -171,7 +171,7 @@ pub(crate) async fn start(dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<S
         display_name: "You (demo reviewer)".into(),
         mode: Mode::EmbeddedDemo,
         data_dir: dir.to_owned(),
-        key_path,
+        custody,
         clock,
         demo: Some(connection),
     })

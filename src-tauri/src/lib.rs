@@ -1,12 +1,13 @@
 //! The Countersign desktop console.
 //!
 //! With no configuration it runs the embedded demo (`demo.rs`): an in-process gateway on
-//! loopback, a freshly generated local reviewer key, and the demo workflow, so the queue fills
-//! with the brief's scenarios and decisions really flow back. `sync.rs` keeps a model of the
+//! loopback, a local reviewer key (kept in the OS keychain by `custody.rs`), and the demo
+//! workflow, so the queue fills with the brief's scenarios and decisions really flow back. `sync.rs` keeps a model of the
 //! queue in step with the gateway's live events; `commands.rs` are the thin Tauri commands the
 //! UI calls. The reviewer's private key stays in this process; the webview never sees it.
 
 mod commands;
+mod custody;
 mod demo;
 mod links;
 mod notify;
@@ -32,10 +33,9 @@ fn data_dir(app: &tauri::App) -> anyhow::Result<PathBuf> {
 fn external(
     gateway: &countersign_wire::console::GatewaySettings,
     dir: &std::path::Path,
+    custody::Custody { key, custody }: custody::Custody,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<sync::Session> {
-    let key_path = dir.join("reviewer-key.pem");
-    let key = countersign_gateway::load_or_create_key(&key_path)?;
     Ok(sync::Session {
         client: countersign_client::GatewayClient::new(&gateway.url),
         identity: countersign_client::ConsoleIdentity::new(
@@ -46,7 +46,7 @@ fn external(
         display_name: gateway.display_name.clone(),
         mode: countersign_wire::console::Mode::Gateway,
         data_dir: dir.to_owned(),
-        key_path,
+        custody,
         clock,
         demo: None,
     })
@@ -93,10 +93,12 @@ pub fn run() {
             // Connect (or bring up the embedded gateway) before the window asks for anything.
             // The one clock the console reads; everything below is handed it.
             let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+            // The reviewer key: from the OS keychain, or its file when there is none.
+            let key = custody::load(&dir)?;
             let console = tauri::async_runtime::block_on(async {
                 let session = match settings::effective(&dir)? {
-                    Some(gateway) => external(&gateway, &dir, clock)?,
-                    None => demo::start(&dir, clock).await?,
+                    Some(gateway) => external(&gateway, &dir, key, clock)?,
+                    None => demo::start(&dir, key, clock).await?,
                 };
                 sync::Console::open(session, handle.clone()).await
             })?;

@@ -13,11 +13,11 @@ use countersign_review::view::chain_view;
 use countersign_review::{Clock, Role, requirements};
 use countersign_store::{ConsoleCache, SignedDecision};
 use countersign_wire::api::{EventKind, RequestRecord, RequestState};
-use countersign_wire::console::Mode;
 use countersign_wire::console::{
     CHANGED_EVENT, Connection, DecideOutcome, DeliveryItem, DemoConnection, HistoryItem, HopView,
     QueueItem, RequestView, ReviewerInfo, Snapshot, SnoozedItem,
 };
+use countersign_wire::console::{KeyCustody, Mode};
 use countersign_wire::{
     DecisionKind, DelegationRequest, Finding, Severity, Tier, Timestamp, TrustStore,
 };
@@ -156,7 +156,7 @@ pub(crate) struct Session {
     pub(crate) display_name: String,
     pub(crate) mode: Mode,
     pub(crate) data_dir: PathBuf,
-    pub(crate) key_path: PathBuf,
+    pub(crate) custody: KeyCustody,
     pub(crate) clock: Arc<dyn Clock>,
     /// The embedded demo's connection details, for Settings.
     pub(crate) demo: Option<DemoConnection>,
@@ -169,7 +169,7 @@ pub(crate) struct Console {
     pub(crate) identity: Arc<ConsoleIdentity>,
     pub(crate) reviewer: ReviewerInfo,
     pub(crate) data_dir: PathBuf,
-    pub(crate) key_path: PathBuf,
+    pub(crate) custody: KeyCustody,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) demo: Option<DemoConnection>,
     cache: ConsoleCache,
@@ -317,7 +317,7 @@ impl Console {
             identity: Arc::new(session.identity),
             reviewer,
             data_dir: session.data_dir,
-            key_path: session.key_path,
+            custody: session.custody,
             clock: session.clock,
             demo: session.demo,
             cache,

@@ -2,7 +2,8 @@
 //!
 //! Each test starts its own app with a fresh data directory: most run the embedded demo, which
 //! fills the queue with the brief's scenarios; the offline test connects the console to a real
-//! gateway it can stop and restart. Run through `scripts/e2e.sh` (Xvfb, D-Bus, dunst).
+//! gateway it can stop and restart. Run through `scripts/e2e.sh` (Xvfb, D-Bus, dunst,
+//! gnome-keyring).
 
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use countersign_e2e::{App, Gateway, WORKFLOW_TOKEN};
 use fantoccini::Locator;
 use serde_json::json;
 
+mod custody;
 mod supervision;
 
 #[tokio::test]
@@ -397,12 +399,17 @@ async fn settings_show_the_key_export_it_and_refuse_a_bad_gateway() {
     assert_eq!(jwk["kty"], "OKP");
     assert_eq!(jwk["crv"], "Ed25519");
     assert!(jwk.get("d").is_none(), "only the public key is exported");
-    let key_file = app.data.path().join("reviewer-key.pem");
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600, "the private key is owner-only");
-    }
+    // The private key is in the OS keychain (the test session's gnome-keyring), not a file.
+    let custody = app.wait_for("[data-testid=key-custody]", 1).await.remove(0);
+    assert_eq!(
+        custody.attr("data-custody").await.unwrap().as_deref(),
+        Some("keychain"),
+        "{}",
+        custody.text().await.unwrap()
+    );
+    assert!(!app.data.path().join("reviewer-key.pem").exists());
+    let stored = countersign_e2e::keychain_key(app.data.path()).expect("the keychain entry");
+    assert_eq!(stored.public().thumbprint(), fingerprint);
 
     // An agent of your own reaches the demo's gateway with what Settings shows.
     let gateway_url = app.text("[data-testid=demo-gateway-url]").await;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use countersign_chain::SigningKeyPair;
 use countersign_client::{ConsoleIdentity, GatewayClient, Submitted};
 use countersign_gateway::{GatewayConfig, RunningGateway, load_or_create_key};
 use countersign_review::SystemClock;
@@ -265,6 +266,9 @@ pub struct Gateway {
     dir: tempfile::TempDir,
     config: GatewayConfig,
     running: Option<RunningGateway>,
+    /// The console's reviewer key, as the console keeps it: its own copy from when it was
+    /// written into the console's data directory (the console moves it into the keychain).
+    reviewer_pem: String,
     /// Where it listens (the same across restarts).
     pub addr: SocketAddr,
     /// A client for the workflow side.
@@ -274,8 +278,9 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Starts a gateway that trusts the demo cast, and enrols the reviewer whose key is (or will
-    /// be) the console's: `reviewer-key.pem` in `console_data`.
+    /// Starts a gateway that trusts the demo cast, and enrols the reviewer whose key will be the
+    /// console's: written to `reviewer-key.pem` in `console_data`, which the console moves into
+    /// the keychain when it starts.
     pub async fn start(console_data: &Path) -> Gateway {
         Gateway::start_trusting(console_data, TrustStore::default()).await
     }
@@ -309,6 +314,7 @@ impl Gateway {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let GatewayFiles { dir, config } = GatewayFiles::new(&trust, policy, AUDIENCE, addr);
         let key = load_or_create_key(&console_data.join("reviewer-key.pem")).unwrap();
+        let reviewer_pem = key.to_pkcs8_pem().unwrap();
         let at = Timestamp::from(Utc::now());
         let store = Store::open(&config.database).await.unwrap();
         add_workflow(&store, "e2e", WORKFLOW_TOKEN, at).await;
@@ -331,6 +337,7 @@ impl Gateway {
             dir,
             config,
             running: None,
+            reviewer_pem,
             addr,
             client: GatewayClient::new(&format!("http://{addr}")),
             demo,
@@ -399,8 +406,8 @@ impl Gateway {
 
     /// A console identity for checks from the test itself (a second enrolled key is not
     /// needed: it reads as the same reviewer).
-    pub fn reviewer(&self, console_data: &Path) -> ConsoleIdentity {
-        let key = load_or_create_key(&console_data.join("reviewer-key.pem")).unwrap();
+    pub fn reviewer(&self) -> ConsoleIdentity {
+        let key = SigningKeyPair::from_pkcs8_pem(&self.reviewer_pem).unwrap();
         ConsoleIdentity::new(REVIEWER, key, AUDIENCE)
     }
 
@@ -432,5 +439,27 @@ impl Gateway {
     /// Where the gateway keeps its files.
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+}
+
+/// The keychain entry the console keeps its reviewer key in for the data directory `data`
+/// (service "Countersign", user `reviewer-key:` + the canonical path), read back from the
+/// Secret Service of this test's D-Bus session: `None` when there is no such entry.
+#[cfg(target_os = "linux")]
+pub fn keychain_key(data: &Path) -> Option<SigningKeyPair> {
+    let store: Arc<keyring_core::CredentialStore> = dbus_secret_service_keyring_store::Store::new()
+        .expect(
+            "a Secret Service in the test's D-Bus session: gnome-keyring-daemon, started by \
+         scripts/with-notifications.sh (installed by scripts/setup.sh)",
+        );
+    let user = format!("reviewer-key:{}", data.canonicalize().unwrap().display());
+    let entry = store.build("Countersign", &user, None).unwrap();
+    match entry.get_secret() {
+        Ok(secret) => Some(
+            SigningKeyPair::from_pkcs8_pem(std::str::from_utf8(&secret).unwrap())
+                .expect("the entry is a PKCS#8 key"),
+        ),
+        Err(keyring_core::Error::NoEntry) => None,
+        Err(e) => panic!("the keychain entry {user}: {e}"),
     }
 }

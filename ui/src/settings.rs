@@ -2,12 +2,36 @@
 //! to connect to. The backend validates and saves; a new gateway applies on restart.
 
 use countersign_wire::console::{
-    ConsoleError, DemoConnection, ExportPublicKey, GatewaySettings, GetSettings, Restart,
-    SaveSettings, SaveTheme, SettingsView, Theme,
+    ConsoleError, DemoConnection, ExportPublicKey, GatewaySettings, GetSettings, KeyCustody,
+    Restart, SaveSettings, SaveTheme, SettingsView, Theme,
 };
 use leptos::prelude::*;
 
 use crate::bridge;
+
+/// Where the private key is kept, in words: the keychain's entry, or the file and why.
+fn custody(custody: &KeyCustody) -> AnyView {
+    match custody {
+        KeyCustody::Keychain {
+            store,
+            service,
+            user,
+        } => view! {
+            <dd data-testid="key-custody" data-custody="keychain">
+                "In the OS keychain (" {store.clone()} "), entry "
+                <span class="mono">{service.clone()} " / " {user.clone()}</span>
+            </dd>
+        }
+        .into_any(),
+        KeyCustody::File { path, reason } => view! {
+            <dd data-testid="key-custody" data-custody="file">
+                "In the file " <span class="mono">{path.clone()}</span> " (owner-only), not in a keychain: "
+                <span class="custody-reason">{reason.clone()}</span>
+            </dd>
+        }
+        .into_any(),
+    }
+}
 
 #[component]
 pub(crate) fn SettingsPanel(open: RwSignal<bool>) -> impl IntoView {
@@ -131,7 +155,7 @@ pub(crate) fn SettingsPanel(open: RwSignal<bool>) -> impl IntoView {
                                 <dl class="facts">
                                     <dt>"Reviewing as"</dt><dd>{view.reviewer.display_name.clone()} " (" {view.reviewer.identity.clone()} ")"</dd>
                                     <dt>"Key fingerprint"</dt><dd class="mono" data-testid="fingerprint">{view.reviewer.key_fingerprint.clone()}</dd>
-                                    <dt>"Private key file"</dt><dd class="mono">{view.key_path.clone()} " (owner-only)"</dd>
+                                    <dt>"Private key"</dt>{custody(&view.custody)}
                                     <dt>"Connected to"</dt><dd class="mono">{view.reviewer.gateway.clone()} " · " {view.reviewer.mode.label()}</dd>
                                 </dl>
                                 <button data-testid="export-key" on:click=export>"Export public key"</button>

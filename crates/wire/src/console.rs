@@ -241,8 +241,8 @@ pub struct SettingsView {
     pub restart_needed: bool,
     /// Where the console keeps its data.
     pub data_dir: String,
-    /// The private key file (mode 0600; never shown).
-    pub key_path: String,
+    /// Where the reviewer's private key is kept (the key itself is never shown).
+    pub custody: KeyCustody,
     /// The gateway operator's command to enrol this key.
     pub enrol_command: String,
     /// In the embedded demo: how to point an agent of your own at its gateway.
@@ -251,6 +251,28 @@ pub struct SettingsView {
     /// How the console looks.
     #[serde(default)]
     pub theme: Theme,
+}
+
+/// Where the reviewer's private key is kept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum KeyCustody {
+    /// In the operating system's keychain.
+    Keychain {
+        /// The keychain, in words (e.g. "the Secret Service (GNOME Keyring, KWallet)").
+        store: String,
+        /// The entry's service and user, to find it in the keychain's own tools.
+        service: String,
+        /// See `service`.
+        user: String,
+    },
+    /// In a file (PKCS#8 PEM, mode 0600), because no keychain could take it.
+    File {
+        /// The key file.
+        path: String,
+        /// Why it is not in the keychain, in words.
+        reason: String,
+    },
 }
 
 /// How the console looks: as the desktop prefers (light or dark), or one chosen in Settings.
