@@ -605,46 +605,27 @@ async fn a_certificate_or_key_that_does_not_load_stops_the_start_naming_the_file
     assert_eq!(code, Some(2), "{stderr}");
     expect_refused(&stderr, &other_key, "is not the key of the certificate");
 
-    // A key file that is not there, through the flags.
+    // Through the flags: a key file that is not there, a key file with no key in it, and a
+    // certificate file with no certificate; each named with what is wrong with it.
     let missing = dir.join("missing.key");
-    let (code, stderr) = refused_start(serve_command(
-        &files,
-        &[
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            missing.to_str().unwrap(),
-        ],
-    ))
-    .await;
-    assert_eq!(code, Some(2), "{stderr}");
-    expect_refused(&stderr, &missing, "cannot read TLS key");
-
-    // A key file with no key in it, and a certificate file with no certificate.
-    let (code, stderr) = refused_start(serve_command(
-        &files,
-        &[
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            cert.to_str().unwrap(),
-        ],
-    ))
-    .await;
-    assert_eq!(code, Some(2), "{stderr}");
-    expect_refused(&stderr, &cert, "no PEM private key");
-    let (code, stderr) = refused_start(serve_command(
-        &files,
-        &[
-            "--tls-cert",
-            other_key.to_str().unwrap(),
-            "--tls-key",
-            other_key.to_str().unwrap(),
-        ],
-    ))
-    .await;
-    assert_eq!(code, Some(2), "{stderr}");
-    expect_refused(&stderr, &other_key, "no PEM CERTIFICATE");
+    for (cert_file, key_file, named, says) in [
+        (&cert, &missing, &missing, "cannot read TLS key"),
+        (&cert, &cert, &cert, "no PEM private key"),
+        (&other_key, &other_key, &other_key, "no PEM CERTIFICATE"),
+    ] {
+        let (code, stderr) = refused_start(serve_command(
+            &files,
+            &[
+                "--tls-cert",
+                cert_file.to_str().unwrap(),
+                "--tls-key",
+                key_file.to_str().unwrap(),
+            ],
+        ))
+        .await;
+        assert_eq!(code, Some(2), "{stderr}");
+        expect_refused(&stderr, named, says);
+    }
 
     // A certificate without a key (through the environment) is not plain HTTP by surprise.
     let mut command = serve_command(&files, &[]);
