@@ -886,3 +886,84 @@ async fn similar_requests_sit_side_by_side_with_what_varies_marked() {
     app.screenshot("similar.png").await;
     app.stop().await;
 }
+
+/// Presses keys in the page as a keyboard user would (WebDriver key actions).
+async fn press(app: &App, keys: &str) {
+    app.client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(keys)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_reviewer_reaches_every_action_by_keyboard_and_always_sees_where_the_focus_is() {
+    let app = App::start().await;
+    app.wait_for("[data-testid=queue-row]", 6).await;
+    // j/k move through the queue and Enter opens: no mouse.
+    press(&app, "jjj").await;
+    press(&app, "\u{E007}").await; // Enter
+    let opened = app
+        .wait_for("[data-testid=request-view]", 1)
+        .await
+        .remove(0);
+    let opened_id = opened.attr("data-request-id").await.unwrap().unwrap();
+    let row_id = app
+        .client
+        .execute(
+            "return [...document.querySelectorAll('[data-testid=queue-row]')] \
+               .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))[3].dataset.requestId",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        row_id.as_str(),
+        Some(opened_id.as_str()),
+        "the fourth row opened"
+    );
+
+    // Tab reaches every control of the opened request, each drawn with a focus ring.
+    let mut reached = std::collections::BTreeSet::new();
+    let mut unringed = Vec::new();
+    for _ in 0..120 {
+        press(&app, "\u{E004}").await; // Tab
+        let focused = app
+            .client
+            .execute(
+                "const e = document.activeElement; const s = getComputedStyle(e); \
+                 return [e.dataset.testid || e.tagName + '.' + e.className, \
+                         s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let name = focused[0].as_str().unwrap_or_default().to_owned();
+        if focused[1] != json!(true) && name != "BODY." {
+            unringed.push(name.clone());
+        }
+        reached.insert(name);
+    }
+    for control in [
+        "open-settings",
+        "open-help",
+        "tab-queue",
+        "tab-history",
+        "reason",
+        "reject",
+        "snooze-15",
+        "escalate-note",
+    ] {
+        assert!(
+            reached.contains(control),
+            "{control} not reached by Tab: {reached:?}"
+        );
+    }
+    assert!(
+        unringed.is_empty(),
+        "focused without a visible ring: {unringed:?}"
+    );
+    app.stop().await;
+}
