@@ -11,6 +11,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
+use countersign_wire::Tier;
+use countersign_wire::api::RequestState;
+
 use crate::AppState;
 
 /// The process's recorder (one per process: every gateway in it shares the registry).
@@ -70,21 +73,15 @@ pub(crate) async fn scrape(State(state): State<AppState>) -> Response {
     match state.store.gauges().await {
         Ok(gauges) => {
             // Every open state and tier, so a combination that emptied reads 0, not its last.
-            for state_name in ["pending", "escalated"] {
-                for tier in [
-                    countersign_wire::Tier::Low,
-                    countersign_wire::Tier::Medium,
-                    countersign_wire::Tier::High,
-                    countersign_wire::Tier::Critical,
-                ] {
-                    let counted = gauges
-                        .queue
-                        .iter()
-                        .find(|(s, t, _)| s == state_name && t == tier.as_str())
-                        .map_or(0, |(_, _, n)| *n);
-                    metrics::gauge!("countersign_queue_depth", "state" => state_name, "tier" => tier.as_str())
-                        .set(counted as f64);
-                }
+            let open = RequestState::ALL.into_iter().filter(|s| s.is_open());
+            for (state_now, tier) in open.flat_map(|s| Tier::ALL.map(|t| (s, t))) {
+                let counted = gauges
+                    .queue
+                    .iter()
+                    .find(|(s, t, _)| *s == state_now && *t == tier)
+                    .map_or(0, |(_, _, n)| *n);
+                metrics::gauge!("countersign_queue_depth", "state" => state_now.as_str(), "tier" => tier.as_str())
+                    .set(counted as f64);
             }
             metrics::gauge!("countersign_outbox_pending").set(gauges.outbox_pending as f64);
             metrics::gauge!("countersign_outbox_attempts").set(gauges.outbox_attempts as f64);

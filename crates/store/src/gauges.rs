@@ -1,17 +1,18 @@
 //! What the operator's metrics read from the database at each scrape: the queue by state and
 //! tier, the outbox backlog, and how far the audit log's sealing lags behind the events.
 
-use countersign_wire::Timestamp;
+use countersign_wire::api::RequestState;
+use countersign_wire::{Tier, Timestamp};
 
 use crate::Store;
 use crate::error::Result;
-use crate::rows::Column as _;
+use crate::rows::{Column as _, parse_state, parse_tier};
 
 /// The gauges, as of one read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Gauges {
-    /// Open requests: (state, tier, count).
-    pub queue: Vec<(String, String, i64)>,
+    /// Open requests by state and tier (combinations with none are absent).
+    pub queue: Vec<(RequestState, Tier, i64)>,
     /// Deliveries not yet delivered.
     pub outbox_pending: i64,
     /// Attempts made so far on those.
@@ -33,7 +34,13 @@ impl Store {
         .fetch_all(&self.read)
         .await?
         .iter()
-        .map(|row| Ok((row.col("state")?, row.col("tier")?, row.col("n")?)))
+        .map(|row| {
+            Ok((
+                parse_state(row.col("state")?)?,
+                parse_tier(row.col("tier")?)?,
+                row.col("n")?,
+            ))
+        })
         .collect::<Result<Vec<_>>>()?;
         let outbox = sqlx::query(
             "SELECT COUNT(*) AS n, COALESCE(SUM(attempts), 0) AS attempts FROM outbox WHERE delivered_at IS NULL",

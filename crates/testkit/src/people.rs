@@ -6,7 +6,7 @@ use countersign_store::{ReviewerRow, Store};
 use countersign_wire::{Role, Tier, Timestamp};
 
 /// Every impact tier: what a reviewer who may decide anything is enrolled for.
-pub const ALL_TIERS: [Tier; 4] = [Tier::Low, Tier::Medium, Tier::High, Tier::Critical];
+pub const ALL_TIERS: [Tier; 4] = Tier::ALL;
 
 /// Registers the workflow `name` with the bearer credential `token`.
 pub async fn add_workflow(store: &Store, name: &str, token: &str, at: Timestamp) {

@@ -132,6 +132,17 @@ pub enum RequestState {
 }
 
 impl RequestState {
+    /// Every state.
+    pub const ALL: [RequestState; 7] = [
+        RequestState::Pending,
+        RequestState::Escalated,
+        RequestState::Approved,
+        RequestState::Rejected,
+        RequestState::Expired,
+        RequestState::Withdrawn,
+        RequestState::Refused,
+    ];
+
     /// The state as it appears on the wire and in storage.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -147,17 +158,7 @@ impl RequestState {
 
     /// Parses the storage form.
     pub fn parse(text: &str) -> Option<Self> {
-        [
-            RequestState::Pending,
-            RequestState::Escalated,
-            RequestState::Approved,
-            RequestState::Rejected,
-            RequestState::Expired,
-            RequestState::Withdrawn,
-            RequestState::Refused,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
 
     /// Whether a decision can still change it.

@@ -132,6 +132,9 @@ pub enum Tier {
 }
 
 impl Tier {
+    /// Every tier, lowest first.
+    pub const ALL: [Tier; 4] = [Tier::Low, Tier::Medium, Tier::High, Tier::Critical];
+
     /// The tier as it appears on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
