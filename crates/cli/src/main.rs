@@ -5,6 +5,7 @@
 //! 1 when it has any, and 2 for usage errors or unreadable input (as does every command).
 
 mod follow;
+mod mcp;
 mod witness;
 
 use std::fs;
@@ -161,6 +162,20 @@ enum Command {
         /// Stop waiting after this many seconds.
         #[arg(long, default_value_t = 3600)]
         timeout: u64,
+    },
+    /// Serve the gateway's MCP server over stdio, for MCP clients that start their servers
+    /// as local processes: each JSON-RPC message is bridged to the gateway's `/mcp`.
+    Mcp {
+        /// Gateway base URL.
+        #[arg(
+            long,
+            env = "COUNTERSIGN_GATEWAY",
+            default_value = "http://127.0.0.1:8787"
+        )]
+        gateway: String,
+        /// Workflow credential (from `countersign-gateway workflow add`).
+        #[arg(long, env = "COUNTERSIGN_WORKFLOW_TOKEN", hide_env_values = true)]
+        token: String,
     },
     /// Write the brief's seven demo scenarios, their trust store and an index to DIR.
     DemoRequests {
@@ -383,6 +398,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             audience,
             timeout,
         } => demo_workflow(&gateway, &token, &audience, timeout),
+        Command::Mcp { gateway, token } => mcp::bridge(&gateway, &token),
         Command::DemoRequests { dir, at, run_id } => {
             demo_requests(&dir, at.unwrap_or_else(Utc::now), &run_id)
         }

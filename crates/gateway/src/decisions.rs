@@ -185,34 +185,63 @@ pub(crate) async fn wait_for_decision(
     PathParams(id): PathParams<String>,
     QueryParams(query): QueryParams<WaitQuery>,
 ) -> Result<Json<DecisionOutcome>> {
+    let wait = Duration::from_secs(query.wait.min(MAX_WAIT_SECONDS));
+    let request = settled(&state, &id, &workflow, wait).await?;
+    Ok(Json(outcome(&state, &request).await?))
+}
+
+/// When a request entered its present state: a waiting one since it was received, an ended one
+/// since that end. Stable, so a push or a task read later says the same.
+pub(crate) async fn since(
+    state: &AppState,
+    stored: &StoredRequest,
+) -> std::result::Result<Timestamp, countersign_store::StoreError> {
+    let at = match stored.state {
+        RequestState::Pending | RequestState::Escalated => None,
+        ended => {
+            state
+                .store
+                .entered_state_at(&stored.request_id, ended)
+                .await?
+        }
+    };
+    Ok(at.unwrap_or(stored.received_at))
+}
+
+/// `workflow`'s request `id` once it is no longer open, or as it stands after `wait` (or when
+/// the gateway starts stopping, so a long wait never holds up a graceful stop).
+pub(crate) async fn settled(
+    state: &AppState,
+    id: &str,
+    workflow: &str,
+    wait: Duration,
+) -> Result<StoredRequest> {
     // Subscribe before reading, so an event between the read and the wait is not missed.
     let mut events = state.events.subscribe();
-    let request = owned(&state, &id, &workflow).await?;
-    if !request.state.is_open() || query.wait == 0 {
-        return Ok(Json(outcome(&state, &request).await?));
+    let request = owned(state, id, workflow).await?;
+    if !request.state.is_open() || wait.is_zero() {
+        return Ok(request);
     }
-    let deadline =
-        tokio::time::Instant::now() + Duration::from_secs(query.wait.min(MAX_WAIT_SECONDS));
+    let deadline = tokio::time::Instant::now() + wait;
     let mut stopping = state.stopping.clone();
     loop {
         let received = tokio::select! {
             received = tokio::time::timeout_at(deadline, events.recv()) => received,
-            // Answer with the current state now rather than hold up a graceful stop.
             _ = stopping.wait_for(|stopped| *stopped) => break,
         };
         match received {
             Err(_) => break,
             Ok(Ok(event)) if event.request_id != id => continue,
             Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {
-                let request = stored(&state, &id).await?;
+                let request = stored(state, id).await?;
                 if !request.state.is_open() {
-                    return Ok(Json(outcome(&state, &request).await?));
+                    return Ok(request);
                 }
             }
             Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => break,
         }
     }
-    Ok(Json(outcome(&state, &stored(&state, &id).await?).await?))
+    stored(state, id).await
 }
 
 pub(crate) async fn receipt(

@@ -25,6 +25,11 @@ impl Failure {
         &self.error.message
     }
 
+    /// What the client is told: code, message, and the report or state if any.
+    pub fn body(&self) -> &ApiError {
+        &self.error
+    }
+
     /// A failure with the status that belongs to `code`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Failure {

@@ -37,6 +37,7 @@ pub mod export;
 mod extract;
 pub mod health;
 mod intake;
+pub mod mcp;
 pub mod metrics;
 mod notes;
 mod outbox;
@@ -92,6 +93,10 @@ pub struct AppState {
     pub(crate) policy: Arc<policy::ReviewPolicy>,
     /// Turns true when the gateway stops: long-lived responses (SSE) end so shutdown can finish.
     pub(crate) stopping: watch::Receiver<bool>,
+    /// The URL clients reach the gateway at (ending in `/`).
+    pub(crate) public_url: Arc<str>,
+    /// Seals the `requestState` MCP clients without Tasks carry between rounds.
+    pub(crate) request_states: Arc<mcp::StateSeal>,
     /// The agent card, built once from the configured public URL.
     pub(crate) card: Arc<a2a::PublishedCard>,
     /// Witnesses every new checkpoint is submitted to.
@@ -306,10 +311,10 @@ pub async fn start(
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let card = a2a::PublishedCard::new(
-        &public_base_url(config.public_url.as_deref(), addr, tls.is_some())?,
-        clock.timestamp(),
-    );
+    let public_url = public_base_url(config.public_url.as_deref(), addr, tls.is_some())?;
+    let card = a2a::PublishedCard::new(&public_url, clock.timestamp());
+    let request_states = mcp::StateSeal::new(&gateway_key)
+        .map_err(|_| anyhow::anyhow!("cannot derive the MCP requestState key"))?;
     let audit = audit::AuditLog::open(
         &store,
         &log_key_path(&config.key),
@@ -329,6 +334,8 @@ pub async fn start(
         wake_workers: Arc::new(Notify::new()),
         delivering: Arc::default(),
         stopping: shutdown.subscribe(),
+        public_url: public_url.into(),
+        request_states: Arc::new(request_states),
         card: Arc::new(card),
         witnesses: Arc::new(witnesses),
         health: Arc::default(),
@@ -420,6 +427,7 @@ enum ApiListener {
 
 /// The HTTP surface.
 pub fn router(state: AppState) -> Router {
+    let mcp = mcp::routes(&state);
     Router::new()
         .route("/v1/requests", post(intake::submit))
         .route("/v1/requests/{id}", get(consoles::request_detail))
@@ -456,6 +464,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(a2a::routes())
+        .merge(mcp)
         .fallback(|uri: Uri| async move { no_such_route(&uri, false) })
         .method_not_allowed_fallback(|uri: Uri| async move { no_such_route(&uri, true) })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

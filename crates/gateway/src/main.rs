@@ -639,8 +639,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .log_format
         .or(file.log_format.clone())
         .unwrap_or_else(|| "text".into());
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // The MCP SDK logs each (stateless) request's service start and end at info.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,rmcp=warn".into());
     match log_format.as_str() {
         // Logs go to stderr in either form; stdout is left to what a command prints.
         "json" => tracing_subscriber::fmt()

@@ -496,6 +496,32 @@ pub struct DecisionOutcome {
     pub approvals: Vec<String>,
 }
 
+/// What an agent gets back over MCP (the `request_approval` and `get_decision` tools' structured
+/// content, and a completed task's result): the request's state and, once decided, the signed
+/// decision, with the digests it binds, so the agent can check it against what it asked for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ApprovalResult {
+    /// Request id.
+    pub request_id: String,
+    /// Current state: `pending` or `escalated` while a person decides.
+    pub state: RequestState,
+    /// SHA-256 (`sha-256:` + base64url) of the request as received; the decision names it.
+    pub request_digest: String,
+    /// The action's arguments digest as the request states it; the decision binds it.
+    pub arguments_digest: String,
+    /// RFC 3339 time the request expires if nobody decides.
+    pub expires_at: String,
+    /// The decision JWS, when approved or rejected: the one that settled it. Verify it
+    /// against the gateway's JWKS before acting on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_jws: Option<String>,
+    /// When a quorum approved it: every approver's decision JWS, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<String>,
+    /// The link that opens the request in a reviewer's console (`countersign://request/<id>`).
+    pub review_link: String,
+}
+
 /// Body of `POST /v1/requests/{id}/receipt`: what the workflow did with the decision.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Receipt {

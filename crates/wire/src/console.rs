@@ -28,6 +28,11 @@ pub const FOCUS_EVENT: &str = "focus-request";
 /// The scheme of links into the console: `countersign://request/<id>` opens that request.
 pub const LINK_SCHEME: &str = "countersign";
 
+/// The link that opens `request_id` in a console: `countersign://request/<id>`.
+pub fn link_to_request(request_id: &str) -> String {
+    format!("{LINK_SCHEME}://request/{request_id}")
+}
+
 /// The request a `countersign://request/<id>` link names, or `None` for anything else.
 ///
 /// A link comes from outside (a chat message, a web page, an MCP elicitation), so it is read

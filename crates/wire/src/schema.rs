@@ -6,8 +6,9 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
 use crate::api::{
-    ApiError, DecisionOutcome, DecisionRecord, ErrorBody, GatewayEvent, NoteSubmission, Receipt,
-    RequestRecord, RequesterNote, ReviewRecord, SubmitResponse, WebhookDelivery,
+    ApiError, ApprovalResult, DecisionOutcome, DecisionRecord, ErrorBody, GatewayEvent,
+    NoteSubmission, Receipt, RequestRecord, RequesterNote, ReviewRecord, SubmitResponse,
+    WebhookDelivery,
 };
 use crate::{
     DecisionClaims, DelegationRequest, HopClaims, JwsHeader, TrustStore, VerificationReport,
@@ -32,6 +33,7 @@ pub fn contract_schema() -> Value {
     generator.subschema_for::<ErrorBody>();
     generator.subschema_for::<ApiError>();
     generator.subschema_for::<DecisionOutcome>();
+    generator.subschema_for::<ApprovalResult>();
     generator.subschema_for::<DecisionRecord>();
     generator.subschema_for::<Receipt>();
     generator.subschema_for::<NoteSubmission>();

@@ -105,22 +105,15 @@ pub(super) async fn task_of(
     })
 }
 
-/// When the task entered its present state: a waiting task since its request was received,
-/// an ended one since that end. Stable, so a push retried later carries the same body.
+/// When the task entered its present state (see [`crate::decisions::since`]).
 pub(super) async fn state_since(
     state: &AppState,
     stored: &StoredRequest,
 ) -> Result<DateTime<Utc>, A2AError> {
-    let at = match stored.state {
-        RequestState::Pending | RequestState::Escalated => None,
-        ended => state
-            .store
-            .entered_state_at(&stored.request_id, ended)
-            .await
-            .map_err(storage_failed)?,
-    }
-    .unwrap_or(stored.received_at);
-    Ok(at.datetime())
+    crate::decisions::since(state, stored)
+        .await
+        .map(|at| at.datetime())
+        .map_err(storage_failed)
 }
 
 /// A task and its request, if `workflow` owns it.

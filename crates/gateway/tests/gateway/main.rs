@@ -8,6 +8,7 @@ mod delivery;
 mod demo;
 mod envelopes;
 mod intake;
+mod mcp;
 mod operations;
 mod supervision;
 mod transparency;
