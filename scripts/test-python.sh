@@ -26,12 +26,12 @@ fi
 py="$venv/bin/python"
 "$py" -c 'import sys; assert sys.version_info >= (3, 10), sys.version' 
 # Third-party packages (pinned to what was tested; PyPI only).
-if ! "$py" -c 'import jwt, cryptography, rfc8785, httpx, pydantic, langgraph, langgraph.checkpoint.sqlite, agents, pytest, build, jsonschema, pdoc' 2>/dev/null; then
+if ! "$py" -c 'import jwt, cryptography, rfc8785, httpx, pydantic, langgraph, langgraph.checkpoint.sqlite, agents, pytest, build, jsonschema, pdoc, mcp.client' 2>/dev/null; then
   "$py" -m pip install --quiet --upgrade pip
   "$py" -m pip install --quiet 'pyjwt[crypto]==2.15.1' 'cryptography==50.0.2' 'rfc8785==0.1.4' \
     'httpx==0.29.0' 'pydantic==2.14.4' 'langgraph==1.2.24' 'langgraph-checkpoint-sqlite==3.1.2' \
     'openai-agents==0.24.0' 'pytest==9.2.0' 'build==1.6.1' 'hatchling>=1.24' \
-    'jsonschema==4.25.1' 'pdoc==16.0.0'
+    'jsonschema==4.25.1' 'pdoc==16.0.0' 'mcp==2.3.0'
 fi
 # The SDK itself, installed as a user would (not editable), from this checkout, every run.
 "$py" -m pip install --quiet --no-deps --no-build-isolation --force-reinstall "$root/sdk/python"

@@ -177,6 +177,30 @@ enum Command {
         #[arg(long, env = "COUNTERSIGN_WORKFLOW_TOKEN", hide_env_values = true)]
         token: String,
     },
+    /// Put human approval in front of an unmodified MCP server: calls of the tools the policy
+    /// guards are forwarded upstream only after a reviewer's verified approval of exactly that
+    /// call; everything else passes through. Serves stdio, or HTTP with --listen.
+    McpProxy {
+        /// The upstream MCP server's Streamable HTTP endpoint (`http://127.0.0.1:8000/mcp`).
+        #[arg(long)]
+        upstream: String,
+        /// The proxy policy (TOML): the guarded tools and the standing grant.
+        #[arg(long)]
+        policy: PathBuf,
+        /// Gateway base URL.
+        #[arg(
+            long,
+            env = "COUNTERSIGN_GATEWAY",
+            default_value = "http://127.0.0.1:8787"
+        )]
+        gateway: String,
+        /// Workflow credential the proxy submits requests with.
+        #[arg(long, env = "COUNTERSIGN_WORKFLOW_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Serve Streamable HTTP at `http://ADDR/mcp` instead of stdio.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
     /// Write the brief's seven demo scenarios, their trust store and an index to DIR.
     DemoRequests {
         /// Output directory (created if missing).
@@ -398,7 +422,31 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             audience,
             timeout,
         } => demo_workflow(&gateway, &token, &audience, timeout),
-        Command::Mcp { gateway, token } => mcp::bridge(&gateway, &token),
+        Command::Mcp { gateway, token } => {
+            let endpoint = mcp::endpoint(&gateway)?;
+            tokio::runtime::Runtime::new()?.block_on(mcp::bridge(endpoint, token))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::McpProxy {
+            upstream,
+            policy,
+            gateway,
+            token,
+            listen,
+        } => {
+            let upstream = url::Url::parse(&upstream)
+                .with_context(|| format!("--upstream {upstream} is not a URL"))?;
+            let (policy, grant) = mcp::guard::ProxyPolicy::load(&policy)?;
+            let config = mcp::ProxyConfig {
+                upstream,
+                gateway,
+                token,
+                policy,
+                grant,
+            };
+            tokio::runtime::Runtime::new()?.block_on(mcp::serve(config, listen))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::DemoRequests { dir, at, run_id } => {
             demo_requests(&dir, at.unwrap_or_else(Utc::now), &run_id)
         }

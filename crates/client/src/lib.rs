@@ -189,6 +189,21 @@ impl GatewayClient {
         Self::answer(response).await
     }
 
+    /// Withdraws a request the workflow no longer wants approved.
+    pub async fn withdraw(
+        &self,
+        workflow_token: &str,
+        request_id: &str,
+    ) -> Result<DecisionOutcome, ClientError> {
+        let response = self
+            .http
+            .post(self.url(&format!("/v1/requests/{request_id}/withdraw")))
+            .bearer_auth(workflow_token)
+            .send()
+            .await;
+        Self::answer(response).await
+    }
+
     /// Reports what the workflow did.
     pub async fn post_receipt(
         &self,

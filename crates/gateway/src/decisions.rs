@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use countersign_review::{DecisionTarget, check_decision, override_detail, tally};
-use countersign_store::{DecisionWrite, NewDecision, ReceiptWrite, StoredRequest};
+use countersign_store::{DecisionWrite, NewDecision, ReceiptWrite, StoredRequest, WithdrawWrite};
 use countersign_wire::api::{
     DecisionOutcome, DecisionRecord, DecisionSubmission, ErrorCode, Receipt, RequestState,
 };
@@ -242,6 +242,39 @@ pub(crate) async fn settled(
         }
     }
     stored(state, id).await
+}
+
+/// `POST /v1/requests/{id}/withdraw`: the workflow no longer wants the action; nobody can
+/// approve it any more, and consoles, waiters and the webhook are told. 200 with the outcome
+/// (again 200 if already withdrawn); 409 `not_pending` if it had already ended otherwise.
+pub(crate) async fn withdraw(
+    State(state): State<AppState>,
+    Workflow(workflow): Workflow,
+    PathParams(id): PathParams<String>,
+) -> Result<Json<DecisionOutcome>> {
+    owned(&state, &id, &workflow).await?;
+    match state
+        .store
+        .withdraw(&id, &workflow, state.clock.timestamp())
+        .await?
+    {
+        WithdrawWrite::Withdrawn(event) => {
+            state.publish([event]);
+            state.wake_workers.notify_waiters();
+        }
+        WithdrawWrite::NotOpen(RequestState::Withdrawn) => {}
+        WithdrawWrite::NotOpen(current) => {
+            return Err(Failure::new(
+                ErrorCode::NotPending,
+                format!(
+                    "request is {}; it can no longer be withdrawn",
+                    current.as_str()
+                ),
+            )
+            .with_state(current));
+        }
+    }
+    Ok(Json(outcome(&state, &stored(&state, &id).await?).await?))
 }
 
 pub(crate) async fn receipt(

@@ -437,6 +437,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/requests/{id}/decisions", post(decisions::decide))
         .route("/v1/requests/{id}/receipt", post(decisions::receipt))
+        .route("/v1/requests/{id}/withdraw", post(decisions::withdraw))
         .route("/v1/requests/{id}/notes", post(notes::post_note))
         .route("/v1/requests/{id}/escalate", post(supervision::escalate))
         .route("/v1/requests/{id}/assign", post(supervision::assign))

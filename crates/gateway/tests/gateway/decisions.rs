@@ -9,7 +9,9 @@ use countersign_wire::api::RequestState;
 use countersign_wire::{DECISION_TYP, DecisionKind, HOP_TYP};
 use serde_json::Value;
 
-use countersign_testkit::{AUDIENCE, TestGateway, WORKFLOW_TOKEN, error_code, http, unique_jti};
+use countersign_testkit::{
+    AUDIENCE, OTHER_WORKFLOW_TOKEN, TestGateway, WORKFLOW_TOKEN, error_code, http, unique_jti,
+};
 
 async fn submitted(gw: &TestGateway, slug: &str) -> countersign_wire::api::RequestRecord {
     let response = gw.submit(&gw.scenario(slug)).await;
@@ -530,4 +532,56 @@ async fn a_workflow_note_is_shown_with_the_request_and_changes_nothing_a_decisio
         (409, Some("not_pending"))
     );
     assert_eq!(body["error"]["state"], "approved", "{body}");
+}
+
+#[tokio::test]
+async fn a_workflow_withdraws_its_open_request_and_nobody_can_approve_it_after() {
+    let gw = TestGateway::start().await;
+    let record = submitted(&gw, "refund-exception").await;
+    let id = record.request_id.clone();
+    let withdraw = |token: &'static str| {
+        let url = gw.url(&format!("/v1/requests/{id}/withdraw"));
+        async move { http().post(url).bearer_auth(token).send().await.unwrap() }
+    };
+    // Another workflow's request does not exist for it.
+    refused(withdraw(OTHER_WORKFLOW_TOKEN).await, 404, "not_found").await;
+    let done = withdraw(WORKFLOW_TOKEN).await;
+    assert_eq!(done.status().as_u16(), 200);
+    let outcome: Value = done.json().await.unwrap();
+    assert_eq!(outcome["state"], "withdrawn");
+    let again = withdraw(WORKFLOW_TOKEN).await;
+    assert_eq!(
+        again.status().as_u16(),
+        200,
+        "withdrawing twice is one withdrawal"
+    );
+    let jws = gw.decision(
+        &gw.reviewer,
+        &record,
+        DecisionKind::Approve,
+        "Refund within policy",
+        &[],
+    );
+    let late = gw.post_decision(&gw.reviewer, &id, &jws).await;
+    assert_eq!(late.status().as_u16(), 409);
+    // An ended request stays as it ended.
+    let other = submitted(&gw, "supplier-payment").await;
+    let (status, _) = gw
+        .decide_as(
+            &gw.reviewer,
+            &other.request_id,
+            DecisionKind::Reject,
+            "Not ours",
+        )
+        .await;
+    assert_eq!(status, 201);
+    let url = gw.url(&format!("/v1/requests/{}/withdraw", other.request_id));
+    let ended = http()
+        .post(url)
+        .bearer_auth(WORKFLOW_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let body = refused(ended, 409, "not_pending").await;
+    assert_eq!(body["error"]["state"], "rejected");
 }
