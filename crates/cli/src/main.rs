@@ -198,8 +198,12 @@ enum Command {
         #[arg(long, env = "COUNTERSIGN_WORKFLOW_TOKEN", hide_env_values = true)]
         token: String,
         /// Serve Streamable HTTP at `http://ADDR/mcp` instead of stdio.
-        #[arg(long)]
+        #[arg(long, requires = "client_token")]
         listen: Option<std::net::SocketAddr>,
+        /// With --listen: the bearer credential the MCP client must present (the standing
+        /// grant is this client's).
+        #[arg(long, env = "COUNTERSIGN_PROXY_CLIENT_TOKEN", hide_env_values = true)]
+        client_token: Option<String>,
     },
     /// Write the brief's seven demo scenarios, their trust store and an index to DIR.
     DemoRequests {
@@ -433,6 +437,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             gateway,
             token,
             listen,
+            client_token,
         } => {
             let upstream = url::Url::parse(&upstream)
                 .with_context(|| format!("--upstream {upstream} is not a URL"))?;
@@ -443,6 +448,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 token,
                 policy,
                 grant,
+                client_token,
+                clock: std::sync::Arc::new(countersign_review::SystemClock),
             };
             tokio::runtime::Runtime::new()?.block_on(mcp::serve(config, listen))?;
             Ok(ExitCode::SUCCESS)

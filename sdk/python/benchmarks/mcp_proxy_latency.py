@@ -17,7 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx2
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 HERE = Path(__file__).resolve().parent
 UPSTREAM = HERE.parent / "tests" / "mcp_upstream.py"
@@ -47,7 +49,9 @@ def percentile(samples: list[float], p: float) -> float:
 
 async def measure(direct_url: str, proxy_url: str, calls: int) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {"direct": [], "proxy": []}
-    async with Client(direct_url) as direct, Client(proxy_url) as proxied:
+    http = httpx2.AsyncClient(headers={"Authorization": "Bearer bench-client"})
+    async with Client(direct_url) as direct, \
+            Client(streamable_http_client(proxy_url, http_client=http)) as proxied:
         clients = {"direct": direct, "proxy": proxied}
         for client in clients.values():  # warm-up
             for _ in range(20):
@@ -79,7 +83,7 @@ def main() -> None:
         proxy = subprocess.Popen(
             [binary, "mcp-proxy", "--upstream", f"http://127.0.0.1:{up_port}/mcp", "--policy",
              str(policy), "--token", "unused-for-pass-through", "--listen",
-             f"127.0.0.1:{proxy_port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             f"127.0.0.1:{proxy_port}", "--client-token", "bench-client"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_for(up_port)
             wait_for(proxy_port)

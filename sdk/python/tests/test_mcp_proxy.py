@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
+import httpx2
 import pytest
 
 from conftest import AUDIENCE, REPO, Gateway, Parties, binary
@@ -28,6 +29,13 @@ sys.path.insert(0, str(REPO / "crates/gateway/tests/python"))
 from mcp_client import Tasks  # noqa: E402  (the Tasks extension, client side)
 
 HERE = Path(__file__).resolve().parent
+CLIENT_TOKEN = "proxy-client-credential"
+
+
+def proxied(url: str):
+    """The Streamable HTTP transport to the proxy, with its client credential."""
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {CLIENT_TOKEN}"}, timeout=120)
+    return streamable_http_client(url, http_client=http)
 
 
 def free_port() -> int:
@@ -118,7 +126,8 @@ def start_proxy(tmp: Path, policy: Path, upstream: Upstream, gateway_url: str,
     log = tmp / "proxy.log"
     process = subprocess.Popen(
         [binary("countersign"), "mcp-proxy", "--upstream", upstream.url, "--policy", str(policy),
-         "--gateway", gateway_url, "--token", token, "--listen", f"127.0.0.1:{port}"],
+         "--gateway", gateway_url, "--token", token, "--listen", f"127.0.0.1:{port}",
+         "--client-token", CLIENT_TOKEN],
         stdout=log.open("wb"), stderr=subprocess.STDOUT)
     try:
         wait_for_port(port, process, log)
@@ -158,7 +167,7 @@ async def new_request(gateway: Gateway, before: set[str]) -> dict[str, Any]:
 async def call(url: str, tool: str, arguments: dict[str, Any], *, tasks: bool = False,
                legacy: bool = False, meta: dict[str, Any] | None = None):
     extensions = [Tasks(cancel=False)] if tasks else None
-    async with Client(streamable_http_client(url), extensions=extensions, read_timeout_seconds=120,
+    async with Client(proxied(url), extensions=extensions, read_timeout_seconds=120,
                       mode="legacy" if legacy else "auto") as client:
         return await client.call_tool(tool, arguments, meta=meta)
 
@@ -208,7 +217,7 @@ def test_an_approved_task_reaches_the_upstream_once_with_the_approved_arguments(
     assert request["action"]["requested_by"] == "agent:bookkeeper"
     assert record["report"]["verdict"] != "refused", record["report"]
 
-    # The same call again is a new request: the approval is not used twice.
+    # The same call again is a new request: the first approval does not let it through.
     record, again = decided(gateway, proxy, "pay_invoice", arguments, "reject", tasks=True)
     assert again.is_error and "rejected" in text(again), text(again)
     assert upstream.calls("pay_invoice").count(arguments) == 1
@@ -222,8 +231,13 @@ def test_a_held_call_from_a_legacy_client_is_forwarded_after_approval(
     assert upstream.calls("pay_invoice").count(arguments) == 1
 
 
-def test_a_rejected_call_and_a_call_with_other_arguments_never_reach_the_upstream(
+def test_a_rejected_call_and_other_arguments_after_an_approval_never_reach_the_upstream(
         proxy: str, upstream: Upstream, gateway: Gateway) -> None:
+    """An approval covers the request it names, built from one call's arguments; a call with
+    other arguments is another request. (The proxy never takes an approval from a client, so
+    one cannot be presented for another call end to end; `check_approval` refusing another
+    request's decision, a changed argument set and an unlisted key is unit-tested in
+    crates/cli/src/mcp/guard.rs.)"""
     approved = payment("4001")
     decided(gateway, proxy, "pay_invoice", approved, "approve")
     assert upstream.calls("pay_invoice").count(approved) == 1
@@ -313,7 +327,7 @@ def test_a_cancelled_task_is_never_forwarded_and_its_request_is_withdrawn(
     async def run():
         before = pending_ids(gateway)
         tasks = Tasks(cancel=True)
-        async with Client(streamable_http_client(proxy), extensions=[tasks]) as client:
+        async with Client(proxied(proxy), extensions=[tasks]) as client:
             result = await client.call_tool("pay_invoice", arguments)
         return tasks.final, result, pending_ids(gateway) - before
 
@@ -324,4 +338,69 @@ def test_a_cancelled_task_is_never_forwarded_and_its_request_is_withdrawn(
     history = gateway.reviewer.console("GET", "/v1/history?limit=20").json()["requests"]
     (mine,) = [r for r in history if r["request"]["action"]["arguments"] == arguments]
     assert mine["state"] == "withdrawn"
+    assert arguments not in upstream.calls("pay_invoice")
+
+
+def raw(url: str, body: bytes, token: str | None = CLIENT_TOKEN) -> httpx.Response:
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+               "MCP-Protocol-Version": "2025-11-25"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return httpx.post(url, content=body, headers=headers, timeout=30)
+
+
+def test_what_the_proxy_cannot_read_strictly_is_refused_and_never_relayed(
+        proxy: str, upstream: Upstream) -> None:
+    """Parsers differ (Python's json takes a BOM, NaN, deep nesting; a batch is an array):
+    each is a way to smuggle a guarded call past a proxy that relays what it cannot read."""
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "pay_invoice", "arguments": payment("9001")}}
+    text = json.dumps(call)
+    smuggled = {
+        "bom": b"\xef\xbb\xbf" + text.encode(),
+        "nan": text.replace('"_meta_', '').replace('"params": {', '"params": {"x": NaN, ').encode(),
+        "deep": text.replace('"params": {', '"params": {"x": ' + "[" * 200 + "]" * 200 + ", ").encode(),
+        "batch": json.dumps([call]).encode(),
+        "twice": text.replace('"name": "pay_invoice"',
+                              '"name": "lookup_invoice", "name": "pay_invoice"').encode(),
+    }
+    for name, body in smuggled.items():
+        answer = raw(proxy, body)
+        assert answer.status_code == 400, (name, answer.status_code, answer.text)
+        assert answer.json()["error"]["code"] in (-32700, -32600), (name, answer.text)
+    assert payment("9001") not in upstream.calls("pay_invoice")
+    # Without the client credential, nothing at all.
+    anonymous = raw(proxy, text.encode(), token=None)
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"].startswith("Bearer")
+    assert raw(proxy, text.encode(), token="guess").status_code == 401
+    assert payment("9001") not in upstream.calls("pay_invoice")
+
+
+def test_a_held_call_whose_client_goes_away_is_withdrawn_and_never_forwarded(
+        proxy: str, upstream: Upstream, gateway: Gateway) -> None:
+    arguments = payment("9101")
+
+    async def run():
+        before = pending_ids(gateway)
+        running = asyncio.create_task(call(proxy, "pay_invoice", arguments))
+        record = await new_request(gateway, before)
+        running.cancel()
+        try:
+            await running
+        except (asyncio.CancelledError, BaseExceptionGroup):
+            pass
+        for _ in range(200):
+            if record["request_id"] not in pending_ids(gateway):
+                break
+            await asyncio.sleep(0.05)
+        return record["request_id"]
+
+    request_id = asyncio.run(run())
+    assert gateway.reviewer.record(request_id)["state"] == "withdrawn"
+    # An approval now is refused (not pending), and nothing reaches the upstream.
+    jws = gateway.reviewer.decision_jws(request_id, "approve")
+    late = gateway.reviewer.console("POST", f"/v1/requests/{request_id}/decisions",
+                                    json={"decision_jws": jws})
+    assert late.status_code == 409, late.text
     assert arguments not in upstream.calls("pay_invoice")

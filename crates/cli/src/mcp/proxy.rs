@@ -5,10 +5,16 @@
 //! once. Anything else (a reject, an expiry, a gateway that cannot be reached, an approval that
 //! does not verify) is a tool error, and the upstream never sees the call: fail closed.
 //!
-//! A client that declares the Tasks extension gets a task at once and polls it; its result is
-//! the upstream's result. Any other client's call is held until a person has decided.
-//! Tasks live in this process: a restart forgets them (their requests stay at the gateway, and
-//! nothing is forwarded for them).
+//! Every message is read strictly before anything else (I-JSON, one object, no batches); what
+//! cannot be read is refused, never relayed, so no parser difference between the proxy and the
+//! upstream can smuggle a guarded call past it. What is relayed is the message as the proxy
+//! read it. HTTP clients authenticate with the proxy's client credential.
+//!
+//! A client that declares the Tasks extension gets a task at once; any other client's call is
+//! held until a person has decided. Either way a watcher of its own waits at the gateway and
+//! settles the call as soon as the request ends, so a client that polls late or goes away
+//! mid-forward can neither lose an approved call's result nor cause a second call. Tasks live in
+//! this process: a restart forgets them (nothing is forwarded for them).
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -20,7 +26,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
+use countersign_chain::digest::sha256_digest;
 use countersign_client::{GatewayClient, Submitted};
+use countersign_review::Clock;
 use serde_json::{Map, Value, json};
 
 use super::guard::{
@@ -50,6 +58,9 @@ pub struct ProxyConfig {
     pub token: String,
     pub policy: ProxyPolicy,
     pub grant: Option<Grant>,
+    /// The bearer credential HTTP clients must present (stdio's client is the parent process).
+    pub client_token: Option<String>,
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Serves the proxy on stdio, or on `listen` (Streamable HTTP at `/mcp`).
@@ -73,6 +84,12 @@ pub async fn serve(config: ProxyConfig, listen: Option<SocketAddr>) -> anyhow::R
             .await
         }
         Some(addr) => {
+            if proxy.config.client_token.is_none() {
+                anyhow::bail!(
+                    "--listen needs --client-token: whoever reaches the proxy would otherwise \
+                     ask for approvals under the standing grant"
+                );
+            }
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
@@ -116,8 +133,6 @@ struct Proxy {
 struct Upstream {
     version: Option<String>,
     session: Option<String>,
-    /// The client's own credentials for the upstream (HTTP clients), sent on as they came.
-    authorization: Option<String>,
     meta: Option<Map<String, Value>>,
     tool: String,
 }
@@ -126,15 +141,17 @@ struct Upstream {
 struct Client {
     version: Option<String>,
     session: Option<String>,
-    authorization: Option<String>,
 }
 
 struct ProxyTask {
     call: GuardedCall,
     upstream: Upstream,
     created_at: DateTime<Utc>,
-    /// Held while a poll settles the task, so two polls can never both forward it.
+    /// Held while the watcher settles the task, so a cancel and a forward never cross.
     state: tokio::sync::Mutex<(TaskState, DateTime<Utc>)>,
+    /// Told when the task ends (a held call waits for it).
+    ended: tokio::sync::Notify,
+    modern: bool,
 }
 
 enum TaskState {
@@ -150,10 +167,6 @@ enum TaskState {
 enum Settled {
     Result(Value),
     Error(Value),
-}
-
-fn now() -> DateTime<Utc> {
-    Utc::now()
 }
 
 fn rfc3339(at: DateTime<Utc>) -> String {
@@ -214,6 +227,27 @@ enum Intercept {
 }
 
 impl Proxy {
+    /// Whether an HTTP call carries the client credential (compared as digests, so the
+    /// comparison's time says nothing about the credential).
+    fn client_admitted(&self, headers: &HeaderMap) -> bool {
+        let Some(expected) = &self.config.client_token else {
+            return false;
+        };
+        let given = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
+        given.is_some_and(|token| {
+            sha256_digest(token.as_bytes()) == sha256_digest(expected.as_bytes())
+        })
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.config.clock.now()
+    }
+
     fn intercept(&self, message: &Value) -> Option<Intercept> {
         let method = message.get("method")?.as_str()?;
         message.get("id")?;
@@ -234,7 +268,7 @@ impl Proxy {
     }
 
     /// Answers a message the proxy handles itself (`Guarded` or `Task`).
-    async fn local(&self, message: &Value, client: Client) -> Value {
+    async fn local(self: &Arc<Self>, message: &Value, client: Client) -> Value {
         let id = message.get("id").cloned().unwrap_or(Value::Null);
         let method = message
             .get("method")
@@ -251,7 +285,7 @@ impl Proxy {
     }
 
     async fn guarded(
-        &self,
+        self: &Arc<Self>,
         id: &Value,
         params: &Value,
         meta: Option<&Map<String, Value>>,
@@ -277,7 +311,7 @@ impl Proxy {
             tool,
             arguments,
             meta,
-            now(),
+            self.now(),
             || uuid::Uuid::new_v4().to_string(),
         ) {
             Ok(call) => call,
@@ -314,19 +348,22 @@ impl Proxy {
         let upstream = Upstream {
             version: version.clone(),
             session: client.session,
-            authorization: client.authorization,
             meta: upstream_meta(meta),
             tool: name.to_owned(),
         };
+        let at = self.now();
+        let task = Arc::new(ProxyTask {
+            call,
+            upstream,
+            created_at: at,
+            state: tokio::sync::Mutex::new((TaskState::Waiting, at)),
+            ended: tokio::sync::Notify::new(),
+            modern,
+        });
+        let ended = task.ended.notified();
+        tokio::spawn(self.clone().watch(task.clone()));
         if modern && declares_tasks(meta) {
             let task_id = format!("{TASK_PREFIX}{}", uuid::Uuid::new_v4().simple());
-            let at = now();
-            let task = Arc::new(ProxyTask {
-                call,
-                upstream,
-                created_at: at,
-                state: tokio::sync::Mutex::new((TaskState::Waiting, at)),
-            });
             if let Ok(mut tasks) = self.tasks.lock() {
                 tasks.insert(task_id.clone(), task.clone());
             }
@@ -334,29 +371,94 @@ impl Proxy {
             created["resultType"] = json!("task");
             return response(id, created);
         }
-        // Held: the call waits while a person decides (or until the request ends).
-        loop {
+        // Held: the call waits while a person decides. A client that goes away before then
+        // cancels it (never forwarded, withdrawn); once forwarding, it finishes regardless.
+        let held = Held {
+            proxy: self.clone(),
+            task: task.clone(),
+        };
+        if matches!(task.state.lock().await.0, TaskState::Waiting) {
+            ended.await;
+        }
+        drop(held);
+        let state = task.state.lock().await;
+        match &state.0 {
+            TaskState::Completed(result) => response(id, result.clone()),
+            TaskState::Failed(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
+            TaskState::Waiting | TaskState::Cancelled => response(
+                id,
+                tool_error("the call was cancelled; it was not made".into(), modern),
+            ),
+        }
+    }
+
+    /// Waits at the gateway until the task's request ends, then settles it (forwarded once if
+    /// the approval holds), in a task of its own.
+    async fn watch(self: Arc<Self>, task: Arc<ProxyTask>) {
+        let outcome = loop {
+            if matches!(task.state.lock().await.0, TaskState::Cancelled) {
+                return;
+            }
             match self
                 .gateway
-                .wait_for_decision(&self.config.token, &call.request_id, HOLD_WAIT_SECONDS)
+                .wait_for_decision(&self.config.token, &task.call.request_id, HOLD_WAIT_SECONDS)
                 .await
             {
                 Ok(outcome) if outcome.state.is_open() => continue,
-                Ok(outcome) => {
-                    return match self.settle(&call, &upstream, &outcome, modern).await {
-                        Settled::Result(result) => response(id, result),
-                        Settled::Error(error) => {
-                            json!({"jsonrpc": "2.0", "id": id, "error": error})
-                        }
-                    };
+                Ok(outcome) => break outcome,
+                // The gateway is away: the call keeps waiting (it is not made meanwhile).
+                Err(e) if e.is_unreachable() => {
+                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
                 }
                 Err(e) => {
-                    return response(
-                        id,
-                        tool_error(format!("{e}; the call was not made"), modern),
-                    );
+                    self.end(
+                        &task,
+                        TaskState::Completed(tool_error(
+                            format!("{e}; the call was not made"),
+                            task.modern,
+                        )),
+                    )
+                    .await;
+                    return;
                 }
             }
+        };
+        let mut state = task.state.lock().await;
+        if !matches!(state.0, TaskState::Waiting) {
+            return;
+        }
+        let settled = self
+            .settle(&task.call, &task.upstream, &outcome, task.modern)
+            .await;
+        *state = match settled {
+            Settled::Result(result) => (TaskState::Completed(result), self.now()),
+            Settled::Error(error) => (TaskState::Failed(error), self.now()),
+        };
+        drop(state);
+        task.ended.notify_waiters();
+    }
+
+    async fn end(&self, task: &ProxyTask, to: TaskState) {
+        let mut state = task.state.lock().await;
+        if matches!(state.0, TaskState::Waiting) {
+            *state = (to, self.now());
+        }
+        drop(state);
+        task.ended.notify_waiters();
+    }
+
+    /// Withdraws a task's request at the gateway, so reviewers no longer see it (if that fails,
+    /// it just expires; no decision on it will be acted on either way).
+    async fn withdraw(&self, task: &ProxyTask) {
+        if let Err(e) = self
+            .gateway
+            .withdraw(&self.config.token, &task.call.request_id)
+            .await
+        {
+            eprintln!(
+                "countersign mcp-proxy: cannot withdraw request {}: {e}",
+                task.call.request_id
+            );
         }
     }
 
@@ -377,19 +479,25 @@ impl Proxy {
                 ));
             }
         };
-        let checked = check_approval(call, outcome, &jwks, &self.config.policy.audience, now())
-            .and_then(|()| {
-                let first = self
-                    .consumed
-                    .lock()
-                    .map(|mut used| used.insert(call.request_id.clone()))
-                    .unwrap_or(false);
-                if first {
-                    Ok(())
-                } else {
-                    Err(Refusal::AlreadyUsed)
-                }
-            });
+        let checked = check_approval(
+            call,
+            outcome,
+            &jwks,
+            &self.config.policy.audience,
+            self.now(),
+        )
+        .and_then(|()| {
+            let first = self
+                .consumed
+                .lock()
+                .map(|mut used| used.insert(call.request_id.clone()))
+                .unwrap_or(false);
+            if first {
+                Ok(())
+            } else {
+                Err(Refusal::AlreadyUsed)
+            }
+        });
         if let Err(refusal) = checked {
             return Settled::Result(tool_error(
                 format!("request {}: {refusal}", call.request_id),
@@ -416,9 +524,6 @@ impl Proxy {
         );
         if let Some(session) = &upstream.session {
             request = request.header(SESSION_HEADER, session);
-        }
-        if let Some(authorization) = &upstream.authorization {
-            request = request.header(reqwest::header::AUTHORIZATION, authorization);
         }
         let answer = match request.send().await {
             Ok(answer) => answer,
@@ -455,25 +560,7 @@ impl Proxy {
         let Some((task_id, task)) = self.task(params) else {
             return error_response(id, -32602, "no such task");
         };
-        let mut state = task.state.lock().await;
-        if matches!(state.0, TaskState::Waiting) {
-            let outcome = self
-                .gateway
-                .wait_for_decision(&self.config.token, &task.call.request_id, 0)
-                .await;
-            if let Ok(outcome) = outcome
-                && !outcome.state.is_open()
-            {
-                let settled = self
-                    .settle(&task.call, &task.upstream, &outcome, true)
-                    .await;
-                *state = match settled {
-                    Settled::Result(result) => (TaskState::Completed(result), now()),
-                    Settled::Error(error) => (TaskState::Failed(error), now()),
-                };
-            }
-            // Unreachable or still open: the task keeps working; the next poll asks again.
-        }
+        let state = task.state.lock().await;
         let (status, at) = match &state.0 {
             TaskState::Waiting => ("working", state.1),
             TaskState::Completed(_) => ("completed", state.1),
@@ -493,9 +580,7 @@ impl Proxy {
         response(id, got)
     }
 
-    /// Cancels a waiting task: it is never forwarded, and its request is withdrawn at the
-    /// gateway so reviewers no longer see it (if that fails, the request just expires; no
-    /// decision on it will be acted on either way).
+    /// Cancels a waiting task: it is never forwarded, and its request is withdrawn.
     async fn cancel_task(&self, id: &Value, params: &Value) -> Value {
         let Some((task_id, task)) = self.task(params) else {
             return error_response(id, -32602, "no such task");
@@ -503,17 +588,10 @@ impl Proxy {
         let mut state = task.state.lock().await;
         match state.0 {
             TaskState::Waiting => {
-                *state = (TaskState::Cancelled, now());
-                if let Err(e) = self
-                    .gateway
-                    .withdraw(&self.config.token, &task.call.request_id)
-                    .await
-                {
-                    eprintln!(
-                        "countersign mcp-proxy: cannot withdraw request {}: {e}",
-                        task.call.request_id
-                    );
-                }
+                *state = (TaskState::Cancelled, self.now());
+                drop(state);
+                task.ended.notify_waiters();
+                self.withdraw(&task).await;
             }
             TaskState::Cancelled => {}
             _ => {
@@ -529,26 +607,27 @@ impl Proxy {
 
     /// A message over stdio: the proxy's own, or relayed to the upstream.
     async fn stdio_line(self: Arc<Self>, line: String, out: Lines) {
-        let message: Option<Value> = serde_json::from_str(&line).ok();
-        let id = message.as_ref().and_then(|m| m.get("id")).cloned();
+        let message = match read_message(line.as_bytes()) {
+            Ok(message) => message,
+            Err(refused) => return out.send(refused),
+        };
+        let id = message.get("id").cloned();
         let session = self.session.lock().ok().and_then(|s| s.clone());
-        let intercept = message.as_ref().and_then(|m| self.intercept(m));
-        if let (Some(message), Some(Intercept::Guarded | Intercept::Task)) = (&message, &intercept)
-        {
+        let intercept = self.intercept(&message);
+        if let Some(Intercept::Guarded | Intercept::Task) = intercept {
             let client = Client {
                 version: None,
                 session,
-                authorization: None,
             };
-            out.send(self.local(message, client).await);
+            out.send(self.local(&message, client).await);
             return;
         }
         let mut request = transport::post(
             &self.http,
             &self.config.upstream,
-            message.as_ref(),
+            Some(&message),
             None,
-            line,
+            message.to_string(),
         );
         if let Some(session) = &session {
             request = request.header(SESSION_HEADER, session);
@@ -579,6 +658,46 @@ impl Proxy {
         })
         .await;
     }
+}
+
+/// A held call's client: if it goes away before the call is settled, the call is cancelled
+/// (never forwarded, its request withdrawn); a forward already under way holds the task's lock
+/// and finishes regardless.
+struct Held {
+    proxy: Arc<Proxy>,
+    task: Arc<ProxyTask>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Ok(mut state) = self.task.state.try_lock()
+            && matches!(state.0, TaskState::Waiting)
+        {
+            *state = (TaskState::Cancelled, self.proxy.now());
+            drop(state);
+            let (proxy, task) = (self.proxy.clone(), self.task.clone());
+            tokio::spawn(async move { proxy.withdraw(&task).await });
+        }
+    }
+}
+
+/// A message read strictly: I-JSON (no member named twice, nothing JSON does not define) and
+/// one object. Anything else is refused with the JSON-RPC error to answer, and never relayed:
+/// a message the upstream might read otherwise than the proxy does could carry a guarded call
+/// past it.
+fn read_message(bytes: &[u8]) -> Result<Value, Value> {
+    let refuse = |code: i64, message: String| json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
+    let value = countersign_chain::ijson::parse(bytes).map_err(|e| match e {
+        countersign_chain::ijson::IJsonError::Syntax(e) => refuse(-32700, e.to_string()),
+        other => refuse(-32600, other.to_string()),
+    })?;
+    if !value.is_object() {
+        return Err(refuse(
+            -32600,
+            "a message is one JSON-RPC object; batches are not accepted".into(),
+        ));
+    }
+    Ok(value)
 }
 
 /// The Tasks extension added to what a discovered server offers: the proxy serves tasks for
@@ -624,9 +743,28 @@ async fn http_call(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let message: Option<Value> = (method == Method::POST)
-        .then(|| serde_json::from_slice(&body).ok())
-        .flatten();
+    if !proxy.client_admitted(&headers) {
+        let error = json!({"jsonrpc": "2.0", "id": null,
+            "error": {"code": -32600, "message": "missing or unknown proxy client credentials"}});
+        let mut response = (StatusCode::UNAUTHORIZED, axum::Json(error)).into_response();
+        response.headers_mut().insert(
+            axum::http::header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer realm=\"countersign-mcp-proxy\""),
+        );
+        return response;
+    }
+    // Every POST is read strictly, and what is relayed is the message as read.
+    let (message, body) = if method == Method::POST {
+        match read_message(&body) {
+            Ok(message) => {
+                let body = Bytes::from(message.to_string());
+                (Some(message), body)
+            }
+            Err(refused) => return (StatusCode::BAD_REQUEST, axum::Json(refused)).into_response(),
+        }
+    } else {
+        (None, body)
+    };
     let intercept = message.as_ref().and_then(|m| proxy.intercept(m));
     let header = |name: &str| {
         headers
@@ -638,7 +776,6 @@ async fn http_call(
         let client = Client {
             version: header("mcp-protocol-version"),
             session: header(SESSION_HEADER),
-            authorization: header("authorization"),
         };
         let answer = proxy.local(message, client).await;
         return axum::Json(answer).into_response();
@@ -648,7 +785,8 @@ async fn http_call(
         .request(method, proxy.config.upstream.clone())
         .body(body);
     for (name, value) in &headers {
-        if relayed_header(name) {
+        // The client's credentials are the proxy's; the upstream trusts the proxy.
+        if relayed_header(name) && name != axum::http::header::AUTHORIZATION {
             request = request.header(name, value);
         }
     }

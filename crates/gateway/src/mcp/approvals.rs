@@ -13,11 +13,11 @@ use rand_core::{OsRng, RngCore as _};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ContentBlock,
     CreateTaskResult, DetailedTask, ElicitRequest, ElicitRequestParams, GetTaskParams,
-    GetTaskResult, Implementation, InputRequest, InputRequests, InputRequiredResult, JsonObject,
-    ListResourceTemplatesResult, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ResourceContents,
-    ResourceTemplate, ServerCapabilities, ServerConfig, Task, TaskPayload, TaskStatus, Tool,
-    ToolAnnotations,
+    GetTaskResult, Implementation, InitializeRequestParams, InitializeResult, InputRequest,
+    InputRequests, InputRequiredResult, JsonObject, ListResourceTemplatesResult, ListToolsResult,
+    PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
+    ReadResourceResult, ResourceContents, ResourceTemplate, ServerCapabilities, ServerConfig,
+    TASKS_EXTENSION_ID, Task, TaskPayload, TaskStatus, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -350,6 +350,13 @@ impl Approvals {
                 format!("the arguments are the DelegationRequest ({REQUEST_SCHEMA}); none given"),
             ));
         };
+        // A state is checked before anything is stored: a forged, expired or foreign one must
+        // not leave a request behind.
+        let round = params
+            .request_state
+            .as_deref()
+            .map(|token| self.open_round(token, &workflow, &arguments))
+            .transpose()?;
         let bytes = serde_json::to_vec(&arguments)
             .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         let stored = match crate::intake::receive(&self.state, workflow.clone(), &bytes).await {
@@ -387,9 +394,7 @@ impl Approvals {
             .and_then(|c| c.elicitation.as_ref())
             .is_some_and(|e| e.url.is_some());
         if is_modern(context) && url_elicitation {
-            return self
-                .next_round(&workflow, stored, params.request_state.as_deref())
-                .await;
+            return self.next_round(&workflow, stored, round).await;
         }
         // Anything else: the state now; the caller polls get_decision or the resource.
         Ok(self.result(&stored).await?.into())
@@ -398,13 +403,36 @@ impl Approvals {
     /// One round of the multi-round-trip call: the first asks the client to open the request
     /// for a reviewer; each later one spends the state it came back with, waits a while for a
     /// decision and answers with it, or with a fresh state to come back with.
+    /// A `requestState` the client came back with: genuine, current, this workflow's, and
+    /// for the request in `arguments`. Returns it with its nonce.
+    fn open_round(
+        &self,
+        token: &str,
+        workflow: &str,
+        arguments: &JsonObject,
+    ) -> Result<(RoundState, String), McpError> {
+        let (round, nonce) = self
+            .state
+            .request_states
+            .open(token, self.state.clock.now())
+            .map_err(|e| McpError::invalid_params(e.to_string(), None))?;
+        let request_id = arguments.get("request_id").and_then(Value::as_str);
+        if round.workflow != workflow || request_id != Some(round.request_id.as_str()) {
+            return Err(McpError::invalid_params(
+                "requestState belongs to another call",
+                None,
+            ));
+        }
+        Ok((round, nonce))
+    }
+
     async fn next_round(
         &self,
         workflow: &str,
         stored: StoredRequest,
-        request_state: Option<&str>,
+        round: Option<(RoundState, String)>,
     ) -> Result<CallToolResponse, McpError> {
-        let Some(token) = request_state else {
+        let Some((round, nonce)) = round else {
             if !stored.state.is_open() {
                 return Ok(self.result(&stored).await?.into());
             }
@@ -424,15 +452,8 @@ impl Approvals {
             return Ok(InputRequiredResult::new(Some(inputs), Some(state)).into());
         };
         let now = self.state.clock.now();
-        let (round, nonce) = self
-            .state
-            .request_states
-            .open(token, now)
-            .map_err(|e| McpError::invalid_params(e.to_string(), None))?;
-        if round.workflow != workflow
-            || round.request_id != stored.request_id
-            || round.request_digest != stored.request_digest
-        {
+        // The same request id with another body is refused at intake; this is the digest.
+        if round.request_digest != stored.request_digest {
             return Err(McpError::invalid_params(
                 "requestState belongs to another call",
                 None,
@@ -499,6 +520,24 @@ impl ServerHandler for Approvals {
              decision. Go ahead only on an approved decision."
         ));
         info
+    }
+
+    /// The handshake of a pre-2026-07-28 client: as the SDK negotiates it, without the Tasks
+    /// extension, which a stateless server cannot offer a client whose capabilities are only
+    /// said once, at `initialize`.
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, McpError> {
+        context.peer.set_peer_info(request.clone());
+        let mut info = self.negotiate_initialize(&request)?;
+        if info.protocol_version.as_str() < ProtocolVersion::V_2026_07_28.as_str()
+            && let Some(extensions) = info.capabilities.extensions.as_mut()
+        {
+            extensions.remove(TASKS_EXTENSION_ID);
+        }
+        Ok(info)
     }
 
     async fn list_tools(

@@ -99,6 +99,7 @@ async fn admit_call(State(state): State<AppState>, request: Request, next: Next)
         Err(_) => {
             return rpc_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
+                serde_json::Value::Null,
                 -32600,
                 format!("the body is over {MAX_BODY_BYTES} bytes, or was cut off"),
             );
@@ -109,19 +110,25 @@ async fn admit_call(State(state): State<AppState>, request: Request, next: Next)
             countersign_chain::ijson::IJsonError::Syntax(_) => -32700,
             _ => -32600,
         };
-        return rpc_error(StatusCode::BAD_REQUEST, code, e.to_string());
+        // The id, when it can be read at all, so a client (or the stdio bridge) can match the
+        // refusal to its request.
+        let id = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|m| m.get("id").cloned())
+            .unwrap_or(serde_json::Value::Null);
+        return rpc_error(StatusCode::BAD_REQUEST, id, code, e.to_string());
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
 }
 
-/// A JSON-RPC error for a message that never reached the SDK (so it has no id to echo).
-fn rpc_error(status: StatusCode, code: i32, message: String) -> Response {
+/// A JSON-RPC error for a message that never reached the SDK.
+fn rpc_error(status: StatusCode, id: serde_json::Value, code: i32, message: String) -> Response {
     (
         status,
         axum::Json(json!({
             "jsonrpc": "2.0",
-            "id": null,
+            "id": id,
             "error": { "code": code, "message": message },
         })),
     )

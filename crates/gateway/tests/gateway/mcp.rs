@@ -576,6 +576,10 @@ async fn bad_input_gets_the_protocols_error_codes_and_stores_nothing() {
     assert_eq!(duplicate.status(), 400);
     let duplicate: Value = duplicate.json().await.unwrap();
     assert_eq!(duplicate["error"]["code"], -32600, "{duplicate}");
+    assert_eq!(
+        duplicate["id"], 2,
+        "the refusal names the request it refuses"
+    );
     assert!(!stored(&gw, "supplier-payment-t").await);
     assert!(!stored(&gw, "someone-else").await);
 
@@ -605,8 +609,9 @@ async fn bad_input_gets_the_protocols_error_codes_and_stores_nothing() {
     let refused = request_approval(&gw, &invalid, tasks()).await;
     assert_eq!(refused["result"]["isError"], true, "{refused}");
     let said = refused["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(said.starts_with("chain_refused"), "{said}");
     assert!(
-        said.starts_with("chain_refused") || said.starts_with("invalid_body"),
+        said.contains("MALFORMED") && said.contains("action"),
         "{said}"
     );
     assert!(!stored(&gw, "supplier-payment-t").await);
@@ -631,6 +636,58 @@ async fn bad_input_gets_the_protocols_error_codes_and_stores_nothing() {
     )
     .await;
     assert_eq!(made_up["error"]["code"], -32602, "{made_up}");
+    assert!(
+        !stored(&gw, "supplier-payment-t").await,
+        "a refused state leaves no request behind"
+    );
+
+    // A genuine state is bound to its workflow and its request.
+    let first = call(
+        &gw,
+        "tools/call",
+        json!({"name": "request_approval", "arguments": gw.scenario("refund-exception")}),
+        json!({"elicitation": {"url": {}}}),
+    )
+    .await;
+    let state = first["result"]["requestState"].as_str().unwrap().to_owned();
+    let elsewhere = call(
+        &gw,
+        "tools/call",
+        json!({"name": "request_approval", "arguments": gw.scenario("supplier-payment"),
+               "requestState": state}),
+        json!({"elicitation": {"url": {}}}),
+    )
+    .await;
+    assert_eq!(elsewhere["error"]["code"], -32602, "{elsewhere}");
+    assert!(!stored(&gw, "supplier-payment-t").await);
+    let foreign_state = call_as(
+        &gw,
+        OTHER_WORKFLOW_TOKEN,
+        "tools/call",
+        json!({"name": "request_approval", "arguments": gw.scenario("refund-exception"),
+               "requestState": state}),
+        json!({"elicitation": {"url": {}}}),
+    )
+    .await;
+    assert_eq!(foreign_state["error"]["code"], -32602, "{foreign_state}");
+    // Five minutes on, it has expired.
+    gw.advance(chrono::Duration::minutes(6));
+    let late = call(
+        &gw,
+        "tools/call",
+        json!({"name": "request_approval", "arguments": gw.scenario("refund-exception"),
+               "requestState": state}),
+        json!({"elicitation": {"url": {}}}),
+    )
+    .await;
+    assert_eq!(late["error"]["code"], -32602, "{late}");
+    assert!(
+        late["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{late}"
+    );
 
     // get_decision of nothing, or of another workflow's request.
     let nothing = call(
@@ -719,5 +776,42 @@ async fn the_typescript_mcp_sdk_1_32_cannot_use_tasks_and_gets_the_pending_state
         gw.record("refund-exception-t").await.state,
         RequestState::Pending,
         "the request is stored and waits, for get_decision"
+    );
+}
+
+/// A 2025-11-25 handshake is not offered Tasks (its capabilities are said once, which a
+/// stateless server forgets); `server/discover` (2026-07-28) is.
+#[tokio::test]
+async fn only_the_stateless_revision_is_offered_the_tasks_extension() {
+    let gw = TestGateway::start().await;
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "countersign-tests", "version": "1"}}});
+    let legacy = http()
+        .post(gw.url("/mcp"))
+        .bearer_auth(WORKFLOW_TOKEN)
+        .header("Accept", "application/json, text/event-stream")
+        .json(&initialize)
+        .send()
+        .await
+        .unwrap();
+    let legacy: Value = legacy.json().await.unwrap();
+    assert_eq!(
+        legacy["result"]["protocolVersion"], "2025-11-25",
+        "{legacy}"
+    );
+    assert!(
+        legacy["result"]["capabilities"]["extensions"]
+            .get("io.modelcontextprotocol/tasks")
+            .is_none(),
+        "{legacy}"
+    );
+    assert!(legacy["result"]["capabilities"]["tools"].is_object());
+    let discovered = call(&gw, "server/discover", json!({}), json!({})).await;
+    assert!(
+        discovered["result"]["capabilities"]["extensions"]
+            .get("io.modelcontextprotocol/tasks")
+            .is_some(),
+        "{discovered}"
     );
 }
