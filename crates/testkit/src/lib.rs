@@ -8,6 +8,7 @@ mod decision;
 mod gateway;
 mod people;
 mod receiver;
+mod script;
 
 pub use decision::{sign_decision, unique_jti};
 pub use gateway::{
@@ -15,3 +16,4 @@ pub use gateway::{
 };
 pub use people::{ALL_TIERS, add_workflow, enrol};
 pub use receiver::{Receiver, receiver};
+pub use script::ScriptClient;

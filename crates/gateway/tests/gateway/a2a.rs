@@ -10,7 +10,8 @@ use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
 use countersign_testkit::{
-    AUDIENCE, OTHER_WORKFLOW_TOKEN, Receiver, TestGateway, WORKFLOW_TOKEN, http, receiver,
+    AUDIENCE, OTHER_WORKFLOW_TOKEN, Receiver, ScriptClient, TestGateway, WORKFLOW_TOKEN, http,
+    receiver,
 };
 
 async fn rpc_as(gw: &TestGateway, token: &str, method: &str, params: Value) -> Value {
@@ -930,18 +931,8 @@ enum Sdk {
 }
 
 /// Runs an SDK's client script with `args` after the gateway URL, the workflow token and the
-/// request file; returns its JSON lines as they come.
-fn sdk_client(
-    sdk: Sdk,
-    gw: &TestGateway,
-    request: &Value,
-    args: &[&str],
-) -> (
-    std::process::Child,
-    std::sync::mpsc::Receiver<Value>,
-    tempfile::TempDir,
-) {
-    use std::io::BufRead as _;
+/// request file.
+fn sdk_client(sdk: Sdk, gw: &TestGateway, request: &Value, args: &[&str]) -> ScriptClient {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("request.json");
     std::fs::write(&path, serde_json::to_vec(request).unwrap()).unwrap();
@@ -963,54 +954,25 @@ fn sdk_client(
             c
         }
     };
-    let mut child = command
+    command
         .arg(gw.url(""))
         .arg(WORKFLOW_TOKEN)
         .arg(&path)
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if let Ok(value) = serde_json::from_str::<Value>(&line) {
-                let _ = tx.send(value);
-            }
-        }
-    });
-    (child, rx, dir)
-}
-
-/// The client's next JSON line, read off the async runtime.
-async fn next_line(
-    rx: std::sync::mpsc::Receiver<Value>,
-) -> (Value, std::sync::mpsc::Receiver<Value>) {
-    tokio::task::spawn_blocking(move || {
-        let line = rx
-            .recv_timeout(std::time::Duration::from_secs(30))
-            .expect("the SDK client said nothing");
-        (line, rx)
-    })
-    .await
-    .unwrap()
+        .args(args);
+    ScriptClient::spawn(command, Some(dir))
 }
 
 /// Submit, stream to AUTH_REQUIRED, a reviewer decides `kind`; the client sees the task end
 /// with a decision that verifies against the JWKS.
 async fn sdk_decided(sdk: Sdk, binding: &str, kind: DecisionKind) {
     let gw = TestGateway::start().await;
-    let (mut child, rx, _dir) = sdk_client(
+    let mut client = sdk_client(
         sdk,
         &gw,
         &gw.scenario("refund-exception"),
         &["decide", binding],
     );
-    let (waiting, rx) = next_line(rx).await;
+    let waiting = client.next().await;
     assert_eq!(waiting["step"], "auth_required", "{waiting}");
     let (status, _) = gw
         .decide_as(
@@ -1022,8 +984,8 @@ async fn sdk_decided(sdk: Sdk, binding: &str, kind: DecisionKind) {
         .await;
     assert_eq!(status, 201);
     let record = gw.record("refund-exception-t").await;
-    let (done, _) = next_line(rx).await;
-    assert!(child.wait().unwrap().success());
+    let done = client.next().await;
+    assert!(client.finished().await);
     let (state, word) = match kind {
         DecisionKind::Approve => ("TASK_STATE_COMPLETED", "approve"),
         DecisionKind::Reject => ("TASK_STATE_REJECTED", "reject"),
@@ -1047,15 +1009,15 @@ async fn sdk_decided(sdk: Sdk, binding: &str, kind: DecisionKind) {
 /// A request cancelled from AUTH_REQUIRED is withdrawn for REST too.
 async fn sdk_cancelled(sdk: Sdk, binding: &str) {
     let gw = TestGateway::start().await;
-    let (mut child, rx, _dir) = sdk_client(
+    let mut client = sdk_client(
         sdk,
         &gw,
         &gw.scenario("supplier-payment"),
         &["cancel", binding],
     );
-    let (waiting, rx) = next_line(rx).await;
-    let (done, _) = next_line(rx).await;
-    assert!(child.wait().unwrap().success());
+    let waiting = client.next().await;
+    let done = client.next().await;
+    assert!(client.finished().await);
     assert_eq!(waiting["step"], "auth_required");
     assert_eq!(done["state"], "TASK_STATE_CANCELED", "{done}");
     assert_binding(&done, binding);
@@ -1071,16 +1033,16 @@ async fn sdk_cancelled(sdk: Sdk, binding: &str) {
 async fn sdk_pushed(sdk: Sdk, binding: &str) {
     let gw = TestGateway::start().await;
     let hook = receiver(true).await;
-    let (mut child, rx, _dir) = sdk_client(
+    let mut client = sdk_client(
         sdk,
         &gw,
         &gw.scenario("refund-exception"),
         &["push", binding, &hook.url],
     );
-    let (waiting, rx) = next_line(rx).await;
+    let waiting = client.next().await;
     assert_eq!(waiting["step"], "auth_required", "{waiting}");
-    let (listed, _) = next_line(rx).await;
-    assert!(child.wait().unwrap().success());
+    let listed = client.next().await;
+    assert!(client.finished().await);
     assert_binding(&listed, binding);
     let config = &listed["configs"][0];
     assert_eq!(

@@ -3,9 +3,7 @@
 //! Streamable HTTP and over `countersign mcp` (stdio), each path a client may take (Tasks,
 //! URL elicitation with `requestState`, polling), and the bad input a server must survive.
 
-use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::Receiver;
 
 use countersign_chain::digest::decision_subject;
 use countersign_client::verify_decision;
@@ -13,7 +11,9 @@ use countersign_wire::DecisionKind;
 use countersign_wire::api::RequestState;
 use serde_json::{Value, json};
 
-use countersign_testkit::{AUDIENCE, OTHER_WORKFLOW_TOKEN, TestGateway, WORKFLOW_TOKEN, http};
+use countersign_testkit::{
+    AUDIENCE, OTHER_WORKFLOW_TOKEN, ScriptClient, TestGateway, WORKFLOW_TOKEN, http,
+};
 
 const MODERN: &str = "2026-07-28";
 
@@ -157,106 +157,58 @@ fn cli_binary() -> PathBuf {
     cli
 }
 
-struct Client {
-    child: std::process::Child,
-    lines: Option<Receiver<Value>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Client {
-    /// Runs an SDK's client script in `mode` over `transport` with `request`.
-    fn start(
-        sdk: Sdk,
-        transport: Transport,
-        mode: &str,
-        gw: &TestGateway,
-        request: &Value,
-    ) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("request.json");
-        std::fs::write(&path, serde_json::to_vec(request).unwrap()).unwrap();
-        let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
-        let mut command = match sdk {
-            Sdk::Python => {
-                let mut c = std::process::Command::new(
-                    countersign_scenarios::python::interpreter().unwrap(),
-                );
-                c.arg(tests.join("python/mcp_client.py"));
-                c
-            }
-            Sdk::TypeScript | Sdk::TypeScriptModern => {
-                assert!(
-                    tests
-                        .join("node/node_modules/@modelcontextprotocol/sdk")
-                        .is_dir()
-                        && tests
-                            .join("node/node_modules/@modelcontextprotocol/client")
-                            .is_dir(),
-                    "the MCP TypeScript SDKs are not installed: run scripts/setup.sh"
-                );
-                let mut c = std::process::Command::new("node");
-                c.arg(tests.join("node/mcp_client.mjs")).arg(match sdk {
-                    Sdk::TypeScript => "sdk",
-                    _ => "client",
-                });
-                c
-            }
-        };
-        let mut child = command
-            .arg(transport.arg())
-            .arg(mode)
-            .arg(&path)
-            .env("COUNTERSIGN_GATEWAY", gw.url("/"))
-            .env("COUNTERSIGN_WORKFLOW_TOKEN", WORKFLOW_TOKEN)
-            .env("COUNTERSIGN_BIN", cli_binary())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-            {
-                if let Ok(value) = serde_json::from_str::<Value>(&line) {
-                    let _ = tx.send(value);
-                }
-            }
-        });
-        Client {
-            child,
-            lines: Some(rx),
-            _dir: dir,
+/// Runs an SDK's client script in `mode` over `transport` with `request`.
+fn client(
+    sdk: Sdk,
+    transport: Transport,
+    mode: &str,
+    gw: &TestGateway,
+    request: &Value,
+) -> ScriptClient {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("request.json");
+    std::fs::write(&path, serde_json::to_vec(request).unwrap()).unwrap();
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut command = match sdk {
+        Sdk::Python => {
+            let mut c =
+                std::process::Command::new(countersign_scenarios::python::interpreter().unwrap());
+            c.arg(tests.join("python/mcp_client.py"));
+            c
         }
-    }
-
-    /// The client's next JSON line, read off the async runtime.
-    async fn next(&mut self) -> Value {
-        let rx = self.lines.take().expect("lines");
-        let (line, rx) = tokio::task::spawn_blocking(move || {
-            let line = rx.recv_timeout(std::time::Duration::from_secs(90));
-            (line, rx)
-        })
-        .await
-        .unwrap();
-        self.lines = Some(rx);
-        line.expect("the SDK client said nothing more")
-    }
-
-    /// Waits for the client to exit; true if it succeeded.
-    async fn finished(mut self) -> bool {
-        tokio::task::spawn_blocking(move || self.child.wait().unwrap().success())
-            .await
-            .unwrap()
-    }
+        Sdk::TypeScript | Sdk::TypeScriptModern => {
+            assert!(
+                tests
+                    .join("node/node_modules/@modelcontextprotocol/sdk")
+                    .is_dir()
+                    && tests
+                        .join("node/node_modules/@modelcontextprotocol/client")
+                        .is_dir(),
+                "the MCP TypeScript SDKs are not installed: run scripts/setup.sh"
+            );
+            let mut c = std::process::Command::new("node");
+            c.arg(tests.join("node/mcp_client.mjs")).arg(match sdk {
+                Sdk::TypeScript => "sdk",
+                _ => "client",
+            });
+            c
+        }
+    };
+    command
+        .arg(transport.arg())
+        .arg(mode)
+        .arg(&path)
+        .env("COUNTERSIGN_GATEWAY", gw.url("/"))
+        .env("COUNTERSIGN_WORKFLOW_TOKEN", WORKFLOW_TOKEN)
+        .env("COUNTERSIGN_BIN", cli_binary());
+    ScriptClient::spawn(command, Some(dir))
 }
 
 /// Tasks: call → a task at once (the request is stored) → a reviewer decides `kind` → the
 /// task completes with the tool result, whose decision verifies against the JWKS.
 async fn decided_through_a_task(sdk: Sdk, transport: Transport, kind: DecisionKind) {
     let gw = TestGateway::start().await;
-    let mut client = Client::start(
+    let mut client = client(
         sdk,
         transport,
         "tasks",
@@ -333,7 +285,7 @@ async fn the_python_mcp_sdk_over_stdio_gets_a_task_that_completes_with_a_verifie
 #[tokio::test]
 async fn the_python_mcp_sdk_cancels_its_task_and_the_request_is_withdrawn() {
     let gw = TestGateway::start().await;
-    let mut client = Client::start(
+    let mut client = client(
         Sdk::Python,
         Transport::Http,
         "cancel",
@@ -356,7 +308,7 @@ async fn the_python_mcp_sdk_cancels_its_task_and_the_request_is_withdrawn() {
 /// decision as the tool's result.
 async fn decided_through_elicitation(transport: Transport) {
     let gw = TestGateway::start().await;
-    let mut client = Client::start(
+    let mut client = client(
         Sdk::Python,
         transport,
         "elicit",
@@ -404,7 +356,7 @@ async fn over_stdio_the_elicitation_rounds_reach_the_decision_too() {
 /// request's resource until decided.
 async fn decided_by_polling(sdk: Sdk, transport: Transport, mode: &str, version: &str) {
     let gw = TestGateway::start().await;
-    let mut client = Client::start(sdk, transport, mode, &gw, &gw.scenario("refund-exception"));
+    let mut client = client(sdk, transport, mode, &gw, &gw.scenario("refund-exception"));
     let pending = client.next().await;
     assert_eq!(pending["step"], "pending", "{pending}");
     assert_eq!(pending["protocolVersion"], version, "{pending}");
@@ -449,7 +401,7 @@ async fn a_python_mcp_client_without_tasks_or_elicitation_polls_over_http() {
 #[tokio::test]
 async fn the_python_mcp_sdk_sees_a_changed_or_spent_request_state_refused() {
     let gw = TestGateway::start().await;
-    let mut client = Client::start(
+    let mut client = client(
         Sdk::Python,
         Transport::Http,
         "tamper",
@@ -758,7 +710,7 @@ async fn the_typescript_mcp_client_over_stdio_gets_a_task_that_completes_with_a_
 #[tokio::test]
 async fn the_typescript_mcp_sdk_1_32_cannot_use_tasks_and_gets_the_pending_state_instead() {
     let gw = TestGateway::start().await;
-    let mut client = Client::start(
+    let mut client = client(
         Sdk::TypeScript,
         Transport::Http,
         "tasks",
