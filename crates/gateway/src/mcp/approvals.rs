@@ -99,13 +99,13 @@ fn object(value: Value) -> Arc<JsonObject> {
     }
 }
 
-/// The DelegationRequest's JSON Schema from the contract, as a tool's input schema: the
-/// request's own definition at the top, every type it refers to under `$defs`.
-fn request_schema() -> Arc<JsonObject> {
+/// A type's JSON Schema from the contract, as a tool's input or output schema: the type's own
+/// definition at the top, every type it refers to under `$defs`.
+fn contract_type(name: &str) -> Arc<JsonObject> {
     let contract = countersign_wire::schema::contract_schema();
     let defs = contract.get("$defs").cloned().unwrap_or_default();
     let mut schema = defs
-        .get("DelegationRequest")
+        .get(name)
         .cloned()
         .unwrap_or_else(|| json!({ "type": "object" }));
     if let Value::Object(map) = &mut schema {
@@ -126,10 +126,10 @@ fn tools() -> Vec<Tool> {
              the client to open the request for a reviewer. Act only on state \"approved\", \
              after verifying decision_jws against the gateway's JWKS."
         ),
-        request_schema(),
+        contract_type("DelegationRequest"),
     );
     request_approval.title = Some("Request a human countersignature".into());
-    request_approval.output_schema = Some(output_schema());
+    request_approval.output_schema = Some(contract_type("ApprovalResult"));
     // The same request sent twice is the same request: idempotent, and it changes nothing
     // outside the gateway by itself.
     request_approval.annotations = Some(
@@ -151,22 +151,9 @@ fn tools() -> Vec<Tool> {
         })),
     );
     get_decision.title = Some("Get a request's decision".into());
-    get_decision.output_schema = Some(output_schema());
+    get_decision.output_schema = Some(contract_type("ApprovalResult"));
     get_decision.annotations = Some(ToolAnnotations::new().read_only(true).open_world(false));
     vec![request_approval, get_decision]
-}
-
-fn output_schema() -> Arc<JsonObject> {
-    let contract = countersign_wire::schema::contract_schema();
-    let defs = contract.get("$defs").cloned().unwrap_or_default();
-    let mut schema = defs
-        .get("ApprovalResult")
-        .cloned()
-        .unwrap_or_else(|| json!({ "type": "object" }));
-    if let Value::Object(map) = &mut schema {
-        map.insert("$defs".into(), defs);
-    }
-    object(schema)
 }
 
 /// An unguessable task id: 128 random bits.
