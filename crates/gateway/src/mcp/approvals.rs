@@ -19,7 +19,11 @@ use rmcp::model::{
     ReadResourceResult, ResourceContents, ResourceTemplate, ServerCapabilities, ServerConfig,
     TASKS_EXTENSION_ID, Task, TaskPayload, TaskStatus, Tool, ToolAnnotations,
 };
-use rmcp::service::RequestContext;
+use rmcp::model::{
+    ResourceUpdatedNotification, ResourceUpdatedNotificationParam, ServerNotification,
+    SubscriptionFilter,
+};
+use rmcp::service::{RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::{Value, json};
 
@@ -496,6 +500,7 @@ impl ServerHandler for Approvals {
         let capabilities = ServerCapabilities::builder()
             .enable_tools()
             .enable_resources()
+            .enable_resources_subscribe()
             .enable_tasks()
             .build();
         let mut info = ServerConfig::new(capabilities);
@@ -597,6 +602,70 @@ impl ServerHandler for Approvals {
                 ),
                 None,
             )),
+        }
+    }
+
+    /// `subscriptions/listen` (2026-07-28): the resources of requests, by their links; the
+    /// others asked for are left out.
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        let uris = requested
+            .resource_subscriptions
+            .iter()
+            .flatten()
+            .filter(|uri| request_link(uri).is_some())
+            .cloned()
+            .collect();
+        let mut accepted = SubscriptionFilter::new();
+        accepted.resource_subscriptions = Some(uris);
+        Some(accepted)
+    }
+
+    /// Tells the listener each time one of its requests changes (queued, escalated, decided,
+    /// expired, withdrawn), so a client without Tasks need not poll; it reads the resource
+    /// then. Only the caller's own requests are ever notified, so the stream says nothing about
+    /// anyone else's.
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
+        let workflow = caller(context.request_context())?;
+        // Subscribed before the ownership reads, so a change in between is not missed.
+        let mut events = self.state.events.subscribe();
+        let mut watched = std::collections::HashMap::new();
+        for uri in context.accepted().resource_subscriptions.iter().flatten() {
+            if let Some(id) = request_link(uri)
+                && owned(&self.state, &id, &workflow).await.is_ok()
+            {
+                watched.insert(id, uri.clone());
+            }
+        }
+        let mut stopping = self.state.stopping.clone();
+        loop {
+            let changed: Vec<String> = tokio::select! {
+                () = context.cancelled() => return Ok(()),
+                _ = stopping.wait_for(|stopped| *stopped) => return Ok(()),
+                event = events.recv() => match event {
+                    Ok(event) => watched.get(&event.request_id).cloned().into_iter().collect(),
+                    // Some were missed: any watched request may have changed.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        watched.values().cloned().collect()
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
+                },
+            };
+            for uri in changed {
+                let update =
+                    ResourceUpdatedNotification::new(ResourceUpdatedNotificationParam::new(uri));
+                if context
+                    .sink()
+                    .send(ServerNotification::ResourceUpdatedNotification(update))
+                    .await
+                    .is_err()
+                {
+                    // The listener has gone.
+                    return Ok(());
+                }
+            }
         }
     }
 

@@ -398,6 +398,54 @@ async fn a_python_mcp_client_without_tasks_or_elicitation_polls_over_http() {
     decided_by_polling(Sdk::Python, Transport::Http, "poll", MODERN).await;
 }
 
+/// No Tasks, no elicitation, but `subscriptions/listen`: the client is told when its request
+/// changes instead of polling, and reads the decision from the resource.
+#[tokio::test]
+async fn a_python_mcp_client_listening_to_its_request_is_told_when_it_is_decided() {
+    let gw = TestGateway::start().await;
+    let mut listener = client(
+        Sdk::Python,
+        Transport::Http,
+        "listen",
+        &gw,
+        &gw.scenario("refund-exception"),
+    );
+    let listening = listener.next().await;
+    assert_eq!(listening["step"], "listening", "{listening}");
+    assert_eq!(listening["protocolVersion"], MODERN);
+    // Another workflow cannot read it (nor is it ever notified of it: `listen` keeps to the
+    // caller's own requests).
+    let foreign = call_as(
+        &gw,
+        OTHER_WORKFLOW_TOKEN,
+        "resources/read",
+        json!({"uri": "countersign://request/refund-exception-t"}),
+        json!({}),
+    )
+    .await;
+    assert_eq!(foreign["error"]["code"], -32602);
+    let (status, _) = gw
+        .decide_as(
+            &gw.reviewer,
+            "refund-exception-t",
+            DecisionKind::Approve,
+            "Refund within policy",
+        )
+        .await;
+    assert_eq!(status, 201);
+    let done = listener.next().await;
+    assert!(listener.finished().await);
+    assert_eq!(done["event"], "ResourceUpdated", "{done}");
+    assert_eq!(done["resource"]["state"], "approved", "{done}");
+    verified(
+        &gw,
+        "refund-exception-t",
+        done["resource"]["decision_jws"].as_str().unwrap(),
+        DecisionKind::Approve,
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn the_python_mcp_sdk_sees_a_changed_or_spent_request_state_refused() {
     let gw = TestGateway::start().await;

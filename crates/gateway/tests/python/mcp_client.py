@@ -17,6 +17,8 @@ MODE:
 - poll / legacy: no Tasks, no elicitation (legacy also forces the 2025-11-25 handshake): the
   call answers at once with the request pending; polls get_decision, then reads the request's
   resource.
+- listen: no Tasks; the call answers pending, then the client listens (`subscriptions/listen`)
+  to the request's resource and reads it each time it is told it changed, until decided.
 - tamper: drives the rounds by hand: a changed requestState and a spent one are each refused.
 Each step is one JSON line on stdout.
 """
@@ -146,6 +148,23 @@ async def main(kind: str, mode: str, request_path: str) -> None:
                           input_required_max_rounds=100) as client:
             result = await client.call_tool("request_approval", request)
             say(step="done", protocolVersion=client.session.protocol_version, result=dump(result))
+        return
+    if mode == "listen":
+        async with Client(server) as client:
+            first = await client.call_tool("request_approval", request)
+            link = first.structured_content["review_link"]
+            async with client.listen(resource_subscriptions=[link]) as subscription:
+                say(step="listening", protocolVersion=client.session.protocol_version,
+                    link=link, result=dump(first))
+                updates = 0
+                async for event in subscription:
+                    updates += 1
+                    read = await client.read_resource(link)
+                    resource = json.loads(read.contents[0].text)
+                    if resource["state"] not in ("pending", "escalated"):
+                        say(step="done", updates=updates, event=type(event).__name__,
+                            resource=resource)
+                        break
         return
     if mode == "tamper":
         async def elicit(_context, params):
