@@ -2,7 +2,6 @@
 
 use countersign_client::ClientError;
 use countersign_review::decision_claims;
-use countersign_wire::DECISION_TYP;
 use countersign_wire::api::{BundleFiles, ErrorCode, Me, Metrics};
 use countersign_wire::console::{
     Assign, ConsoleError, Decide, DecideOutcome, EXPORT_PROGRESS_EVENT, Escalate, ExportFormat,
@@ -11,8 +10,10 @@ use countersign_wire::console::{
     SettingsView, Snapshot, Theme,
 };
 use countersign_wire::console::{
-    Command, ConsoleErrorCode, ConsoleFailure, Mode, Snooze, TakeLaunchLink, Unsnooze,
+    Command, ConsoleErrorCode, ConsoleFailure, Mode, PauseNotifications, ResumeNotifications,
+    Snooze, TakeLaunchLink, Unsnooze,
 };
+use countersign_wire::{DECISION_TYP, Timestamp};
 use tauri::State;
 use tauri::ipc::Response;
 
@@ -310,6 +311,28 @@ pub(crate) async fn unsnooze(
         .unsnooze(&req.request_id)
         .await
         .map_err(snooze_error)
+}
+
+#[tauri::command]
+pub(crate) fn pause_notifications(
+    console: State<'_, Console>,
+    req: PauseNotifications,
+) -> Result<Timestamp, ConsoleError> {
+    console.pause_notifications(req.minutes).ok_or_else(|| {
+        error(
+            ErrorCode::InvalidParameter,
+            format!(
+                "a pause lasts 1 to {} minutes",
+                Console::LONGEST_PAUSE_MINUTES
+            ),
+        )
+    })
+}
+
+#[tauri::command]
+pub(crate) fn resume_notifications(console: State<'_, Console>, req: ResumeNotifications) {
+    let ResumeNotifications {} = req;
+    console.resume_notifications();
 }
 
 #[tauri::command]

@@ -123,6 +123,8 @@ pub fn run() {
             commands::save_theme,
             commands::snooze,
             commands::unsnooze,
+            commands::pause_notifications,
+            commands::resume_notifications,
             commands::take_launch_link,
             commands::export_public_key,
             commands::restart

@@ -34,6 +34,9 @@ struct Model {
     roles: Vec<Role>,
     /// Requests put aside ("Not now") and when each comes back.
     snoozes: BTreeMap<String, Timestamp>,
+    /// Until when the reviewer paused desktop notifications (this session only: a restart
+    /// notifies again).
+    notifications_paused_until: Option<Timestamp>,
 }
 
 impl Model {
@@ -409,7 +412,38 @@ impl Console {
             },
             deliveries,
             snoozed,
+            notifications_paused_until: model
+                .notifications_paused_until
+                .filter(|until| *until > self.clock.timestamp()),
         }
+    }
+
+    /// The longest pause of notifications a reviewer may ask for.
+    pub(crate) const LONGEST_PAUSE_MINUTES: u32 = 24 * 60;
+
+    /// Pauses desktop notifications for `minutes` (the queue still fills); returns when they
+    /// resume.
+    pub(crate) fn pause_notifications(&self, minutes: u32) -> Option<Timestamp> {
+        if minutes == 0 || minutes > Self::LONGEST_PAUSE_MINUTES {
+            return None;
+        }
+        let until = self.clock.timestamp() + chrono::Duration::minutes(i64::from(minutes));
+        self.model().notifications_paused_until = Some(until);
+        self.changed();
+        Some(until)
+    }
+
+    pub(crate) fn resume_notifications(&self) {
+        self.model().notifications_paused_until = None;
+        self.changed();
+    }
+
+    /// Whether desktop notifications are paused now.
+    pub(crate) fn notifications_paused(&self) -> bool {
+        let now = self.clock.timestamp();
+        self.model()
+            .notifications_paused_until
+            .is_some_and(|until| until > now)
     }
 
     /// "Not now": hides an open request from this console's queue until `until`. The gateway
@@ -482,7 +516,9 @@ impl Console {
                 .collect()
         };
         let refs: Vec<&RequestRecord> = back.iter().collect();
-        crate::notify::back_from_snooze(&self.app, &refs);
+        if !self.notifications_paused() {
+            crate::notify::back_from_snooze(&self.app, &refs);
+        }
         self.changed();
         back.into_iter().map(|r| r.request_id).collect()
     }
@@ -770,7 +806,9 @@ async fn follow(console: &Console, app: &tauri::AppHandle) -> Result<(), ClientE
             })
             .collect()
     };
-    crate::notify::arrivals(app, &unseen);
+    if !console.notifications_paused() {
+        crate::notify::arrivals(app, &unseen);
+    }
     console.store(snapshot.requests).await;
     // Closed before we subscribed (or while we were away): history and refusals.
     let recent = console.client.history(&console.identity, 500).await?;
@@ -811,7 +849,11 @@ async fn follow(console: &Console, app: &tauri::AppHandle) -> Result<(), ClientE
             EventKind::RequestEscalated => true,
             _ => false,
         };
-        if news && record.tier >= Tier::High && record.state.is_open() {
+        if news
+            && record.tier >= Tier::High
+            && record.state.is_open()
+            && !console.notifications_paused()
+        {
             crate::notify::arrivals(app, &[&record]);
         }
         console.store(vec![record]).await;

@@ -967,3 +967,74 @@ async fn a_reviewer_reaches_every_action_by_keyboard_and_always_sees_where_the_f
     );
     app.stop().await;
 }
+
+/// "Pause alerts": no desktop notification while paused (the queue still changes), and they
+/// come again once resumed.
+#[tokio::test]
+async fn paused_alerts_raise_no_notification_until_resumed() {
+    let app = App::start().await;
+    app.wait_for("[data-testid=queue-row]", 6).await;
+    let row = app
+        .wait_for(
+            "[data-testid=queue-row][data-request-id^='ghost-export']",
+            1,
+        )
+        .await
+        .remove(0);
+    let request_id = row.attr("data-request-id").await.unwrap().unwrap();
+    let soon = |seconds: i64| {
+        (chrono::Utc::now() + chrono::Duration::seconds(seconds))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    app.click("[data-testid=pause-notifications]").await;
+    app.text_until("[data-testid=notifications-paused]", |t| {
+        t.contains("Alerts paused") && (t.contains("59m") || t.contains("1h 00m"))
+    })
+    .await;
+    app.screenshot("alerts-paused.png").await;
+    // Refused: a pause of nothing, or of more than a day.
+    for minutes in [0, 24 * 60 + 1] {
+        let refused = invoke(&app, "pause_notifications", json!({"minutes": minutes})).await;
+        assert!(refused.contains("1 to 1440 minutes"), "{refused}");
+    }
+    // A request comes back from "Not now" while paused: back in the queue, no notification.
+    dunst(&["close-all"]);
+    let back_notices = || dunst(&["history"]).matches("Back in your queue").count();
+    let before = back_notices();
+    let ok = invoke(
+        &app,
+        "snooze",
+        json!({"request_id": request_id, "until": soon(2)}),
+    )
+    .await;
+    assert_eq!(ok, "ok");
+    in_queue_until(&app, &request_id, false).await;
+    in_queue_until(&app, &request_id, true).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    dunst(&["close-all"]);
+    assert_eq!(back_notices(), before, "no notification while paused");
+
+    // Resumed: the next one notifies.
+    app.click("[data-testid=resume-notifications]").await;
+    app.wait_for("[data-testid=pause-notifications]", 1).await;
+    let ok = invoke(
+        &app,
+        "snooze",
+        json!({"request_id": request_id, "until": soon(2)}),
+    )
+    .await;
+    assert_eq!(ok, "ok");
+    in_queue_until(&app, &request_id, false).await;
+    in_queue_until(&app, &request_id, true).await;
+    let mut after = before;
+    for _ in 0..100 {
+        dunst(&["close-all"]);
+        after = back_notices();
+        if after > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(after > before, "a notification once resumed");
+    app.stop().await;
+}

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use countersign_wire::console::{
     CHANGED_EVENT, Connection, ConsoleError, DecideOutcome, FOCUS_EVENT, GetRequest, GetSnapshot,
-    QueueItem, RequestView, Snapshot, TakeLaunchLink,
+    PauseNotifications, QueueItem, RequestView, ResumeNotifications, Snapshot, TakeLaunchLink,
 };
 use countersign_wire::{DecisionKind, Role};
 use leptos::ev;
@@ -16,7 +16,7 @@ use crate::request::{DecisionState, RequestDetail};
 use crate::settings::SettingsPanel;
 use crate::snooze::SnoozedList;
 use crate::supervision::{Dashboard, EscalationQueue, RequestChanges, escalation_groups};
-use crate::text::group_similar;
+use crate::text::{countdown, group_similar, seconds_until};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tab {
@@ -227,7 +227,7 @@ pub fn App() -> impl IntoView {
 
     view! {
         <div class="app">
-            <TopBar snapshot=snapshot help=help settings=settings_open />
+            <TopBar snapshot=snapshot help=help settings=settings_open now=now />
             {move || snapshot.with(|s| match s.as_ref().map(|s| &s.connection) {
                 Some(Connection::Offline(detail)) => view! {
                     <div class="banner offline" data-testid="offline-banner" title=detail.clone()>
@@ -304,7 +304,12 @@ fn TopBar(
     snapshot: RwSignal<Option<Snapshot>>,
     help: RwSignal<bool>,
     settings: RwSignal<bool>,
+    now: RwSignal<f64>,
 ) -> impl IntoView {
+    let pausing = bridge::action::<PauseNotifications>();
+    let resuming = bridge::action::<ResumeNotifications>();
+    let paused_until =
+        move || snapshot.with(|s| s.as_ref().and_then(|s| s.notifications_paused_until));
     view! {
         <header class="topbar">
             <div class="brand"><span class="logo">"✓"</span>"Countersign"</div>
@@ -317,6 +322,24 @@ fn TopBar(
                     <span class="fingerprint" title=s.reviewer.public_jwk.clone()>"key " {s.reviewer.key_fingerprint.chars().take(12).collect::<String>()} "…"</span>
                     <span class="mode">{s.reviewer.mode.label()}</span>
                 }))}
+                {move || match paused_until() {
+                    Some(until) => view! {
+                        <span class="paused" data-testid="notifications-paused" role="status">
+                            "Alerts paused · " {move || countdown(seconds_until(until, now.get()))}
+                        </span>
+                        <button class="ghost" data-testid="resume-notifications"
+                            on:click=move |_| { resuming.dispatch_local(ResumeNotifications {}); }>
+                            "Resume alerts"
+                        </button>
+                    }.into_any(),
+                    None => view! {
+                        <button class="ghost" data-testid="pause-notifications"
+                            title="No desktop notifications for an hour; the queue still fills"
+                            on:click=move |_| { pausing.dispatch_local(PauseNotifications { minutes: 60 }); }>
+                            "Pause alerts 1 h"
+                        </button>
+                    }.into_any(),
+                }}
                 <button class="ghost" data-testid="open-settings" on:click=move |_| settings.set(true)>"Settings"</button>
                 <button class="ghost" data-testid="open-help" aria-label="Keyboard shortcuts" on:click=move |_| help.update(|h| *h = !*h)>"?"</button>
             </div>

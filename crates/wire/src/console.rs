@@ -77,6 +77,9 @@ pub struct Snapshot {
     /// Open requests put aside ("Not now"), soonest back first; `queue` leaves them out.
     #[serde(default)]
     pub snoozed: Vec<SnoozedItem>,
+    /// Until when desktop notifications are paused, if they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications_paused_until: Option<Timestamp>,
 }
 
 /// An open request the reviewer put aside until `until`. Its deadline keeps running.
@@ -101,6 +104,28 @@ pub struct Snooze {
 
 impl Command for Snooze {
     const NAME: &'static str = "snooze";
+    type Output = ();
+}
+
+/// `pause_notifications`: no desktop notifications for `minutes` (1 to 1,440); the queue
+/// still fills as ever. Answers when they resume.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PauseNotifications {
+    /// For how long.
+    pub minutes: u32,
+}
+
+impl Command for PauseNotifications {
+    const NAME: &'static str = "pause_notifications";
+    type Output = Timestamp;
+}
+
+/// `resume_notifications`: end a pause now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumeNotifications {}
+
+impl Command for ResumeNotifications {
+    const NAME: &'static str = "resume_notifications";
     type Output = ();
 }
 
