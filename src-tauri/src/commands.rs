@@ -6,8 +6,8 @@ use countersign_wire::api::{BundleFiles, ErrorCode, Me, Metrics};
 use countersign_wire::console::{
     Assign, ConsoleError, Decide, DecideOutcome, EXPORT_PROGRESS_EVENT, Escalate, ExportFormat,
     ExportPublicKey, ExportRecords, Exported, ExportedKey, GatewaySettings, GetMetrics, GetRequest,
-    GetReviewers, GetSettings, GetSnapshot, RequestView, Restart, SaveSettings, SaveTheme,
-    SettingsView, Snapshot, Theme,
+    GetReviewers, GetSettings, GetSnapshot, RequestView, Restart, SaveAutostart, SaveSettings,
+    SaveTheme, SettingsView, Snapshot, Theme,
 };
 use countersign_wire::console::{
     Command, ConsoleErrorCode, ConsoleFailure, Mode, PauseNotifications, ResumeNotifications,
@@ -259,7 +259,14 @@ fn settings_view(console: &Console) -> Result<SettingsView, ConsoleError> {
         ),
         demo: console.demo.clone(),
         theme: settings::theme(&console.data_dir),
+        autostart: autostart_enabled(console),
     })
+}
+
+/// Whether the console is set to start at login; unreadable is "no" (nothing was set).
+fn autostart_enabled(console: &Console) -> bool {
+    use tauri_plugin_autostart::ManagerExt as _;
+    console.app().autolaunch().is_enabled().unwrap_or(false)
 }
 
 const PUBLIC_KEY_FILE: &str = "reviewer-public.jwk.json";
@@ -352,6 +359,27 @@ pub(crate) fn save_theme(
     settings::save_theme(&console.data_dir, req.theme)
         .map_err(|e| error(ConsoleFailure::Invalid, format!("{e:#}")))?;
     Ok(req.theme)
+}
+
+#[tauri::command]
+pub(crate) fn save_autostart(
+    console: State<'_, Console>,
+    req: SaveAutostart,
+) -> Result<bool, ConsoleError> {
+    use tauri_plugin_autostart::ManagerExt as _;
+    let launcher = console.app().autolaunch();
+    let done = if req.enabled {
+        launcher.enable()
+    } else {
+        launcher.disable()
+    };
+    done.map_err(|e| {
+        error(
+            ErrorCode::Internal,
+            format!("cannot change starting at login: {e}"),
+        )
+    })?;
+    Ok(autostart_enabled(&console))
 }
 
 #[tauri::command]

@@ -85,6 +85,12 @@ pub fn run() {
                 .callback(|app, argv, _cwd| links::followed(app, &argv))
                 .build(),
         )
+        // Off until the reviewer turns it on in Settings.
+        .plugin(
+            tauri_plugin_autostart::Builder::new()
+                .app_name("Countersign")
+                .build(),
+        )
         .manage(links::LaunchLink::from_args(std::env::args()))
         .setup(|app| {
             let dir = data_dir(app)?;
@@ -121,6 +127,7 @@ pub fn run() {
             commands::settings,
             commands::save_settings,
             commands::save_theme,
+            commands::save_autostart,
             commands::snooze,
             commands::unsnooze,
             commands::pause_notifications,

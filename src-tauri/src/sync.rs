@@ -331,6 +331,11 @@ impl Console {
         })
     }
 
+    /// The running app (for its plugins).
+    pub(crate) fn app(&self) -> &tauri::AppHandle {
+        &self.app
+    }
+
     fn model(&self) -> std::sync::MutexGuard<'_, Model> {
         self.model.lock().unwrap_or_else(|p| p.into_inner())
     }

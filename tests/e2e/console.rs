@@ -1038,3 +1038,54 @@ async fn paused_alerts_raise_no_notification_until_resumed() {
     assert!(after > before, "a notification once resumed");
     app.stop().await;
 }
+
+/// Starting at login is off until the reviewer turns it on in Settings: then an XDG autostart
+/// entry runs this console; turned off, the entry is gone.
+#[tokio::test]
+async fn starting_at_login_is_opt_in_and_undone_from_settings() {
+    let home = tempfile::tempdir().unwrap();
+    let entry = home.path().join(".config/autostart/Countersign.desktop");
+    let app = App::start_with(
+        tempfile::tempdir().unwrap(),
+        &[("HOME", home.path().display().to_string())],
+    )
+    .await;
+    app.wait_for("[data-testid=queue-row]", 6).await;
+    app.click("[data-testid=open-settings]").await;
+    let checkbox = app.wait_for("[data-testid=autostart]", 1).await.remove(0);
+    assert!(!checkbox.is_selected().await.unwrap(), "off by default");
+    assert!(!entry.exists());
+    checkbox.click().await.unwrap();
+    let mut text = String::new();
+    for _ in 0..100 {
+        if let Ok(read) = std::fs::read_to_string(&entry) {
+            text = read;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(text.contains("[Desktop Entry]"), "{text:?}");
+    let exec = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Exec="))
+        .unwrap_or_default();
+    assert!(exec.contains("countersign-console"), "{text}");
+    assert!(
+        app.wait_for("[data-testid=autostart]", 1)
+            .await
+            .remove(0)
+            .is_selected()
+            .await
+            .unwrap()
+    );
+    // Turned off: the entry is removed.
+    app.click("[data-testid=autostart]").await;
+    for _ in 0..100 {
+        if !entry.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!entry.exists(), "the autostart entry is removed");
+    app.stop().await;
+}

@@ -3,7 +3,7 @@
 
 use countersign_wire::console::{
     ConsoleError, DemoConnection, ExportPublicKey, GatewaySettings, GetSettings, KeyCustody,
-    Restart, SaveSettings, SaveTheme, SettingsView, Theme,
+    Restart, SaveAutostart, SaveSettings, SaveTheme, SettingsView, Theme,
 };
 use leptos::prelude::*;
 
@@ -57,8 +57,18 @@ pub(crate) fn SettingsPanel(open: RwSignal<bool>) -> impl IntoView {
         saving_theme.dispatch_local(SaveTheme { theme: chosen });
     };
 
+    let autostart = RwSignal::new(false);
+    let saving_autostart = bridge::action::<SaveAutostart>();
+    // What is in force after the change (the backend reads it back).
+    Effect::new(move |_| {
+        if let Some(Ok(enabled)) = saving_autostart.value().get() {
+            autostart.set(enabled);
+        }
+    });
+
     let fill = move |view: &SettingsView| {
         theme.set(view.theme);
+        autostart.set(view.autostart);
         use_gateway.set(view.gateway.is_some());
         let g = view.gateway.clone();
         url.set(g.as_ref().map(|g| g.url.clone()).unwrap_or_default());
@@ -190,6 +200,24 @@ pub(crate) fn SettingsPanel(open: RwSignal<bool>) -> impl IntoView {
                         }).collect_view()}
                         {move || match saving_theme.value().get() {
                             Some(Err(e)) => view! { <p class="error" data-testid="theme-error">{e.message}</p> }.into_any(),
+                            _ => ().into_any(),
+                        }}
+                    </section>
+                    <section class="panel" data-testid="startup">
+                        <h3>"Starting"</h3>
+                        <label class="choice">
+                            <input
+                                type="checkbox"
+                                data-testid="autostart"
+                                prop:checked=move || autostart.get()
+                                on:change=move |ev| {
+                                    saving_autostart.dispatch_local(SaveAutostart { enabled: event_target_checked(&ev) });
+                                }
+                            />
+                            "Start Countersign when I log in"
+                        </label>
+                        {move || match saving_autostart.value().get() {
+                            Some(Err(e)) => view! { <p class="error" data-testid="autostart-error">{e.message}</p> }.into_any(),
                             _ => ().into_any(),
                         }}
                     </section>

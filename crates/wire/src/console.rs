@@ -281,6 +281,9 @@ pub struct SettingsView {
     /// How the console looks.
     #[serde(default)]
     pub theme: Theme,
+    /// Whether the console starts when the reviewer logs in (off unless they turn it on).
+    #[serde(default)]
+    pub autostart: bool,
 }
 
 /// Where the reviewer's private key is kept.
@@ -351,6 +354,19 @@ pub struct SaveTheme {
 impl Command for SaveTheme {
     const NAME: &'static str = "save_theme";
     type Output = Theme;
+}
+
+/// `save_autostart`: start the console at login, or stop doing so (an XDG autostart entry on
+/// Linux, a login item on macOS, a Run key on Windows). Answers what is now in force.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaveAutostart {
+    /// On or off.
+    pub enabled: bool,
+}
+
+impl Command for SaveAutostart {
+    const NAME: &'static str = "save_autostart";
+    type Output = bool;
 }
 
 /// What an agent developer needs to send requests to the embedded demo's gateway: its URL,
