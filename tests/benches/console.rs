@@ -4,7 +4,9 @@
 //!   `countersign:queue-painted`, ms since navigation start), the cost of one snapshot refresh,
 //!   and scrolling the virtualized list (frame times while scrolling 900 px per frame);
 //! - a 20-hop chain with 500 evidence items: click to the request view on screen;
-//! - RSS of the app and its WebKit processes, idle, with the 10,000 loaded and with the demo.
+//! - RSS of the app and its WebKit processes, idle, with the 10,000 loaded and with the demo,
+//!   beside a bare Tauri 2 window on an empty page measured the same way in the same run
+//!   (`COUNTERSIGN_BARE_WINDOW_BIN`), as a ratio.
 //!
 //! Run with `scripts/bench-console.sh` (Xvfb, D-Bus, a built console).
 
@@ -116,11 +118,25 @@ async fn script(app: &App, js: &str) -> Value {
 
 #[tokio::main]
 async fn main() {
-    // The embedded demo first: the footprint a reviewer sees on an ordinary day.
+    // The baseline: a bare Tauri window on an empty page, under the same WebDriver plumbing.
+    let bare_binary = std::env::var_os("COUNTERSIGN_BARE_WINDOW_BIN")
+        .map(std::path::PathBuf::from)
+        .expect("COUNTERSIGN_BARE_WINDOW_BIN (scripts/bench-console.sh builds it)");
+    let bare = App::launch_binary(bare_binary, tempfile::tempdir().unwrap(), &[], &[]).await;
+    let bare_memory = idle_memory(&bare, "bare Tauri window (empty page)").await;
+    bare.stop().await;
+
+    // The embedded demo: the footprint a reviewer sees on an ordinary day.
     let demo = App::start().await;
     demo.wait_for("[data-testid=queue-row]", 6).await;
     let demo_memory = idle_memory(&demo, "embedded demo (6 pending)").await;
     demo.stop().await;
+    let ratio = |m: [f64; 3]| [m[0] / bare_memory[0], m[1] / bare_memory[1]];
+    let demo_ratio = ratio(demo_memory);
+    println!(
+        "idle memory of the demo console as a multiple of the bare window: RSS {:.2}x, PSS {:.2}x (target 1.25x)",
+        demo_ratio[0], demo_ratio[1]
+    );
 
     let data = tempfile::tempdir().unwrap();
     let cast = pay_cast("console bench", 20);
@@ -346,6 +362,9 @@ async fn main() {
             "big_request_ms_median": percentile(&opens, 0.5),
             "idle_rss_pss_anon_mib_demo": demo_memory,
             "idle_rss_pss_anon_mib_10k": loaded_memory,
+            "idle_rss_pss_anon_mib_bare_window": bare_memory,
+            "idle_ratio_to_bare_rss_pss_demo": demo_ratio,
+            "idle_ratio_to_bare_rss_pss_10k": ratio(loaded_memory),
         })
     );
     app.stop().await;

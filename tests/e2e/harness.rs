@@ -81,6 +81,17 @@ impl App {
 
     /// The console started with these command-line arguments (a followed link).
     pub async fn launch(data: tempfile::TempDir, env: &[(&str, String)], args: &[&str]) -> App {
+        App::launch_binary(console_binary(), data, env, args).await
+    }
+
+    /// Another Tauri app than the console under the same WebDriver plumbing (the benchmark's
+    /// bare window).
+    pub async fn launch_binary(
+        binary: PathBuf,
+        data: tempfile::TempDir,
+        env: &[(&str, String)],
+        args: &[&str],
+    ) -> App {
         let turn = ONE_APP_AT_A_TIME.lock().await;
         // Both ring and aws-lc-rs are in this binary's tree; rustls needs to be told.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -106,7 +117,7 @@ impl App {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "tauri:options".into(),
-            json!({"application": console_binary(), "args": args}),
+            json!({"application": binary, "args": args}),
         );
         caps.insert("browserName".into(), json!("wry"));
         let mut client = None;

@@ -404,3 +404,33 @@ def test_a_held_call_whose_client_goes_away_is_withdrawn_and_never_forwarded(
                                     json={"decision_jws": jws})
     assert late.status_code == 409, late.text
     assert arguments not in upstream.calls("pay_invoice")
+
+
+def test_over_stdio_a_held_call_the_client_cancels_is_withdrawn_and_never_forwarded(
+        tmp_path: Path, parties: Parties, gateway: Gateway, upstream: Upstream) -> None:
+    server = StdioServerParameters(
+        command=binary("countersign"),
+        args=["mcp-proxy", "--upstream", upstream.url, "--policy",
+              str(policy_file(tmp_path, parties)), "--gateway", gateway.url],
+        env={"COUNTERSIGN_WORKFLOW_TOKEN": gateway.token})
+    arguments = payment("9201")
+
+    async def run():
+        async with Client(server) as client:
+            before = pending_ids(gateway)
+            running = asyncio.create_task(client.call_tool("pay_invoice", arguments))
+            record = await new_request(gateway, before)
+            running.cancel()  # the SDK tells the server: notifications/cancelled
+            try:
+                await running
+            except BaseException:
+                pass
+            for _ in range(200):
+                if record["request_id"] not in pending_ids(gateway):
+                    break
+                await asyncio.sleep(0.05)
+            return record["request_id"]
+
+    request_id = asyncio.run(asyncio.wait_for(run(), 60))
+    assert gateway.reviewer.record(request_id)["state"] == "withdrawn"
+    assert arguments not in upstream.calls("pay_invoice")

@@ -74,6 +74,7 @@ pub async fn serve(config: ProxyConfig, listen: Option<SocketAddr>) -> anyhow::R
         tasks: Mutex::default(),
         consumed: Mutex::default(),
         session: Mutex::default(),
+        held: Mutex::default(),
     });
     match listen {
         None => {
@@ -125,6 +126,8 @@ struct Proxy {
     consumed: Mutex<HashSet<String>>,
     /// The upstream session of a legacy stdio client (HTTP clients carry their own).
     session: Mutex<Option<String>>,
+    /// Held calls by their JSON-RPC id, so `notifications/cancelled` can end one.
+    held: Mutex<HashMap<String, Arc<ProxyTask>>>,
 }
 
 /// How a guarded call reaches the upstream once approved: as the client sent it (version,
@@ -224,6 +227,8 @@ enum Intercept {
     Task,
     /// `server/discover`: relayed, and the Tasks extension added to what the server offers.
     Discover,
+    /// `notifications/cancelled`: a held call it names is cancelled; relayed too.
+    Cancelled,
 }
 
 impl Proxy {
@@ -250,6 +255,9 @@ impl Proxy {
 
     fn intercept(&self, message: &Value) -> Option<Intercept> {
         let method = message.get("method")?.as_str()?;
+        if method == "notifications/cancelled" {
+            return Some(Intercept::Cancelled);
+        }
         message.get("id")?;
         let params = message.get("params");
         match method {
@@ -376,7 +384,11 @@ impl Proxy {
         let held = Held {
             proxy: self.clone(),
             task: task.clone(),
+            id: id.to_string(),
         };
+        if let Ok(mut calls) = self.held.lock() {
+            calls.insert(held.id.clone(), task.clone());
+        }
         if matches!(task.state.lock().await.0, TaskState::Waiting) {
             ended.await;
         }
@@ -445,6 +457,35 @@ impl Proxy {
         }
         drop(state);
         task.ended.notify_waiters();
+    }
+
+    /// Cancels a held call not yet settled: never forwarded, its request withdrawn. A forward
+    /// already under way holds the lock and is left to finish.
+    fn cancel_held(self: &Arc<Self>, task: &Arc<ProxyTask>) {
+        if let Ok(mut state) = task.state.try_lock()
+            && matches!(state.0, TaskState::Waiting)
+        {
+            *state = (TaskState::Cancelled, self.now());
+            drop(state);
+            task.ended.notify_waiters();
+            let (proxy, task) = (self.clone(), task.clone());
+            tokio::spawn(async move { proxy.withdraw(&task).await });
+        }
+    }
+
+    /// `notifications/cancelled` for a held call.
+    fn cancelled(self: &Arc<Self>, message: &Value) {
+        let Some(id) = message.pointer("/params/requestId") else {
+            return;
+        };
+        let task = self
+            .held
+            .lock()
+            .ok()
+            .and_then(|calls| calls.get(&id.to_string()).cloned());
+        if let Some(task) = task {
+            self.cancel_held(&task);
+        }
     }
 
     /// Withdraws a task's request at the gateway, so reviewers no longer see it (if that fails,
@@ -614,6 +655,9 @@ impl Proxy {
         let id = message.get("id").cloned();
         let session = self.session.lock().ok().and_then(|s| s.clone());
         let intercept = self.intercept(&message);
+        if let Some(Intercept::Cancelled) = intercept {
+            self.cancelled(&message);
+        }
         if let Some(Intercept::Guarded | Intercept::Task) = intercept {
             let client = Client {
                 version: None,
@@ -666,18 +710,16 @@ impl Proxy {
 struct Held {
     proxy: Arc<Proxy>,
     task: Arc<ProxyTask>,
+    /// The call's JSON-RPC id, as text.
+    id: String,
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
-        if let Ok(mut state) = self.task.state.try_lock()
-            && matches!(state.0, TaskState::Waiting)
-        {
-            *state = (TaskState::Cancelled, self.proxy.now());
-            drop(state);
-            let (proxy, task) = (self.proxy.clone(), self.task.clone());
-            tokio::spawn(async move { proxy.withdraw(&task).await });
+        if let Ok(mut calls) = self.proxy.held.lock() {
+            calls.remove(&self.id);
         }
+        self.proxy.cancel_held(&self.task);
     }
 }
 
@@ -766,6 +808,9 @@ async fn http_call(
         (None, body)
     };
     let intercept = message.as_ref().and_then(|m| proxy.intercept(m));
+    if let (Some(message), Some(Intercept::Cancelled)) = (&message, &intercept) {
+        proxy.cancelled(message);
+    }
     let header = |name: &str| {
         headers
             .get(name)
