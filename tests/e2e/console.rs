@@ -574,6 +574,25 @@ async fn in_queue_until(app: &App, request_id: &str, expected: bool) {
     panic!("{request_id}: expected in the queue {expected}, found [queue, aside] = {last}");
 }
 
+/// RFC 3339, `seconds` from now.
+fn soon(seconds: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds(seconds))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Puts `request_id` aside for `seconds` and waits until it is back in the queue.
+async fn snoozed_and_back(app: &App, request_id: &str, seconds: i64) {
+    let ok = invoke(
+        app,
+        "snooze",
+        json!({"request_id": request_id, "until": soon(seconds)}),
+    )
+    .await;
+    assert_eq!(ok, "ok");
+    in_queue_until(app, request_id, false).await;
+    in_queue_until(app, request_id, true).await;
+}
+
 #[tokio::test]
 async fn not_now_puts_a_request_aside_until_it_comes_back_with_a_notification() {
     let app = App::start().await;
@@ -623,10 +642,6 @@ async fn not_now_puts_a_request_aside_until_it_comes_back_with_a_notification() 
     in_queue_until(&app, &request_id, true).await;
 
     // Refused: a time past, a time after it expires, a request that is not open here.
-    let soon = |seconds: i64| {
-        (chrono::Utc::now() + chrono::Duration::seconds(seconds))
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-    };
     let past = invoke(
         &app,
         "snooze",
@@ -652,15 +667,7 @@ async fn not_now_puts_a_request_aside_until_it_comes_back_with_a_notification() 
 
     // When the time comes it is back in the queue, and the desktop says so.
     dunst(&["close-all"]);
-    let ok = invoke(
-        &app,
-        "snooze",
-        json!({"request_id": request_id, "until": soon(3)}),
-    )
-    .await;
-    assert_eq!(ok, "ok");
-    in_queue_until(&app, &request_id, false).await;
-    in_queue_until(&app, &request_id, true).await;
+    snoozed_and_back(&app, &request_id, 3).await;
     let mut history = String::new();
     for _ in 0..100 {
         history = dunst(&["history"]);
@@ -982,10 +989,6 @@ async fn paused_alerts_raise_no_notification_until_resumed() {
         .await
         .remove(0);
     let request_id = row.attr("data-request-id").await.unwrap().unwrap();
-    let soon = |seconds: i64| {
-        (chrono::Utc::now() + chrono::Duration::seconds(seconds))
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-    };
     app.click("[data-testid=pause-notifications]").await;
     app.text_until("[data-testid=notifications-paused]", |t| {
         t.contains("Alerts paused") && (t.contains("59m") || t.contains("1h 00m"))
@@ -1001,15 +1004,7 @@ async fn paused_alerts_raise_no_notification_until_resumed() {
     dunst(&["close-all"]);
     let back_notices = || dunst(&["history"]).matches("Back in your queue").count();
     let before = back_notices();
-    let ok = invoke(
-        &app,
-        "snooze",
-        json!({"request_id": request_id, "until": soon(2)}),
-    )
-    .await;
-    assert_eq!(ok, "ok");
-    in_queue_until(&app, &request_id, false).await;
-    in_queue_until(&app, &request_id, true).await;
+    snoozed_and_back(&app, &request_id, 2).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     dunst(&["close-all"]);
     assert_eq!(back_notices(), before, "no notification while paused");
@@ -1017,15 +1012,7 @@ async fn paused_alerts_raise_no_notification_until_resumed() {
     // Resumed: the next one notifies.
     app.click("[data-testid=resume-notifications]").await;
     app.wait_for("[data-testid=pause-notifications]", 1).await;
-    let ok = invoke(
-        &app,
-        "snooze",
-        json!({"request_id": request_id, "until": soon(2)}),
-    )
-    .await;
-    assert_eq!(ok, "ok");
-    in_queue_until(&app, &request_id, false).await;
-    in_queue_until(&app, &request_id, true).await;
+    snoozed_and_back(&app, &request_id, 2).await;
     let mut after = before;
     for _ in 0..100 {
         dunst(&["close-all"]);

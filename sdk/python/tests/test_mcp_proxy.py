@@ -295,13 +295,19 @@ def test_an_expired_request_and_a_stopped_gateway_leave_the_upstream_untouched(
         assert not passed.is_error
 
 
-def test_over_stdio_the_proxy_forwards_an_approved_call_and_passes_the_rest(
-        tmp_path: Path, parties: Parties, gateway: Gateway, upstream: Upstream) -> None:
-    server = StdioServerParameters(
+def stdio_proxy(tmp: Path, parties: Parties, gateway: Gateway,
+                upstream: Upstream) -> StdioServerParameters:
+    """The proxy as an MCP client starts a stdio server."""
+    return StdioServerParameters(
         command=binary("countersign"),
         args=["mcp-proxy", "--upstream", upstream.url, "--policy",
-              str(policy_file(tmp_path, parties)), "--gateway", gateway.url],
+              str(policy_file(tmp, parties)), "--gateway", gateway.url],
         env={"COUNTERSIGN_WORKFLOW_TOKEN": gateway.token})
+
+
+def test_over_stdio_the_proxy_forwards_an_approved_call_and_passes_the_rest(
+        tmp_path: Path, parties: Parties, gateway: Gateway, upstream: Upstream) -> None:
+    server = stdio_proxy(tmp_path, parties, gateway, upstream)
     arguments = payment("7001", "42.00")
 
     async def run():
@@ -408,11 +414,7 @@ def test_a_held_call_whose_client_goes_away_is_withdrawn_and_never_forwarded(
 
 def test_over_stdio_a_held_call_the_client_cancels_is_withdrawn_and_never_forwarded(
         tmp_path: Path, parties: Parties, gateway: Gateway, upstream: Upstream) -> None:
-    server = StdioServerParameters(
-        command=binary("countersign"),
-        args=["mcp-proxy", "--upstream", upstream.url, "--policy",
-              str(policy_file(tmp_path, parties)), "--gateway", gateway.url],
-        env={"COUNTERSIGN_WORKFLOW_TOKEN": gateway.token})
+    server = stdio_proxy(tmp_path, parties, gateway, upstream)
     arguments = payment("9201")
 
     async def run():
