@@ -146,16 +146,8 @@ enum Command {
     /// Play a workflow against a gateway: submit the seven demo scenarios, wait for the
     /// decisions, verify each against the gateway's JWKS, post receipts.
     DemoWorkflow {
-        /// Gateway base URL.
-        #[arg(
-            long,
-            env = "COUNTERSIGN_GATEWAY",
-            default_value = "http://127.0.0.1:8787"
-        )]
-        gateway: String,
-        /// Workflow credential (from `countersign-gateway workflow add`).
-        #[arg(long, env = "COUNTERSIGN_WORKFLOW_TOKEN", hide_env_values = true)]
-        token: String,
+        #[command(flatten)]
+        workflow: WorkflowAt,
         /// The gateway's audience, which decisions must name.
         #[arg(long, default_value = "countersign-gateway")]
         audience: String,
@@ -166,16 +158,8 @@ enum Command {
     /// Serve the gateway's MCP server over stdio, for MCP clients that start their servers
     /// as local processes: each JSON-RPC message is bridged to the gateway's `/mcp`.
     Mcp {
-        /// Gateway base URL.
-        #[arg(
-            long,
-            env = "COUNTERSIGN_GATEWAY",
-            default_value = "http://127.0.0.1:8787"
-        )]
-        gateway: String,
-        /// Workflow credential (from `countersign-gateway workflow add`).
-        #[arg(long, env = "COUNTERSIGN_WORKFLOW_TOKEN", hide_env_values = true)]
-        token: String,
+        #[command(flatten)]
+        workflow: WorkflowAt,
     },
     /// Put human approval in front of an unmodified MCP server: calls of the tools the policy
     /// guards are forwarded upstream only after a reviewer's verified approval of exactly that
@@ -187,16 +171,8 @@ enum Command {
         /// The proxy policy (TOML): the guarded tools and the standing grant.
         #[arg(long)]
         policy: PathBuf,
-        /// Gateway base URL.
-        #[arg(
-            long,
-            env = "COUNTERSIGN_GATEWAY",
-            default_value = "http://127.0.0.1:8787"
-        )]
-        gateway: String,
-        /// Workflow credential the proxy submits requests with.
-        #[arg(long, env = "COUNTERSIGN_WORKFLOW_TOKEN", hide_env_values = true)]
-        token: String,
+        #[command(flatten)]
+        workflow: WorkflowAt,
         /// Serve Streamable HTTP at `http://ADDR/mcp` instead of stdio.
         #[arg(long, requires = "client_token")]
         listen: Option<std::net::SocketAddr>,
@@ -216,6 +192,21 @@ enum Command {
         #[arg(long, default_value = "demo")]
         run_id: String,
     },
+}
+
+/// A gateway and the workflow credential to call it with.
+#[derive(clap::Args)]
+struct WorkflowAt {
+    /// Gateway base URL.
+    #[arg(
+        long,
+        env = "COUNTERSIGN_GATEWAY",
+        default_value = "http://127.0.0.1:8787"
+    )]
+    gateway: String,
+    /// Workflow credential (from `countersign-gateway workflow add`).
+    #[arg(long, env = "COUNTERSIGN_WORKFLOW_TOKEN", hide_env_values = true)]
+    token: String,
 }
 
 #[derive(Subcommand)]
@@ -421,21 +412,19 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::DemoWorkflow {
-            gateway,
-            token,
+            workflow,
             audience,
             timeout,
-        } => demo_workflow(&gateway, &token, &audience, timeout),
-        Command::Mcp { gateway, token } => {
-            let endpoint = mcp::endpoint(&gateway)?;
-            tokio::runtime::Runtime::new()?.block_on(mcp::bridge(endpoint, token))?;
+        } => demo_workflow(&workflow.gateway, &workflow.token, &audience, timeout),
+        Command::Mcp { workflow } => {
+            let endpoint = mcp::endpoint(&workflow.gateway)?;
+            tokio::runtime::Runtime::new()?.block_on(mcp::bridge(endpoint, workflow.token))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::McpProxy {
             upstream,
             policy,
-            gateway,
-            token,
+            workflow,
             listen,
             client_token,
         } => {
@@ -444,8 +433,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             let (policy, grant) = mcp::guard::ProxyPolicy::load(&policy)?;
             let config = mcp::ProxyConfig {
                 upstream,
-                gateway,
-                token,
+                gateway: workflow.gateway,
+                token: workflow.token,
                 policy,
                 grant,
                 client_token,

@@ -96,17 +96,21 @@ fn refused(failure: Failure) -> Result<CallToolResponse, McpError> {
     Ok(tool_error(&failure).into())
 }
 
-fn object(value: Value) -> Arc<JsonObject> {
+/// A JSON object's members (anything else has none).
+fn members(value: Value) -> JsonObject {
     match value {
-        Value::Object(map) => Arc::new(map),
-        _ => Arc::default(),
+        Value::Object(map) => map,
+        _ => JsonObject::new(),
     }
+}
+
+fn object(value: Value) -> Arc<JsonObject> {
+    Arc::new(members(value))
 }
 
 /// A type's JSON Schema from the contract, as a tool's input or output schema: the type's own
 /// definition at the top, every type it refers to under `$defs`.
-fn contract_type(name: &str) -> Arc<JsonObject> {
-    let contract = countersign_wire::schema::contract_schema();
+fn contract_type(contract: &Value, name: &str) -> Arc<JsonObject> {
     let defs = contract.get("$defs").cloned().unwrap_or_default();
     let mut schema = defs
         .get(name)
@@ -118,7 +122,16 @@ fn contract_type(name: &str) -> Arc<JsonObject> {
     object(schema)
 }
 
-fn tools() -> Vec<Tool> {
+/// The tools, built once: their schemas are generated from the contract's types, which is
+/// not work to repeat on every `tools/list` and every call (the transport looks the called
+/// tool up).
+fn tools() -> &'static [Tool] {
+    static TOOLS: std::sync::LazyLock<Vec<Tool>> = std::sync::LazyLock::new(build_tools);
+    &TOOLS
+}
+
+fn build_tools() -> Vec<Tool> {
+    let contract = countersign_wire::schema::contract_schema();
     let mut request_approval = Tool::new(
         REQUEST_APPROVAL,
         format!(
@@ -130,10 +143,10 @@ fn tools() -> Vec<Tool> {
              the client to open the request for a reviewer. Act only on state \"approved\", \
              after verifying decision_jws against the gateway's JWKS."
         ),
-        contract_type("DelegationRequest"),
+        contract_type(&contract, "DelegationRequest"),
     );
     request_approval.title = Some("Request a human countersignature".into());
-    request_approval.output_schema = Some(contract_type("ApprovalResult"));
+    request_approval.output_schema = Some(contract_type(&contract, "ApprovalResult"));
     // The same request sent twice is the same request: idempotent, and it changes nothing
     // outside the gateway by itself.
     request_approval.annotations = Some(
@@ -155,7 +168,7 @@ fn tools() -> Vec<Tool> {
         })),
     );
     get_decision.title = Some("Get a request's decision".into());
-    get_decision.output_schema = Some(contract_type("ApprovalResult"));
+    get_decision.output_schema = Some(contract_type(&contract, "ApprovalResult"));
     get_decision.annotations = Some(ToolAnnotations::new().read_only(true).open_world(false));
     vec![request_approval, get_decision]
 }
@@ -262,10 +275,7 @@ impl Approvals {
                 let result = serde_json::to_value(self.result(stored).await?)
                     .map_err(|e| McpError::internal_error(e.to_string(), None))?;
                 TaskPayload::Completed {
-                    result: match result {
-                        Value::Object(map) => map,
-                        _ => JsonObject::new(),
-                    },
+                    result: members(result),
                 }
             }
             RequestState::Expired | RequestState::Refused => {
@@ -279,10 +289,7 @@ impl Approvals {
                 let error =
                     json!({ "code": ENDED_UNDECIDED, "message": message, "data": approval });
                 TaskPayload::Failed {
-                    error: match error {
-                        Value::Object(map) => map,
-                        _ => JsonObject::new(),
-                    },
+                    error: members(error),
                 }
             }
             RequestState::Withdrawn => TaskPayload::Cancelled,
@@ -537,11 +544,11 @@ impl ServerHandler for Approvals {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(tools()))
+        Ok(ListToolsResult::with_all_items(tools().to_vec()))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        tools().into_iter().find(|t| t.name == name)
+        tools().iter().find(|t| t.name == name).cloned()
     }
 
     async fn call_tool(

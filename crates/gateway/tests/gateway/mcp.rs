@@ -116,6 +116,19 @@ async fn verified(gw: &TestGateway, request_id: &str, jws: &str, kind: DecisionK
     assert_eq!(claims.decision, kind);
 }
 
+/// A reviewer approves the refund scenario's request.
+async fn approve_the_refund(gw: &TestGateway) {
+    let (status, _) = gw
+        .decide_as(
+            &gw.reviewer,
+            "refund-exception-t",
+            DecisionKind::Approve,
+            "Refund within policy",
+        )
+        .await;
+    assert_eq!(status, 201);
+}
+
 // ---------------------------------------------------------------------------------------
 // The official SDKs as clients.
 
@@ -319,15 +332,7 @@ async fn decided_through_elicitation(transport: Transport) {
     assert_eq!(asked["step"], "elicitation", "{asked}");
     assert_eq!(asked["mode"], "url");
     assert_eq!(asked["url"], "countersign://request/refund-exception-t");
-    let (status, _) = gw
-        .decide_as(
-            &gw.reviewer,
-            "refund-exception-t",
-            DecisionKind::Approve,
-            "Refund within policy",
-        )
-        .await;
-    assert_eq!(status, 201);
+    approve_the_refund(&gw).await;
     let done = client.next().await;
     assert!(client.finished().await);
     assert_eq!(done["protocolVersion"], MODERN);
@@ -362,15 +367,7 @@ async fn decided_by_polling(sdk: Sdk, transport: Transport, mode: &str, version:
     assert_eq!(pending["protocolVersion"], version, "{pending}");
     assert_eq!(pending["result"]["structuredContent"]["state"], "pending");
     assert_eq!(pending["result"]["isError"], false);
-    let (status, _) = gw
-        .decide_as(
-            &gw.reviewer,
-            "refund-exception-t",
-            DecisionKind::Approve,
-            "Refund within policy",
-        )
-        .await;
-    assert_eq!(status, 201);
+    approve_the_refund(&gw).await;
     let done = client.next().await;
     assert!(client.finished().await, "{sdk:?} over {transport:?} failed");
     let content = &done["result"]["structuredContent"];
@@ -424,15 +421,7 @@ async fn a_python_mcp_client_listening_to_its_request_is_told_when_it_is_decided
     )
     .await;
     assert_eq!(foreign["error"]["code"], -32602);
-    let (status, _) = gw
-        .decide_as(
-            &gw.reviewer,
-            "refund-exception-t",
-            DecisionKind::Approve,
-            "Refund within policy",
-        )
-        .await;
-    assert_eq!(status, 201);
+    approve_the_refund(&gw).await;
     let done = listener.next().await;
     assert!(listener.finished().await);
     assert_eq!(done["event"], "ResourceUpdated", "{done}");
